@@ -1,0 +1,469 @@
+//! The one place that decides who may see what (DOMAIN.md, "What each person may see").
+//!
+//! A viewer's whole reach — teams and roles, developer connections, payment methods with
+//! billing access and every app visible through any of them — is loaded once per request in
+//! two statements. Every check afterwards is a hash lookup, so the number of statements a query
+//! costs depends on its shape, never on how much the viewer can see.
+
+use std::collections::{HashMap, HashSet};
+
+use entity::enums::TeamRole;
+use sea_orm::{DbErr, FromQueryResult};
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::graphql::sql::Sql;
+
+/// How the viewer is connected to one app as a developer (DOMAIN.md, "Developer connection").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeveloperConnection {
+    /// The team the connection goes through; `None` for a direct connection.
+    pub team: Option<Uuid>,
+    /// Direct, or through a team where the viewer is UNLIMITED.
+    pub full: bool,
+}
+
+/// An app the viewer can see, with what the access decisions about it need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VisibleApp {
+    pub payment_method: Option<Uuid>,
+    /// The viewer's teams that hold this app.
+    pub teams: Vec<Uuid>,
+}
+
+/// The viewer's three booleans about one app, as `App.viewerAccess` shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppAccess {
+    pub developer: bool,
+    pub full: bool,
+    pub billing: bool,
+}
+
+/// Everything one person can reach.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    pub person: Uuid,
+    pub teams: HashMap<Uuid, TeamRole>,
+    pub connections: HashMap<Uuid, DeveloperConnection>,
+    pub billing: HashSet<Uuid>,
+    pub apps: HashMap<Uuid, VisibleApp>,
+}
+
+impl Reach {
+    pub fn role_in(&self, team: Uuid) -> Option<TeamRole> {
+        self.teams.get(&team).copied()
+    }
+
+    pub fn is_member(&self, team: Uuid) -> bool {
+        self.teams.contains_key(&team)
+    }
+
+    pub fn is_unlimited(&self, team: Uuid) -> bool {
+        self.role_in(team) == Some(TeamRole::Unlimited)
+    }
+
+    pub fn sees_app(&self, app: Uuid) -> bool {
+        self.apps.contains_key(&app)
+    }
+
+    pub fn bills(&self, payment_method: Uuid) -> bool {
+        self.billing.contains(&payment_method)
+    }
+
+    /// Billing access to an app: billing access to the payment method that owns it.
+    pub fn bills_app(&self, app: Uuid) -> bool {
+        self.apps
+            .get(&app)
+            .and_then(|a| a.payment_method)
+            .is_some_and(|pm| self.bills(pm))
+    }
+
+    pub fn app_access(&self, app: Uuid) -> AppAccess {
+        let connection = self.connections.get(&app);
+        AppAccess {
+            developer: connection.is_some(),
+            full: connection.is_some_and(|c| c.full),
+            billing: self.bills_app(app),
+        }
+    }
+
+    /// Environments, developers and authorized keys of an app: a developer connection, or
+    /// UNLIMITED membership of one of the app's teams.
+    pub fn sees_app_internals(&self, app: Uuid) -> bool {
+        self.connections.contains_key(&app)
+            || self
+                .apps
+                .get(&app)
+                .is_some_and(|a| a.teams.iter().any(|t| self.is_unlimited(*t)))
+    }
+
+    /// Whether the viewer is subscribed to `app` through `team`.
+    pub fn subscribed_through(&self, app: Uuid, team: Uuid) -> bool {
+        self.connections.get(&app).and_then(|c| c.team) == Some(team)
+    }
+
+    /// The apps the viewer can see, for `IN (...)` filters.
+    pub fn app_ids(&self) -> Vec<Uuid> {
+        self.apps.keys().copied().collect()
+    }
+
+    pub fn team_ids(&self) -> Vec<Uuid> {
+        self.teams.keys().copied().collect()
+    }
+
+    pub fn billing_ids(&self) -> Vec<Uuid> {
+        self.billing.iter().copied().collect()
+    }
+
+    /// Payment methods whose people share something with the viewer: the ones it bills to and
+    /// the owners of the apps it sees (their billing people share those apps with it).
+    pub fn shared_payment_methods(&self) -> Vec<Uuid> {
+        let mut ids: HashSet<Uuid> = self.billing.clone();
+        ids.extend(self.apps.values().filter_map(|a| a.payment_method));
+        ids.into_iter().collect()
+    }
+}
+
+#[derive(FromQueryResult)]
+struct ReachRow {
+    kind: String,
+    a: Uuid,
+    b: Option<Uuid>,
+    role: Option<TeamRole>,
+}
+
+#[derive(FromQueryResult)]
+struct AppRow {
+    id: Uuid,
+    payment_method_id: Option<Uuid>,
+}
+
+/// The SQL for "payment methods `person_id` bills to": directly, or as an UNLIMITED member of
+/// a team connected to them. A macro so that edges can `concat!` it into their static SQL.
+macro_rules! billing_paths {
+    () => {
+        "SELECT person_id, payment_method_id FROM payment_method_person \
+         UNION SELECT tm.person_id, pt.payment_method_id FROM payment_method_team pt \
+         JOIN team_member tm ON tm.team_id = pt.team_id AND tm.role = 'UNLIMITED'"
+    };
+}
+pub(crate) use billing_paths;
+
+impl Reach {
+    /// Loads the reach of `person` in two statements.
+    pub async fn load(db: &Db, person: Uuid) -> Result<Reach, DbErr> {
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT 'T' AS kind, team_id AS a, NULL AS b, role FROM team_member WHERE person_id = ")
+            .bind(person)
+            .push(" UNION ALL SELECT 'D', app_id, team_id, NULL FROM developer_connection WHERE person_id = ")
+            .bind(person)
+            .push(" UNION ALL SELECT 'B', payment_method_id, NULL, NULL FROM (")
+            .push(billing_paths!())
+            .push(") billing WHERE person_id = ")
+            .bind(person)
+            .push(" UNION ALL SELECT 'A', ta.app_id, ta.team_id, NULL FROM team_app ta JOIN team_member tm ON tm.team_id = ta.team_id WHERE tm.person_id = ")
+            .bind(person);
+        let rows = ReachRow::find_by_statement(sql.statement())
+            .all(&db.conn)
+            .await?;
+
+        let mut reach = Reach {
+            person,
+            ..Reach::default()
+        };
+        let mut team_apps = Vec::new();
+        for row in rows {
+            match (row.kind.as_str(), row.role) {
+                ("T", Some(role)) => {
+                    reach.teams.insert(row.a, role);
+                }
+                ("D", _) => {
+                    reach.connections.insert(
+                        row.a,
+                        DeveloperConnection {
+                            team: row.b,
+                            full: false,
+                        },
+                    );
+                }
+                ("B", _) => {
+                    reach.billing.insert(row.a);
+                }
+                ("A", _) => team_apps.extend(row.b.map(|team| (team, row.a))),
+                _ => {}
+            }
+        }
+        for connection in reach.connections.values_mut() {
+            connection.full = match connection.team {
+                None => true,
+                Some(team) => reach.teams.get(&team) == Some(&TeamRole::Unlimited),
+            };
+        }
+
+        // Every visible app with its owner: connected, held by one of the teams, or billed.
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT id, payment_method_id FROM app WHERE id IN ")
+            .bind_list(
+                reach
+                    .connections
+                    .keys()
+                    .chain(team_apps.iter().map(|(_, app)| app))
+                    .copied()
+                    .collect::<HashSet<_>>(),
+            )
+            .push(" OR payment_method_id IN ")
+            .bind_list(reach.billing.iter().copied());
+        let apps =
+            if reach.connections.is_empty() && team_apps.is_empty() && reach.billing.is_empty() {
+                Vec::new()
+            } else {
+                AppRow::find_by_statement(sql.statement())
+                    .all(&db.conn)
+                    .await?
+            };
+        for app in apps {
+            reach.apps.insert(
+                app.id,
+                VisibleApp {
+                    payment_method: app.payment_method_id,
+                    teams: Vec::new(),
+                },
+            );
+        }
+        for (team, app) in team_apps {
+            if let Some(visible) = reach.apps.get_mut(&app) {
+                visible.teams.push(team);
+            }
+        }
+        Ok(reach)
+    }
+
+    /// Which of `people` share a team, an app or a payment method with this viewer (and so may
+    /// be seen by it, e-mail included). One statement for the whole batch.
+    pub async fn visible_people(&self, db: &Db, people: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+        let mut visible: HashSet<Uuid> = people
+            .iter()
+            .copied()
+            .filter(|p| *p == self.person)
+            .collect();
+        let others: Vec<Uuid> = people
+            .iter()
+            .copied()
+            .filter(|p| *p != self.person)
+            .collect();
+        if others.is_empty() {
+            return Ok(visible);
+        }
+        let apps = self.app_ids();
+        let pms = self.shared_payment_methods();
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT person_id AS id FROM team_member WHERE person_id IN ")
+            .bind_list(others.iter().copied())
+            .push(" AND team_id IN ")
+            .bind_list(self.team_ids())
+            .push(" UNION SELECT person_id FROM developer_connection WHERE person_id IN ")
+            .bind_list(others.iter().copied())
+            .push(" AND app_id IN ")
+            .bind_list(apps.iter().copied())
+            .push(" UNION SELECT tm.person_id FROM team_member tm JOIN team_app ta ON ta.team_id = tm.team_id WHERE tm.person_id IN ")
+            .bind_list(others.iter().copied())
+            .push(" AND ta.app_id IN ")
+            .bind_list(apps.iter().copied())
+            .push(" UNION SELECT person_id FROM (")
+            .push(billing_paths!())
+            .push(") billing WHERE person_id IN ")
+            .bind_list(others.iter().copied())
+            .push(" AND payment_method_id IN ")
+            .bind_list(pms);
+        visible.extend(
+            IdRow::find_by_statement(sql.statement())
+                .all(&db.conn)
+                .await?
+                .into_iter()
+                .map(|r| r.id),
+        );
+        Ok(visible)
+    }
+
+    /// Which of `teams` the viewer may see: its own teams fully, and by id and name the teams
+    /// that share one of its visible apps or billed payment methods.
+    pub async fn visible_teams(&self, db: &Db, teams: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+        let mut visible: HashSet<Uuid> = teams
+            .iter()
+            .copied()
+            .filter(|t| self.is_member(*t))
+            .collect();
+        let others: Vec<Uuid> = teams
+            .iter()
+            .copied()
+            .filter(|t| !self.is_member(*t))
+            .collect();
+        if others.is_empty() {
+            return Ok(visible);
+        }
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT team_id AS id FROM team_app WHERE team_id IN ")
+            .bind_list(others.iter().copied())
+            .push(" AND app_id IN ")
+            .bind_list(self.app_ids())
+            .push(" UNION SELECT team_id FROM payment_method_team WHERE team_id IN ")
+            .bind_list(others.iter().copied())
+            .push(" AND payment_method_id IN ")
+            .bind_list(self.billing_ids());
+        visible.extend(
+            IdRow::find_by_statement(sql.statement())
+                .all(&db.conn)
+                .await?
+                .into_iter()
+                .map(|r| r.id),
+        );
+        Ok(visible)
+    }
+}
+
+#[derive(FromQueryResult)]
+struct IdRow {
+    id: Uuid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// The viewer: UNLIMITED in team 10, LIMITED in team 11; direct on app 1, through team 11
+    /// on app 2; team 10 holds app 3; bills payment method 20, which owns app 4.
+    fn reach() -> Reach {
+        let mut reach = Reach {
+            person: id(100),
+            ..Reach::default()
+        };
+        reach.teams.insert(id(10), TeamRole::Unlimited);
+        reach.teams.insert(id(11), TeamRole::Limited);
+        reach.connections.insert(
+            id(1),
+            DeveloperConnection {
+                team: None,
+                full: true,
+            },
+        );
+        reach.connections.insert(
+            id(2),
+            DeveloperConnection {
+                team: Some(id(11)),
+                full: false,
+            },
+        );
+        reach.billing.insert(id(20));
+        reach.apps.insert(id(1), VisibleApp::default());
+        reach.apps.insert(
+            id(2),
+            VisibleApp {
+                payment_method: Some(id(21)),
+                teams: vec![id(11)],
+            },
+        );
+        reach.apps.insert(
+            id(3),
+            VisibleApp {
+                payment_method: None,
+                teams: vec![id(10)],
+            },
+        );
+        reach.apps.insert(
+            id(4),
+            VisibleApp {
+                payment_method: Some(id(20)),
+                teams: vec![],
+            },
+        );
+        reach
+    }
+
+    #[test]
+    fn a_direct_connection_is_full_a_limited_one_technical_only() {
+        let r = reach();
+        assert_eq!(
+            r.app_access(id(1)),
+            AppAccess {
+                developer: true,
+                full: true,
+                billing: false
+            }
+        );
+        assert_eq!(
+            r.app_access(id(2)),
+            AppAccess {
+                developer: true,
+                full: false,
+                billing: false
+            }
+        );
+    }
+
+    #[test]
+    fn billing_access_does_not_grant_internals() {
+        let r = reach();
+        assert_eq!(
+            r.app_access(id(4)),
+            AppAccess {
+                developer: false,
+                full: false,
+                billing: true
+            }
+        );
+        assert!(r.sees_app(id(4)));
+        assert!(!r.sees_app_internals(id(4)));
+    }
+
+    #[test]
+    fn unlimited_members_see_internals_of_team_apps_without_a_connection() {
+        let r = reach();
+        assert!(r.sees_app_internals(id(3)));
+        assert!(!r.app_access(id(3)).developer);
+    }
+
+    #[test]
+    fn limited_members_see_team_apps_but_not_their_internals() {
+        let mut r = reach();
+        r.apps.insert(
+            id(5),
+            VisibleApp {
+                payment_method: None,
+                teams: vec![id(11)],
+            },
+        );
+        assert!(r.sees_app(id(5)));
+        assert!(!r.sees_app_internals(id(5)));
+    }
+
+    #[test]
+    fn outsiders_see_nothing() {
+        let r = reach();
+        assert!(!r.sees_app(id(99)));
+        assert!(!r.bills(id(21)));
+        assert!(
+            !r.bills_app(id(2)),
+            "billing of someone else's payment method"
+        );
+        assert_eq!(r.app_access(id(99)), AppAccess::default());
+        assert_eq!(r.role_in(id(12)), None);
+    }
+
+    #[test]
+    fn subscriptions_name_their_team() {
+        let r = reach();
+        assert!(r.subscribed_through(id(2), id(11)));
+        assert!(!r.subscribed_through(id(2), id(10)));
+        assert!(!r.subscribed_through(id(1), id(11)));
+    }
+
+    #[test]
+    fn shared_payment_methods_include_owners_of_visible_apps() {
+        let shared: HashSet<Uuid> = reach().shared_payment_methods().into_iter().collect();
+        assert_eq!(shared, HashSet::from([id(20), id(21)]));
+    }
+}

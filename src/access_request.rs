@@ -1,0 +1,89 @@
+//! Access requests: a LIMITED member asking for a team app, decided by an UNLIMITED member.
+//! Seen by the requester and the team's UNLIMITED members.
+
+use async_graphql::connection::EmptyFields;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::access_request;
+use entity::enums::AccessRequestState;
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
+use uuid::Uuid;
+
+use crate::app::{self, App};
+use crate::error::ApiResult;
+use crate::graphql::connection::TotalCount;
+use crate::graphql::context::{load_by_id, loader, reach, scope};
+use crate::graphql::relay::{NodeKind, global_id};
+use crate::person::{self, Person};
+use crate::team::{self, Team};
+
+load_by_id!(AccessRequestId, access_request);
+
+/// A connection of access requests.
+pub type AccessRequestConnection =
+    async_graphql::connection::Connection<String, AccessRequest, TotalCount>;
+
+/// The database spelling of a state, for filters.
+pub fn state_value(state: AccessRequestState) -> &'static str {
+    match state {
+        AccessRequestState::Pending => "PENDING",
+        AccessRequestState::Approved => "APPROVED",
+        AccessRequestState::Denied => "DENIED",
+        AccessRequestState::Cancelled => "CANCELLED",
+    }
+}
+
+/// A LIMITED member's request to subscribe to a team app.
+pub struct AccessRequest(pub access_request::Model);
+
+impl AccessRequest {
+    pub fn read(row: &QueryResult) -> Result<(AccessRequest, EmptyFields), DbErr> {
+        Ok((
+            AccessRequest(access_request::Model::from_query_result(row, "")?),
+            EmptyFields,
+        ))
+    }
+}
+
+#[Object]
+impl AccessRequest {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::AccessRequest, self.0.id)
+    }
+
+    /// Where the request stands.
+    async fn state(&self) -> AccessRequestState {
+        self.0.state
+    }
+
+    /// The team whose app is requested.
+    async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
+        team::node(ctx, self.0.team_id).await
+    }
+
+    /// The requested app.
+    async fn app(&self, ctx: &Context<'_>) -> ApiResult<Option<App>> {
+        app::node(ctx, self.0.app_id).await
+    }
+
+    /// The LIMITED member who asked.
+    async fn requester(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        person::visible_person(ctx, self.0.requester_id).await
+    }
+
+    /// When the request was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Loads an access request the viewer may see: its own, or one of a team where it is UNLIMITED.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<AccessRequest>> {
+    let Some(model) = loader(ctx)?.load_one(AccessRequestId(id)).await? else {
+        return Ok(None);
+    };
+    let own = model.requester_id == scope(ctx)?.viewer()?.id();
+    let visible = own || reach(ctx).await?.is_unlimited(model.team_id);
+    Ok(visible.then_some(AccessRequest(model)))
+}

@@ -1,0 +1,373 @@
+//! Apps and their environments. An app is visible with a developer connection, billing access
+//! or membership of one of its teams; its internals (environments, developers, authorized
+//! keys) need a developer connection or UNLIMITED membership of one of its teams.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::EmptyFields;
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{app, environment, person, ssh_key};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+};
+use uuid::Uuid;
+
+use crate::access;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::{
+    AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
+};
+use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach};
+use crate::graphql::relay::{NodeKind, PageArgs, global_id};
+use crate::graphql::sql::EdgeSql;
+use crate::invitation::{Invitation, InvitationConnection};
+use crate::payment_method::{PaymentMethod, PaymentMethodId};
+use crate::person::{Connection, Person};
+use crate::ssh_key::{SshKey, SshKeyConnection};
+use crate::team::Team;
+
+load_by_id!(AppId, app);
+load_by_id!(EnvironmentId, environment);
+
+/// A connection of apps, as `PaymentMethod.apps` lists them.
+pub type AppConnection = async_graphql::connection::Connection<String, App, TotalCount>;
+/// A connection of teams, as `App.teams` and `PaymentMethod.teams` list them.
+pub type TeamConnection = async_graphql::connection::Connection<String, Team, TotalCount>;
+
+static TEAMS: EdgeSql = EdgeSql {
+    from: "team_app e JOIN team n ON n.id = e.team_id",
+    parent: "e.app_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static DEVELOPERS: EdgeSql = EdgeSql {
+    from: "developer_connection e JOIN person n ON n.id = e.person_id",
+    parent: "e.app_id",
+    key: "n.id",
+    select: "n.*, e.team_id AS edge_team_id, e.connected_at AS edge_connected_at",
+    condition: "",
+};
+
+/// Pending APP invitations name the app; pending TAKE_OVER_BILLING ones list it.
+static INVITATIONS: EdgeSql = EdgeSql {
+    from: "(SELECT id AS invitation_id, app_id FROM invitation WHERE kind = 'APP' \
+           UNION SELECT ia.invitation_id, ia.app_id FROM invitation_app ia \
+           JOIN invitation i ON i.id = ia.invitation_id WHERE i.kind = 'TAKE_OVER_BILLING') e \
+           JOIN invitation n ON n.id = e.invitation_id",
+    parent: "e.app_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "n.state = 'PENDING'",
+};
+
+/// Every SSH key of everyone with a developer connection to the environment's app.
+static AUTHORIZED_KEYS: EdgeSql = EdgeSql {
+    from: "environment env JOIN developer_connection dc ON dc.app_id = env.app_id \
+           JOIN ssh_key n ON n.person_id = dc.person_id",
+    parent: "env.id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+/// The environments of a batch of apps, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppEnvironments(pub Uuid);
+
+impl Loader<AppEnvironments> for Batch {
+    type Value = Vec<environment::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[AppEnvironments],
+    ) -> ApiResult<HashMap<AppEnvironments, Self::Value>> {
+        let rows = environment::Entity::find()
+            .filter(environment::Column::AppId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(environment::Column::Id)
+            .all(&self.0.db.conn)
+            .await?;
+        let mut out: HashMap<AppEnvironments, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(AppEnvironments(row.app_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// The technical contacts of a batch of apps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AppTechnicalContacts(pub Uuid);
+
+impl Loader<AppTechnicalContacts> for Batch {
+    type Value = Vec<person::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[AppTechnicalContacts],
+    ) -> ApiResult<HashMap<AppTechnicalContacts, Self::Value>> {
+        let mut sql = crate::graphql::sql::Sql::new(self.0.db.backend());
+        sql.push("SELECT tc.app_id AS contact_app_id, p.* FROM technical_contact tc JOIN person p ON p.id = tc.person_id WHERE tc.app_id IN ")
+            .bind_list(keys.iter().map(|k| k.0))
+            .push(" ORDER BY tc.app_id, p.id");
+        let mut out: HashMap<AppTechnicalContacts, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in sea_orm::ConnectionTrait::query_all_raw(&self.0.db.conn, sql.statement()).await?
+        {
+            let app: Uuid = row.try_get("", "contact_app_id")?;
+            out.entry(AppTechnicalContacts(app))
+                .or_default()
+                .push(person::Model::from_query_result(&row, "")?);
+        }
+        Ok(out)
+    }
+}
+
+/// One website or web application: owned by at most one payment method (none: a trial app).
+pub struct App(pub app::Model);
+
+/// What the viewer may do with an app.
+#[derive(SimpleObject)]
+pub struct AppAccess {
+    /// The viewer has a developer connection (direct or through a team).
+    pub developer: bool,
+    /// The connection is full: direct, or through a team where the viewer is UNLIMITED.
+    pub full: bool,
+    /// The viewer has billing access through the app's payment method.
+    pub billing: bool,
+}
+
+impl From<access::AppAccess> for AppAccess {
+    fn from(a: access::AppAccess) -> Self {
+        AppAccess {
+            developer: a.developer,
+            full: a.full,
+            billing: a.billing,
+        }
+    }
+}
+
+impl App {
+    pub fn read(row: &QueryResult) -> Result<(App, EmptyFields), DbErr> {
+        Ok((App(app::Model::from_query_result(row, "")?), EmptyFields))
+    }
+
+    async fn internals_visible(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(reach(ctx).await?.sees_app_internals(self.0.id))
+    }
+}
+
+#[Object]
+impl App {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::App, self.0.id)
+    }
+
+    /// The app's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// An optional description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// When the app was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// True while no payment method owns the app.
+    async fn is_trial(&self) -> bool {
+        self.0.payment_method_id.is_none()
+    }
+
+    /// The payment method that owns the app. Only with billing access; null otherwise.
+    async fn payment_method(&self, ctx: &Context<'_>) -> ApiResult<Option<PaymentMethod>> {
+        let Some(pm) = self.0.payment_method_id else {
+            return Ok(None);
+        };
+        if !reach(ctx).await?.bills(pm) {
+            return Ok(None);
+        }
+        Ok(loader(ctx)?
+            .load_one(PaymentMethodId(pm))
+            .await?
+            .map(PaymentMethod))
+    }
+
+    /// The app's environments. Only with a developer connection or UNLIMITED membership of one
+    /// of the app's teams; empty otherwise.
+    async fn environments(&self, ctx: &Context<'_>) -> ApiResult<Vec<Environment>> {
+        if !self.internals_visible(ctx).await? {
+            return Ok(Vec::new());
+        }
+        let rows = loader(ctx)?.load_one(AppEnvironments(self.0.id)).await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Environment)
+            .collect())
+    }
+
+    /// The teams that hold the app (their id and name are visible to everyone who sees the app).
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<TeamConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        page(ctx, &TEAMS, self.0.id, args, Narrow::NONE, Team::read).await
+    }
+
+    /// The people with a developer connection; the edge tells through which team (null for a
+    /// direct connection). Only with a developer connection or UNLIMITED membership of one of
+    /// the app's teams; empty otherwise.
+    async fn developers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Conn<Person, Connection, AppDeveloperConnection, AppDeveloperEdge>> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if !self.internals_visible(ctx).await? {
+            return Ok(empty());
+        }
+        page(ctx, &DEVELOPERS, self.0.id, args, Narrow::NONE, |row| {
+            Ok((
+                Person(person::Model::from_query_result(row, "")?),
+                Connection {
+                    team: row.try_get("", "edge_team_id")?,
+                    connected_at: row.try_get("", "edge_connected_at")?,
+                },
+            ))
+        })
+        .await
+    }
+
+    /// The people to contact about the app's technical matters, chosen among its developers.
+    async fn technical_contacts(&self, ctx: &Context<'_>) -> ApiResult<Vec<Person>> {
+        let rows = loader(ctx)?
+            .load_one(AppTechnicalContacts(self.0.id))
+            .await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Person).collect())
+    }
+
+    /// Pending APP and TAKE_OVER_BILLING invitations for the app. Only for those who may send
+    /// them (a full developer connection or billing access); empty otherwise.
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<InvitationConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        let access = reach(ctx).await?.app_access(self.0.id);
+        if !(access.full || access.billing) {
+            return Ok(empty());
+        }
+        page(
+            ctx,
+            &INVITATIONS,
+            self.0.id,
+            args,
+            Narrow::NONE,
+            Invitation::read,
+        )
+        .await
+    }
+
+    /// What the viewer may do with the app.
+    async fn viewer_access(&self, ctx: &Context<'_>) -> ApiResult<AppAccess> {
+        Ok(reach(ctx).await?.app_access(self.0.id).into())
+    }
+}
+
+/// Loads an app the viewer may see.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<App>> {
+    if !reach(ctx).await?.sees_app(id) {
+        return Ok(None);
+    }
+    Ok(loader(ctx)?.load_one(AppId(id)).await?.map(App))
+}
+
+/// A deployable copy of an app (think git branch).
+pub struct Environment(pub environment::Model);
+
+#[Object]
+impl Environment {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Environment, self.0.id)
+    }
+
+    /// The environment's name, unique within its app.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// When the environment was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The app the environment belongs to.
+    async fn app(&self, ctx: &Context<'_>) -> ApiResult<Option<App>> {
+        node(ctx, self.0.app_id).await
+    }
+
+    /// The SSH keys that may deploy to this environment: the keys of everyone with a developer
+    /// connection to the app.
+    async fn authorized_keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<SshKeyConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        page(
+            ctx,
+            &AUTHORIZED_KEYS,
+            self.0.id,
+            args,
+            Narrow::NONE,
+            |row| {
+                Ok((
+                    SshKey(ssh_key::Model::from_query_result(row, "")?),
+                    EmptyFields,
+                ))
+            },
+        )
+        .await
+    }
+}
+
+/// Loads an environment the viewer may see: one of an app whose internals it sees.
+pub async fn environment_node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Environment>> {
+    let Some(env) = loader(ctx)?.load_one(EnvironmentId(id)).await? else {
+        return Ok(None);
+    };
+    Ok(reach(ctx)
+        .await?
+        .sees_app_internals(env.app_id)
+        .then_some(Environment(env)))
+}

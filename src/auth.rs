@@ -1,0 +1,162 @@
+//! Who is asking: personal access tokens today, browser sessions later. A request is
+//! authenticated once, before GraphQL runs, into a `Viewer` that every resolver reads.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use entity::enums::TokenScope;
+use entity::{person, personal_access_token};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+
+/// Every token starts with this, so that secret scanners and people recognise one.
+pub const TOKEN_PREFIX: &str = "wrn_";
+/// How many characters of a token are kept in clear to tell tokens apart in lists.
+const VISIBLE_PREFIX_LEN: usize = TOKEN_PREFIX.len() + 8;
+/// Recording every use would turn each read into a write; once a minute is precise enough.
+const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
+
+/// How the current request proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    PersonalAccessToken { id: Uuid, scope: TokenScope },
+}
+
+/// The authenticated person of a request.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub person: person::Model,
+    pub credential: Credential,
+}
+
+impl Viewer {
+    pub fn id(&self) -> Uuid {
+        self.person.id
+    }
+}
+
+/// A freshly minted token: the secret is shown once, only its hash is stored.
+pub struct NewToken {
+    pub secret: String,
+    pub model: personal_access_token::Model,
+}
+
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Creates a personal access token for `person_id`.
+pub async fn create_token(
+    conn: &impl sea_orm::ConnectionTrait,
+    person_id: Uuid,
+    name: &str,
+    scope: TokenScope,
+    expires_in: Option<Duration>,
+) -> ApiResult<NewToken> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::bad_input(
+            "a token name is 1 to 100 characters long",
+        ));
+    }
+    let secret = random_secret();
+    let now = Utc::now();
+    let model = personal_access_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        person_id: Set(person_id),
+        name: Set(name.to_owned()),
+        prefix: Set(secret[..VISIBLE_PREFIX_LEN].to_owned()),
+        secret_hash: Set(hash_secret(&secret)),
+        scope: Set(scope),
+        created_at: Set(now),
+        last_used_at: Set(None),
+        expires_at: Set(expires_in.map(|d| now + d)),
+        revoked_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(NewToken { secret, model })
+}
+
+/// Resolves a bearer token into its viewer. Unknown, revoked and expired tokens all get the
+/// same answer, so the response tells an attacker nothing about which it was.
+pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
+    let refused = ApiError::Unauthenticated("invalid or expired token");
+    if !secret.starts_with(TOKEN_PREFIX) {
+        return Err(refused);
+    }
+    let found = personal_access_token::Entity::find()
+        .filter(personal_access_token::Column::SecretHash.eq(hash_secret(secret)))
+        .find_also_related(person::Entity)
+        .one(&db.conn)
+        .await?;
+    let Some((token, Some(person))) = found else {
+        return Err(refused);
+    };
+    let now = Utc::now();
+    if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
+        return Err(refused);
+    }
+    if token
+        .last_used_at
+        .is_none_or(|at| now - at >= LAST_USED_RESOLUTION)
+    {
+        personal_access_token::ActiveModel {
+            id: Set(token.id),
+            last_used_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .update(&db.conn)
+        .await?;
+    }
+    Ok(Viewer {
+        person,
+        credential: Credential::PersonalAccessToken {
+            id: token.id,
+            scope: token.scope,
+        },
+    })
+}
+
+/// Extracts the token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_random_and_hashed() {
+        let a = random_secret();
+        let b = random_secret();
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_ne!(a, b);
+        assert_eq!(hash_secret(&a).len(), 64);
+        assert_ne!(hash_secret(&a), a);
+    }
+
+    #[test]
+    fn bearer_header_is_parsed_case_insensitively() {
+        assert_eq!(bearer_token("Bearer wrn_x"), Some("wrn_x"));
+        assert_eq!(bearer_token("bearer   wrn_x "), Some("wrn_x"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! Connecting to the database (SQLite file by default, PostgreSQL in production) and applying
+//! the migrations, which are the only way the schema is ever created.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
+
+/// A database handle plus a count of every statement it has executed. The count feeds the
+/// statement-count tests (a query's cost must depend on its shape, not on the data) and metrics.
+#[derive(Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5));
+        if url.starts_with("sqlite:") {
+            // WAL lets readers proceed while a writer commits; NORMAL is durable in WAL mode
+            // except for the last transactions on power loss, the usual embedded trade-off.
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        let mut conn = sea_orm::Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            tracing::trace!(target: "warren::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
+        });
+        Ok(Db { conn, statements })
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn connect_and_migrate(url: &str) -> Result<Db, DbErr> {
+        let db = Db::connect(url).await?;
+        Migrator::up(&db.conn, None).await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// How many statements this handle has executed since it was opened.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// `true` when the database answers; used by `/readyz`.
+    pub async fn is_reachable(&self) -> bool {
+        self.conn.ping().await.is_ok()
+    }
+}
+
+/// The URL of the default embedded database: `./warren.db`, created on first use.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://warren.db?mode=rwc";

@@ -1,0 +1,88 @@
+//! The one error type of the API. Every error a client sees carries `extensions.code`
+//! (DOMAIN.md, "What an error looks like"); internal details are logged, never sent.
+//!
+//! `ApiError` deliberately does not implement `Display`: async-graphql converts any `Display`
+//! type into an error without a code, so keeping it out makes the compiler route every
+//! conversion through `From<ApiError> for async_graphql::Error` below.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// No valid credential.
+    Unauthenticated(&'static str),
+    /// The object does not exist or is outside the caller's reach.
+    NotFound(String),
+    /// The caller sees the object but may not do this.
+    Forbidden(String),
+    /// Malformed input.
+    BadUserInput(String),
+    /// The request is valid but the current state forbids it; `ids` are the objects in the way.
+    Conflict { message: String, ids: Vec<Uuid> },
+    /// Anything else. The detail is logged where it happens, the client sees only the code.
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::Conflict { .. } => "CONFLICT",
+            ApiError::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Unauthenticated(m) => (*m).to_owned(),
+            ApiError::NotFound(m)
+            | ApiError::Forbidden(m)
+            | ApiError::BadUserInput(m)
+            | ApiError::Conflict { message: m, .. } => m.clone(),
+            ApiError::Internal => "internal error".to_owned(),
+        }
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        ApiError::BadUserInput(message.into())
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    /// Logs `detail` and returns the masked error the client sees.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::Internal
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        ApiError::internal(format_args!("database: {err}"))
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", err.code());
+            if let ApiError::Conflict { ids, .. } = &err
+                && !ids.is_empty()
+            {
+                ext.set(
+                    "ids",
+                    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+                );
+            }
+        })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

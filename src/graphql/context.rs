@@ -1,0 +1,273 @@
+//! What one GraphQL request carries: the viewer, its reach (loaded once, lazily), and the
+//! request's dataloader, through which every edge, node and access check is batched.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::access::Reach;
+use crate::auth::Viewer;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::relay::PageArgs;
+use crate::graphql::sql::{EdgeSql, Narrowing, Page};
+use crate::graphql::waves::Waves;
+
+/// The state of one request.
+pub struct RequestScope {
+    pub db: Db,
+    pub viewer: Option<Viewer>,
+    reach: OnceCell<Arc<Reach>>,
+}
+
+impl RequestScope {
+    pub fn new(db: Db, viewer: Option<Viewer>) -> Arc<Self> {
+        Arc::new(RequestScope {
+            db,
+            viewer,
+            reach: OnceCell::new(),
+        })
+    }
+
+    pub fn viewer(&self) -> ApiResult<&Viewer> {
+        self.viewer.as_ref().ok_or(ApiError::Unauthenticated(
+            "authentication required: send `Authorization: Bearer <token>`",
+        ))
+    }
+
+    /// The viewer's reach, loaded on first use and shared by the whole request.
+    pub async fn reach(&self) -> ApiResult<Arc<Reach>> {
+        let viewer = self.viewer()?.id();
+        self.reach
+            .get_or_try_init(|| async { Reach::load(&self.db, viewer).await.map(Arc::new) })
+            .await
+            .cloned()
+            .map_err(ApiError::from)
+    }
+
+    /// A dataloader for this request, caching for the request's life. Its batches run in
+    /// `waves`, which must drive the request's execution.
+    pub fn loader(self: &Arc<Self>, waves: &Waves) -> RequestLoader {
+        DataLoader::with_cache(
+            Batch(self.clone()),
+            waves.spawner(),
+            HashMapCache::default(),
+        )
+        .delay(Duration::ZERO)
+    }
+}
+
+/// The loader behind every batched lookup of a request. Each domain module implements
+/// `Loader<K>` for its own key types on it.
+pub struct Batch(pub Arc<RequestScope>);
+
+pub type RequestLoader = DataLoader<Batch, HashMapCache>;
+
+pub fn scope<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<RequestScope>> {
+    ctx.data::<Arc<RequestScope>>()
+        .map_err(|_| ApiError::internal("request scope missing"))
+}
+
+pub fn loader<'a>(ctx: &Context<'a>) -> ApiResult<&'a RequestLoader> {
+    ctx.data::<RequestLoader>()
+        .map_err(|_| ApiError::internal("request loader missing"))
+}
+
+/// The viewer's reach, for resolvers. It goes through the dataloader so that its statements
+/// run in a wave like every other lookup (see `waves`).
+pub async fn reach(ctx: &Context<'_>) -> ApiResult<Arc<Reach>> {
+    loader(ctx)?
+        .load_one(ViewerReach)
+        .await?
+        .ok_or_else(|| ApiError::internal("reach loader returned nothing"))
+}
+
+/// The key of the viewer's reach: there is one per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ViewerReach;
+
+impl Loader<ViewerReach> for Batch {
+    type Value = Arc<Reach>;
+    type Error = ApiError;
+
+    async fn load(&self, _: &[ViewerReach]) -> ApiResult<HashMap<ViewerReach, Arc<Reach>>> {
+        Ok(HashMap::from([(ViewerReach, self.0.reach().await?)]))
+    }
+}
+
+/// An edge, compared by identity: each edge is one `static EdgeSql` in its domain module.
+#[derive(Clone, Copy)]
+pub struct EdgeRef(pub &'static EdgeSql);
+
+impl PartialEq for EdgeRef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+impl Eq for EdgeRef {}
+impl std::hash::Hash for EdgeRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state)
+    }
+}
+
+/// Which of the viewer's sets an edge's nodes must belong to. Resolved into ids inside the
+/// loader, so keys stay small and all parents of a batch share one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Restrict {
+    Nothing,
+    VisibleApps(&'static str),
+    ViewerTeams(&'static str),
+    BilledPaymentMethods(&'static str),
+}
+
+/// Per-request conditions of an edge: an access restriction and an optional equality (a state
+/// argument, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Narrow {
+    pub restrict: Restrict,
+    pub equals: Option<(&'static str, &'static str)>,
+}
+
+impl Narrow {
+    pub const NONE: Narrow = Narrow {
+        restrict: Restrict::Nothing,
+        equals: None,
+    };
+
+    pub fn restrict(restrict: Restrict) -> Self {
+        Narrow {
+            restrict,
+            equals: None,
+        }
+    }
+
+    fn resolve(&self, reach: &Reach) -> Narrowing {
+        let only_ids = match self.restrict {
+            Restrict::Nothing => None,
+            Restrict::VisibleApps(column) => Some((column, reach.app_ids())),
+            Restrict::ViewerTeams(column) => Some((column, reach.team_ids())),
+            Restrict::BilledPaymentMethods(column) => Some((column, reach.billing_ids())),
+        };
+        Narrowing {
+            only_ids,
+            equals: self.equals,
+        }
+    }
+}
+
+/// One page of an edge below one parent.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub edge: EdgeRef,
+    pub parent: Uuid,
+    pub args: PageArgs,
+    pub narrow: Narrow,
+    /// Edges ordered by event sequence rather than by id.
+    pub sequence_key: bool,
+}
+
+/// The number of nodes of an edge below one parent.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct CountKey {
+    pub edge: EdgeRef,
+    pub parent: Uuid,
+    pub narrow: Narrow,
+}
+
+fn group<K, G: std::hash::Hash + Eq>(keys: &[K], by: impl Fn(&K) -> G) -> HashMap<G, Vec<&K>> {
+    let mut groups: HashMap<G, Vec<&K>> = HashMap::new();
+    for key in keys {
+        groups.entry(by(key)).or_default().push(key);
+    }
+    groups
+}
+
+impl Batch {
+    async fn narrowing(&self, narrow: &Narrow) -> ApiResult<Narrowing> {
+        if narrow.restrict == Restrict::Nothing {
+            return Ok(Narrowing {
+                only_ids: None,
+                equals: narrow.equals,
+            });
+        }
+        Ok(narrow.resolve(&*self.0.reach().await?))
+    }
+}
+
+impl Loader<PageKey> for Batch {
+    type Value = Page;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[PageKey]) -> ApiResult<HashMap<PageKey, Page>> {
+        let mut out = HashMap::new();
+        for ((edge, args, narrow, sequence_key), keys) in
+            group(keys, |k| (k.edge, k.args, k.narrow, k.sequence_key))
+        {
+            let parents: Vec<Uuid> = keys.iter().map(|k| k.parent).collect();
+            let narrowing = self.narrowing(&narrow).await?;
+            let mut pages = edge
+                .0
+                .pages(&self.0.db, &parents, &args, &narrowing, sequence_key)
+                .await?;
+            for key in keys {
+                let page = pages.remove(&key.parent).unwrap_or_else(|| Page {
+                    has_previous: args.after.is_some() && !args.backward,
+                    has_next: args.before.is_some() && args.backward,
+                    ..Page::default()
+                });
+                out.insert(key.clone(), page);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<CountKey> for Batch {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[CountKey]) -> ApiResult<HashMap<CountKey, i64>> {
+        let mut out = HashMap::new();
+        for ((edge, narrow), keys) in group(keys, |k| (k.edge, k.narrow)) {
+            let parents: Vec<Uuid> = keys.iter().map(|k| k.parent).collect();
+            let narrowing = self.narrowing(&narrow).await?;
+            let counts = edge.0.counts(&self.0.db, &parents, &narrowing).await?;
+            for key in keys {
+                out.insert(key.clone(), counts.get(&key.parent).copied().unwrap_or(0));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Declares a key type loading rows of one table by id, one `IN (...)` statement per batch.
+macro_rules! load_by_id {
+    ($key:ident, $table:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub uuid::Uuid);
+
+        impl async_graphql::dataloader::Loader<$key> for $crate::graphql::context::Batch {
+            type Value = entity::$table::Model;
+            type Error = $crate::error::ApiError;
+
+            async fn load(
+                &self,
+                keys: &[$key],
+            ) -> Result<std::collections::HashMap<$key, Self::Value>, Self::Error> {
+                use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+                let rows = entity::$table::Entity::find()
+                    .filter(entity::$table::Column::Id.is_in(keys.iter().map(|k| k.0)))
+                    .all(&self.0.db.conn)
+                    .await?;
+                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
+            }
+        }
+    };
+}
+pub(crate) use load_by_id;

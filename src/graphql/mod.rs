@@ -1,0 +1,119 @@
+//! The GraphQL schema: the query root, the `Node` interface and Relay plumbing. Building the
+//! schema needs no database, so the SDL test can print it on its own.
+
+pub mod connection;
+pub mod context;
+pub mod relay;
+pub mod sql;
+pub mod waves;
+
+use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Interface, Object, Schema};
+
+use crate::access_request::{self, AccessRequest};
+use crate::app::{self, App, Environment};
+use crate::auth::hash_secret;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::context::{loader, scope};
+use crate::graphql::relay::{NodeKind, decode_global_id};
+use crate::invitation::{self as invitations, Invitation};
+use crate::payment_method::{self, PaymentMethod};
+use crate::person::{self, Person};
+use crate::team::{self, Team};
+
+/// Deepest query accepted; the dashboard query needs 11 levels.
+pub const MAX_DEPTH: usize = 16;
+/// Most fields one query may select (each field counts 1).
+pub const MAX_COMPLEXITY: usize = 2_000;
+/// At most this many ids per `nodes(ids:)`.
+pub const MAX_NODES: usize = 100;
+
+pub type WarrenSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+pub fn build_schema() -> WarrenSchema {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The schema in SDL, as checked in at `schema.graphql`.
+pub fn schema_sdl() -> String {
+    build_schema().sdl()
+}
+
+/// An object with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "The global id."))]
+pub enum Node {
+    Person(Person),
+    Team(Team),
+    App(App),
+    Environment(Environment),
+    PaymentMethod(PaymentMethod),
+    Invitation(Invitation),
+    AccessRequest(AccessRequest),
+}
+
+/// Loads any node the viewer may see; `None` for anything else, malformed ids included.
+async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
+    let Some((kind, id)) = decode_global_id(id) else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        NodeKind::Person => person::node(ctx, id).await?.map(Node::Person),
+        NodeKind::Team => team::node(ctx, id).await?.map(Node::Team),
+        NodeKind::App => app::node(ctx, id).await?.map(Node::App),
+        NodeKind::Environment => app::environment_node(ctx, id).await?.map(Node::Environment),
+        NodeKind::PaymentMethod => payment_method::node(ctx, id)
+            .await?
+            .map(Node::PaymentMethod),
+        NodeKind::Invitation => invitations::node(ctx, id).await?.map(Node::Invitation),
+        NodeKind::AccessRequest => access_request::node(ctx, id)
+            .await?
+            .map(Node::AccessRequest),
+        // Not yet reachable by id: tokens, keys, events and filters are listed on the viewer.
+        NodeKind::SshKey
+        | NodeKind::PersonalAccessToken
+        | NodeKind::Event
+        | NodeKind::EventFilter => None,
+    })
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The authenticated person.
+    async fn viewer(&self, ctx: &Context<'_>) -> ApiResult<Person> {
+        Ok(Person(scope(ctx)?.viewer()?.person.clone()))
+    }
+
+    /// Any object by its global id; null when it does not exist or the viewer may not see it.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+        scope(ctx)?.viewer()?;
+        load_node(ctx, &id).await
+    }
+
+    /// Several objects by global id, in the order asked; null for each one that does not exist
+    /// or that the viewer may not see. At most 100 ids.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+        scope(ctx)?.viewer()?;
+        if ids.len() > MAX_NODES {
+            return Err(ApiError::bad_input(format!(
+                "at most {MAX_NODES} ids per request"
+            )));
+        }
+        // Resolved concurrently so that the dataloader batches them.
+        futures_util::future::try_join_all(ids.iter().map(|id| load_node(ctx, id))).await
+    }
+
+    /// The invitation behind a secret invitation link, to preview it before accepting.
+    /// Anyone holding the link may see it; null for an unknown token.
+    async fn invitation(&self, ctx: &Context<'_>, token: String) -> ApiResult<Option<Invitation>> {
+        scope(ctx)?.viewer()?;
+        let found = loader(ctx)?
+            .load_one(invitations::InvitationBySecret(hash_secret(token.trim())))
+            .await?;
+        Ok(found.map(Invitation))
+    }
+}

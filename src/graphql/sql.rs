@@ -1,0 +1,239 @@
+//! Hand-built SQL for the batched statements behind every edge: one `IN (...)` query per batch
+//! of parents, a window function for per-parent pages, `GROUP BY` for per-parent counts.
+//! The text is plain SQL that SQLite and PostgreSQL both accept; only placeholders differ.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::graphql::relay::{CursorKey, PageArgs};
+
+/// A statement under construction, binding values as it goes.
+pub struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(backend: DbBackend) -> Self {
+        Sql {
+            backend,
+            text: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => {
+                let n = self.values.len();
+                self.text.push_str(&format!("${n}"));
+            }
+            _ => self.text.push('?'),
+        }
+        self
+    }
+
+    /// `(v1, v2, ...)`; an empty list becomes `(NULL)`, which matches nothing.
+    pub fn bind_list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.text.push('(');
+        let mut empty = true;
+        for value in values {
+            if !empty {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+            empty = false;
+        }
+        if empty {
+            self.text.push_str("NULL");
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn statement(&mut self) -> Statement {
+        Statement::from_sql_and_values(
+            self.backend,
+            std::mem::take(&mut self.text),
+            std::mem::take(&mut self.values),
+        )
+    }
+}
+
+/// How one edge is stored: the rows to read, the column naming the parent, and the key the
+/// edge is ordered and paged by (a UUID v7 id, so creation order; or an event sequence).
+pub struct EdgeSql {
+    pub from: &'static str,
+    pub parent: &'static str,
+    pub key: &'static str,
+    /// The node's columns, then edge columns aliased `edge_*`.
+    pub select: &'static str,
+    /// A condition that always applies (e.g. only pending invitations), or "".
+    pub condition: &'static str,
+}
+
+/// Extra conditions of one request on an edge: access filters computed from the viewer's
+/// reach, or a state argument.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Narrowing {
+    pub only_ids: Option<(&'static str, Vec<Uuid>)>,
+    pub equals: Option<(&'static str, &'static str)>,
+}
+
+impl Narrowing {
+    fn apply(&self, sql: &mut Sql) {
+        if let Some((column, ids)) = &self.only_ids {
+            sql.push(" AND ")
+                .push(column)
+                .push(" IN ")
+                .bind_list(ids.iter().copied());
+        }
+        if let Some((column, value)) = &self.equals {
+            sql.push(" AND ").push(column).push(" = ").bind(*value);
+        }
+    }
+}
+
+/// One page of an edge for one parent.
+#[derive(Clone, Default)]
+pub struct Page {
+    pub rows: Vec<PageRow>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
+/// A row of a page with the key its cursor is made of.
+#[derive(Clone)]
+pub struct PageRow {
+    pub key: CursorKey,
+    pub row: std::sync::Arc<QueryResult>,
+}
+
+fn cursor_value(key: CursorKey) -> Value {
+    match key {
+        CursorKey::Id(id) => id.into(),
+        CursorKey::Sequence(seq) => seq.into(),
+    }
+}
+
+fn read_key(row: &QueryResult, sequence: bool) -> Result<CursorKey, DbErr> {
+    Ok(if sequence {
+        CursorKey::Sequence(row.try_get("", "page_key")?)
+    } else {
+        CursorKey::Id(row.try_get("", "page_key")?)
+    })
+}
+
+impl EdgeSql {
+    fn push_from_where(&self, sql: &mut Sql, parents: &[Uuid], narrowing: &Narrowing) {
+        sql.push(" FROM ")
+            .push(self.from)
+            .push(" WHERE ")
+            .push(self.parent)
+            .push(" IN ")
+            .bind_list(parents.iter().copied());
+        if !self.condition.is_empty() {
+            sql.push(" AND ").push(self.condition);
+        }
+        narrowing.apply(sql);
+    }
+
+    /// One page per parent, for all `parents` in one statement.
+    pub async fn pages(
+        &self,
+        db: &Db,
+        parents: &[Uuid],
+        args: &PageArgs,
+        narrowing: &Narrowing,
+        sequence_key: bool,
+    ) -> Result<HashMap<Uuid, Page>, DbErr> {
+        let direction = if args.backward { "DESC" } else { "ASC" };
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT * FROM (SELECT ")
+            .push(self.parent)
+            .push(" AS page_parent, ")
+            .push(self.key)
+            .push(" AS page_key, ")
+            .push(self.select)
+            .push(", ROW_NUMBER() OVER (PARTITION BY ")
+            .push(self.parent)
+            .push(" ORDER BY ")
+            .push(self.key)
+            .push(" ")
+            .push(direction)
+            .push(") AS page_row");
+        self.push_from_where(&mut sql, parents, narrowing);
+        if let Some(after) = args.after {
+            sql.push(" AND ")
+                .push(self.key)
+                .push(" > ")
+                .bind(cursor_value(after));
+        }
+        if let Some(before) = args.before {
+            sql.push(" AND ")
+                .push(self.key)
+                .push(" < ")
+                .bind(cursor_value(before));
+        }
+        // One row more than asked tells whether another page follows.
+        sql.push(") page WHERE page_row <= ")
+            .bind(i64::try_from(args.limit + 1).unwrap_or(i64::MAX))
+            .push(" ORDER BY page_parent, page_row");
+
+        let mut pages: HashMap<Uuid, Page> = HashMap::new();
+        for row in db.conn.query_all_raw(sql.statement()).await? {
+            let parent: Uuid = row.try_get("", "page_parent")?;
+            let key = read_key(&row, sequence_key)?;
+            pages.entry(parent).or_default().rows.push(PageRow {
+                key,
+                row: std::sync::Arc::new(row),
+            });
+        }
+        for page in pages.values_mut() {
+            let more = page.rows.len() as u64 > args.limit;
+            page.rows.truncate(args.limit as usize);
+            if args.backward {
+                page.rows.reverse();
+                page.has_previous = more;
+                page.has_next = args.before.is_some();
+            } else {
+                page.has_next = more;
+                page.has_previous = args.after.is_some();
+            }
+        }
+        Ok(pages)
+    }
+
+    /// The number of rows per parent, for all `parents` in one statement.
+    pub async fn counts(
+        &self,
+        db: &Db,
+        parents: &[Uuid],
+        narrowing: &Narrowing,
+    ) -> Result<HashMap<Uuid, i64>, DbErr> {
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT ")
+            .push(self.parent)
+            .push(" AS page_parent, COUNT(*) AS page_count");
+        self.push_from_where(&mut sql, parents, narrowing);
+        sql.push(" GROUP BY ").push(self.parent);
+        let mut counts = HashMap::new();
+        for row in db.conn.query_all_raw(sql.statement()).await? {
+            counts.insert(
+                row.try_get::<Uuid>("", "page_parent")?,
+                row.try_get::<i64>("", "page_count")?,
+            );
+        }
+        Ok(counts)
+    }
+}

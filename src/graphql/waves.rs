@@ -1,0 +1,118 @@
+//! Deterministic batching. async-graphql's dataloader fires a batch a fixed delay after its
+//! first key, from a spawned task: how many keys make it into one batch then depends on timing,
+//! and so does the number of statements a query costs.
+//!
+//! Here a request's batches are not spawned onto the runtime but queued, and `run` drives them
+//! in the request's own task, in waves: a wave starts only when the execution cannot progress
+//! and the previous wave has finished. Every key the execution can produce before it needs data
+//! is then in the wave, so the statements a query costs follow from its shape alone. The
+//! dataloader's delay is zero: the queue, not a timer, decides when a batch runs.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+#[derive(Clone, Default)]
+pub struct Waves {
+    queued: Arc<Mutex<Vec<BoxFuture<'static, ()>>>>,
+}
+
+impl Waves {
+    /// The spawner to give the dataloader: it queues instead of spawning.
+    pub fn spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static {
+        let queued = self.queued.clone();
+        move |batch| {
+            if let Ok(mut queued) = queued.lock() {
+                queued.push(batch);
+            }
+        }
+    }
+
+    fn take_queued(&self) -> Vec<BoxFuture<'static, ()>> {
+        self.queued
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
+
+    /// Runs `execution` to completion, driving its batches wave by wave.
+    pub async fn run<F: Future>(self, execution: F) -> F::Output {
+        let mut execution = pin!(execution);
+        let mut running: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+        std::future::poll_fn(move |cx| {
+            loop {
+                if let Poll::Ready(output) = execution.as_mut().poll(cx) {
+                    return Poll::Ready(output);
+                }
+                while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                if !running.is_empty() {
+                    // The current wave is still loading; its completion wakes this task.
+                    return Poll::Pending;
+                }
+                let wave = self.take_queued();
+                if wave.is_empty() {
+                    return Poll::Pending;
+                }
+                running.extend(wave);
+                // Start the wave, then let the execution consume whatever finished at once.
+                while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                if !running.is_empty() {
+                    return Poll::Pending;
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_graphql::dataloader::{DataLoader, Loader};
+
+    struct Counting(Arc<AtomicUsize>);
+
+    impl Loader<u32> for Counting {
+        type Value = u32;
+        type Error = ();
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, ()> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            // Real loaders wait for the database; make later waves possible.
+            tokio::task::yield_now().await;
+            Ok(keys.iter().map(|k| (*k, k * 2)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_requested_together_load_in_one_batch_per_wave() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let waves = Waves::default();
+        let loader = DataLoader::new(Counting(calls.clone()), waves.spawner())
+            .delay(std::time::Duration::ZERO);
+        let loader = &loader;
+        let result = waves
+            .run(async move {
+                let first =
+                    futures_util::future::join_all((0..50).map(|k| loader.load_one(k))).await;
+                // A second level, built from the first level's results.
+                let second = futures_util::future::join_all(
+                    first
+                        .iter()
+                        .map(|v| loader.load_one(v.ok().flatten().unwrap_or(0) + 1000)),
+                )
+                .await;
+                second.len()
+            })
+            .await;
+        assert_eq!(result, 50);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "one batch per level");
+    }
+}

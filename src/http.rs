@@ -1,0 +1,214 @@
+//! The HTTP surface: GraphQL at `/graphql` (POST, and GET for queries), GraphiQL for browsers,
+//! health and readiness probes. Authentication happens here, once per request.
+
+use std::future::Future;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{Viewer, authenticate_token, bearer_token};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::graphql::context::RequestScope;
+use crate::graphql::waves::Waves;
+use crate::graphql::{WarrenSchema, build_schema};
+
+/// Largest request body accepted; a GraphQL document is rarely more than a few kilobytes.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+#[derive(Clone)]
+struct AppState {
+    schema: WarrenSchema,
+    db: Db,
+}
+
+pub fn router(db: Db) -> Router {
+    let state = AppState {
+        schema: build_schema(),
+        db,
+    };
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/", get(graphiql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    db: Db,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(db))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// An error response in the GraphQL shape, for requests refused before GraphQL runs.
+fn refuse(status: StatusCode, err: ApiError) -> Response {
+    let body = json!({
+        "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+/// A missing credential lets the request through (introspection needs none, every field
+/// that does answers UNAUTHENTICATED); a wrong one stops it here.
+async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<Viewer>, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let unauthenticated = |err: ApiError| refuse(StatusCode::UNAUTHORIZED, err);
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        unauthenticated(ApiError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`",
+        ))
+    })?;
+    match authenticate_token(db, token).await {
+        Ok(viewer) => Ok(Some(viewer)),
+        Err(err @ ApiError::Unauthenticated(_)) => Err(unauthenticated(err)),
+        Err(err) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, err)),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+) -> Response {
+    let viewer = match authenticate(&state.db, headers).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let scope = RequestScope::new(state.db.clone(), viewer);
+    let waves = Waves::default();
+    let request = request.data(scope.loader(&waves)).data(scope);
+    let mut response = waves.run(state.schema.execute(request)).await;
+    for error in &mut response.errors {
+        ensure_code(error);
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+/// Every error carries `extensions.code`. Ours always do; async-graphql's own errors (parse,
+/// validation, limits, argument coercion) do not, and they all mean the request was malformed.
+fn ensure_code(error: &mut async_graphql::ServerError) {
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    if extensions.get("code").is_none() {
+        extensions.set("code", "BAD_USER_INPUT");
+    }
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> Response {
+    execute(&state, &headers, request.into_inner()).await
+}
+
+/// GET runs queries given in the query string and shows GraphiQL to everyone else.
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return graphiql().await.into_response();
+    };
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                ApiError::bad_input(format!("invalid GraphQL request: {err}")),
+            );
+        }
+    };
+    if is_mutation(&request) {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::bad_input("mutations must be sent with POST"),
+        );
+    }
+    execute(&state, &headers, request).await
+}
+
+/// Whether the operation the request would run is a mutation. A document that does not parse
+/// is left to the executor, which reports it properly.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::OperationType;
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    document.operations.iter().any(|(name, op)| {
+        let selected = match (&request.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
+            _ => true,
+        };
+        selected && op.node.ty == OperationType::Mutation
+    })
+}
+
+async fn graphiql() -> impl IntoResponse {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("warren")
+            .finish(),
+    )
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.db.is_reachable().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}

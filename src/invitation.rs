@@ -1,0 +1,272 @@
+//! Invitations: offers sent to an e-mail address to join a team, connect to an app, share a
+//! payment method or take over billing. Seen by the inviter, by the invitee (the person whose
+//! account e-mail matches) and, while pending, by those allowed to send them on their object.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::EmptyFields;
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::enums::{InvitationKind, InvitationState, TeamRole};
+use entity::{invitation, invitation_app};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+};
+use uuid::Uuid;
+
+use crate::access::Reach;
+use crate::app::{self, App};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::TotalCount;
+use crate::graphql::context::{Batch, load_by_id, loader, reach, scope};
+use crate::graphql::relay::{NodeKind, global_id};
+use crate::payment_method::{self, PaymentMethod};
+use crate::person::{Person, PersonId};
+use crate::team::{self, Team, TeamId};
+
+load_by_id!(InvitationId, invitation);
+
+/// A connection of invitations.
+pub type InvitationConnection =
+    async_graphql::connection::Connection<String, Invitation, TotalCount>;
+
+/// The database spelling of a state, for filters.
+pub fn state_value(state: InvitationState) -> &'static str {
+    match state {
+        InvitationState::Pending => "PENDING",
+        InvitationState::Accepted => "ACCEPTED",
+        InvitationState::Declined => "DECLINED",
+        InvitationState::Revoked => "REVOKED",
+        InvitationState::Expired => "EXPIRED",
+    }
+}
+
+/// The apps listed on a batch of invitations (a TEAM invitation's apps to subscribe to, a
+/// TAKE_OVER_BILLING invitation's apps to move).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InvitationApps(pub Uuid);
+
+impl Loader<InvitationApps> for Batch {
+    type Value = Vec<Uuid>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[InvitationApps]) -> ApiResult<HashMap<InvitationApps, Vec<Uuid>>> {
+        let rows = invitation_app::Entity::find()
+            .filter(invitation_app::Column::InvitationId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(invitation_app::Column::AppId)
+            .all(&self.0.db.conn)
+            .await?;
+        let mut out: HashMap<InvitationApps, Vec<Uuid>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(InvitationApps(row.invitation_id))
+                .or_default()
+                .push(row.app_id);
+        }
+        Ok(out)
+    }
+}
+
+/// An invitation by the hash of its secret link token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InvitationBySecret(pub String);
+
+impl Loader<InvitationBySecret> for Batch {
+    type Value = invitation::Model;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[InvitationBySecret],
+    ) -> ApiResult<HashMap<InvitationBySecret, invitation::Model>> {
+        let rows = invitation::Entity::find()
+            .filter(invitation::Column::SecretHash.is_in(keys.iter().map(|k| k.0.clone())))
+            .all(&self.0.db.conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (InvitationBySecret(row.secret_hash.clone()), row))
+            .collect())
+    }
+}
+
+/// An offer sent to an e-mail address. Single use; it expires.
+pub struct Invitation(pub invitation::Model);
+
+impl Invitation {
+    pub fn read(row: &QueryResult) -> Result<(Invitation, EmptyFields), DbErr> {
+        Ok((
+            Invitation(invitation::Model::from_query_result(row, "")?),
+            EmptyFields,
+        ))
+    }
+}
+
+/// Whether someone may send (and so see, while pending) invitations of this kind on these
+/// objects (DOMAIN.md, "Invitations").
+pub fn may_send(reach: &Reach, invitation: &invitation::Model, apps: &[Uuid]) -> bool {
+    match invitation.kind {
+        InvitationKind::Team => invitation.team_id.is_some_and(|t| reach.is_unlimited(t)),
+        InvitationKind::App => invitation.app_id.is_some_and(|a| {
+            let access = reach.app_access(a);
+            access.full || access.billing
+        }),
+        InvitationKind::PaymentMethod => invitation
+            .payment_method_id
+            .is_some_and(|pm| reach.bills(pm)),
+        InvitationKind::TakeOverBilling => {
+            !apps.is_empty()
+                && apps.iter().all(|a| {
+                    let access = reach.app_access(*a);
+                    access.billing
+                        || (access.full
+                            && reach
+                                .apps
+                                .get(a)
+                                .is_some_and(|v| v.payment_method.is_none()))
+                })
+        }
+    }
+}
+
+#[Object]
+impl Invitation {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Invitation, self.0.id)
+    }
+
+    /// What the invitation offers.
+    async fn kind(&self) -> InvitationKind {
+        self.0.kind
+    }
+
+    /// Where it stands. A pending invitation past its expiry reads as EXPIRED even before the
+    /// background task records it.
+    async fn state(&self) -> InvitationState {
+        if self.0.state == InvitationState::Pending && self.0.expires_at <= Utc::now() {
+            InvitationState::Expired
+        } else {
+            self.0.state
+        }
+    }
+
+    /// The address the invitation was sent to.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// The role offered, for TEAM invitations.
+    async fn role(&self) -> Option<TeamRole> {
+        self.0.role
+    }
+
+    /// When it was sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it stops being valid.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+
+    /// Who sent it. Visible to everyone who sees the invitation, the invitee included: the
+    /// inviter chose to reveal itself to that address.
+    async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        match self.0.inviter_id {
+            None => Ok(None),
+            Some(id) => Ok(loader(ctx)?.load_one(PersonId(id)).await?.map(Person)),
+        }
+    }
+
+    /// The name of the team, app or payment method it is for, as it was when the invitation
+    /// is read: the invitee sees this before it may see the object itself.
+    async fn target_name(&self, ctx: &Context<'_>) -> ApiResult<Option<String>> {
+        let loader = loader(ctx)?;
+        Ok(match self.0.kind {
+            InvitationKind::Team => match self.0.team_id {
+                Some(id) => loader.load_one(TeamId(id)).await?.map(|t| t.name),
+                None => None,
+            },
+            InvitationKind::App => match self.0.app_id {
+                Some(id) => loader.load_one(app::AppId(id)).await?.map(|a| a.name),
+                None => None,
+            },
+            InvitationKind::PaymentMethod => match self.0.payment_method_id {
+                Some(id) => loader
+                    .load_one(payment_method::PaymentMethodId(id))
+                    .await?
+                    .map(|p| p.label),
+                None => None,
+            },
+            InvitationKind::TakeOverBilling => None,
+        })
+    }
+
+    /// The team, for TEAM invitations, if the viewer may see it.
+    async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
+        match self.0.team_id {
+            None => Ok(None),
+            Some(id) => team::node(ctx, id).await,
+        }
+    }
+
+    /// The app, for APP invitations, if the viewer may see it.
+    async fn app(&self, ctx: &Context<'_>) -> ApiResult<Option<App>> {
+        match self.0.app_id {
+            None => Ok(None),
+            Some(id) => app::node(ctx, id).await,
+        }
+    }
+
+    /// The payment method, for PAYMENT_METHOD invitations, if the viewer bills to it.
+    async fn payment_method(&self, ctx: &Context<'_>) -> ApiResult<Option<PaymentMethod>> {
+        match self.0.payment_method_id {
+            None => Ok(None),
+            Some(id) => payment_method::node(ctx, id).await,
+        }
+    }
+
+    /// The apps listed: to subscribe to (TEAM) or to move (TAKE_OVER_BILLING), as far as the
+    /// viewer may see them.
+    async fn apps(&self, ctx: &Context<'_>) -> ApiResult<Vec<App>> {
+        let ids = loader(ctx)?
+            .load_one(InvitationApps(self.0.id))
+            .await?
+            .unwrap_or_default();
+        let reach = reach(ctx).await?;
+        let visible: Vec<app::AppId> = ids
+            .into_iter()
+            .filter(|id| reach.sees_app(*id))
+            .map(app::AppId)
+            .collect();
+        let loaded = loader(ctx)?.load_many(visible.iter().copied()).await?;
+        Ok(visible
+            .iter()
+            .filter_map(|id| loaded.get(id).cloned().map(App))
+            .collect())
+    }
+}
+
+/// Loads an invitation the viewer may see.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Invitation>> {
+    let loader = loader(ctx)?;
+    let Some(model) = loader.load_one(InvitationId(id)).await? else {
+        return Ok(None);
+    };
+    let viewer = scope(ctx)?.viewer()?;
+    if model.inviter_id == Some(viewer.id()) || model.email == viewer.person.email {
+        return Ok(Some(Invitation(model)));
+    }
+    if model.state != InvitationState::Pending {
+        return Ok(None);
+    }
+    let apps = loader
+        .load_one(InvitationApps(model.id))
+        .await?
+        .unwrap_or_default();
+    let reach = reach(ctx).await?;
+    Ok(may_send(&reach, &model, &apps).then_some(Invitation(model)))
+}

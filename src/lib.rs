@@ -1,0 +1,22 @@
+//! warren: the GraphQL service behind a hosting platform's collaboration dashboard.
+//!
+//! People, teams, apps and payment methods form a many-to-many graph; `access` decides who
+//! sees what, the domain modules (`person`, `team`, `app`, ...) hold each object's GraphQL
+//! type, loaders and rules, `graphql` assembles the schema and `http` serves it.
+
+pub mod access;
+pub mod access_request;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod invitation;
+pub mod payment_method;
+pub mod person;
+pub mod seed;
+pub mod ssh_key;
+pub mod team;
+pub mod token;

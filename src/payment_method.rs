@@ -1,0 +1,280 @@
+//! Payment methods: the billing entities that own and pay for apps. Visible, billing details
+//! included, only to people with billing access (directly or as UNLIMITED team members).
+
+use async_graphql::connection::EmptyFields;
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::enums::PaymentType;
+use entity::{app, payment_method, person};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::app::{App, AppConnection, AppId, TeamConnection};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::{TotalCount, page};
+use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach};
+use crate::graphql::relay::{NodeKind, PageArgs, global_id};
+use crate::graphql::sql::EdgeSql;
+use crate::invitation::{Invitation, InvitationConnection};
+use crate::person::Person;
+use crate::team::Team;
+
+load_by_id!(PaymentMethodId, payment_method);
+
+/// A connection of payment methods.
+pub type PaymentMethodConnection =
+    async_graphql::connection::Connection<String, PaymentMethod, TotalCount>;
+/// A connection of people, as `PaymentMethod.people` lists them.
+pub type PersonConnection = async_graphql::connection::Connection<String, Person, TotalCount>;
+
+static APPS: EdgeSql = EdgeSql {
+    from: "app n",
+    parent: "n.payment_method_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static PEOPLE: EdgeSql = EdgeSql {
+    from: "payment_method_person e JOIN person n ON n.id = e.person_id",
+    parent: "e.payment_method_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static TEAMS: EdgeSql = EdgeSql {
+    from: "payment_method_team e JOIN team n ON n.id = e.team_id",
+    parent: "e.payment_method_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static INVITATIONS: EdgeSql = EdgeSql {
+    from: "invitation n",
+    parent: "n.payment_method_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "n.kind = 'PAYMENT_METHOD' AND n.state = 'PENDING'",
+};
+
+/// The legal and billing entity that owns and pays for apps.
+pub struct PaymentMethod(pub payment_method::Model);
+
+impl PaymentMethod {
+    pub fn read(row: &QueryResult) -> Result<(PaymentMethod, EmptyFields), DbErr> {
+        Ok((
+            PaymentMethod(payment_method::Model::from_query_result(row, "")?),
+            EmptyFields,
+        ))
+    }
+}
+
+#[Object]
+impl PaymentMethod {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::PaymentMethod, self.0.id)
+    }
+
+    /// A label to tell payment methods apart.
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+
+    /// How it pays.
+    async fn payment_type(&self) -> PaymentType {
+        self.0.payment_type
+    }
+
+    /// Where invoices are sent.
+    async fn invoice_email(&self) -> &str {
+        &self.0.invoice_email
+    }
+
+    /// The postal address printed on invoices.
+    async fn invoice_address(&self) -> &str {
+        &self.0.invoice_address
+    }
+
+    /// The VAT identification number, if any.
+    async fn vat_id(&self) -> Option<&str> {
+        self.0.vat_id.as_deref()
+    }
+
+    /// When the payment method was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The apps it owns and pays for.
+    async fn apps(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<AppConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        page(ctx, &APPS, self.0.id, args, Narrow::NONE, App::read).await
+    }
+
+    /// The people with direct billing access.
+    async fn people(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<PersonConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        page(ctx, &PEOPLE, self.0.id, args, Narrow::NONE, |row| {
+            Ok((
+                Person(person::Model::from_query_result(row, "")?),
+                EmptyFields,
+            ))
+        })
+        .await
+    }
+
+    /// The teams connected to it; their UNLIMITED members have billing access.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<TeamConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        page(ctx, &TEAMS, self.0.id, args, Narrow::NONE, Team::read).await
+    }
+
+    /// Pending invitations to share billing access.
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<InvitationConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        page(
+            ctx,
+            &INVITATIONS,
+            self.0.id,
+            args,
+            Narrow::NONE,
+            Invitation::read,
+        )
+        .await
+    }
+
+    /// What deleting the payment method would delete: itself and every app it owns.
+    async fn deletion_impact(&self, ctx: &Context<'_>) -> ApiResult<DeletionImpact> {
+        let app_ids = loader(ctx)?
+            .load_one(PaymentMethodAppIds(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(DeletionImpact {
+            app_ids,
+            payment_method_ids: vec![self.0.id],
+        })
+    }
+}
+
+/// The ids of every app a batch of payment methods owns (all of them, not a page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PaymentMethodAppIds(pub Uuid);
+
+impl Loader<PaymentMethodAppIds> for Batch {
+    type Value = Vec<Uuid>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[PaymentMethodAppIds],
+    ) -> ApiResult<HashMap<PaymentMethodAppIds, Vec<Uuid>>> {
+        let rows: Vec<(Uuid, Option<Uuid>)> = app::Entity::find()
+            .select_only()
+            .column(app::Column::Id)
+            .column(app::Column::PaymentMethodId)
+            .filter(app::Column::PaymentMethodId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(app::Column::Id)
+            .into_tuple()
+            .all(&self.0.db.conn)
+            .await?;
+        let mut out: HashMap<PaymentMethodAppIds, Vec<Uuid>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (app, pm) in rows {
+            if let Some(pm) = pm {
+                out.entry(PaymentMethodAppIds(pm)).or_default().push(app);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads a payment method the viewer has billing access to.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<PaymentMethod>> {
+    if !reach(ctx).await?.bills(id) {
+        return Ok(None);
+    }
+    Ok(loader(ctx)?
+        .load_one(PaymentMethodId(id))
+        .await?
+        .map(PaymentMethod))
+}
+
+/// What a deletion would remove, computed without deleting anything.
+#[derive(Debug, Clone, Default)]
+pub struct DeletionImpact {
+    pub app_ids: Vec<Uuid>,
+    pub payment_method_ids: Vec<Uuid>,
+}
+
+#[Object]
+impl DeletionImpact {
+    /// The apps that would be deleted.
+    async fn apps(&self, ctx: &Context<'_>) -> ApiResult<Vec<App>> {
+        let loaded = loader(ctx)?
+            .load_many(self.app_ids.iter().map(|id| AppId(*id)))
+            .await?;
+        Ok(self
+            .app_ids
+            .iter()
+            .filter_map(|id| loaded.get(&AppId(*id)).cloned().map(App))
+            .collect())
+    }
+
+    /// The payment methods that would be deleted.
+    async fn payment_methods(&self, ctx: &Context<'_>) -> ApiResult<Vec<PaymentMethod>> {
+        let loaded = loader(ctx)?
+            .load_many(
+                self.payment_method_ids
+                    .iter()
+                    .map(|id| PaymentMethodId(*id)),
+            )
+            .await?;
+        Ok(self
+            .payment_method_ids
+            .iter()
+            .filter_map(|id| {
+                loaded
+                    .get(&PaymentMethodId(*id))
+                    .cloned()
+                    .map(PaymentMethod)
+            })
+            .collect())
+    }
+}

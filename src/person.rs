@@ -1,0 +1,429 @@
+//! People: the only actors. A person sees another's id, name and e-mail when they share a
+//! team, an app or a payment method (see `access::Reach::visible_people`).
+
+use std::collections::HashMap;
+
+use async_graphql::connection::EmptyFields;
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::enums::{AccountType, InvitationState, TeamRole};
+use entity::{app, person, personal_access_token, ssh_key, team};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult};
+use uuid::Uuid;
+
+use crate::access::billing_paths;
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::{
+    Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
+};
+use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, scope};
+use crate::graphql::relay::{NodeKind, PageArgs, global_id};
+use crate::graphql::sql::EdgeSql;
+use crate::invitation::{Invitation, InvitationConnection};
+use crate::payment_method::{PaymentMethod, PaymentMethodConnection};
+use crate::ssh_key::SshKey;
+use crate::team::{Team, TeamId};
+use crate::token::{PersonalAccessToken, PersonalAccessTokenConnection};
+
+load_by_id!(PersonId, person);
+
+/// Whether the viewer may see a person; batched into one statement per tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersonVisible(pub Uuid);
+
+impl Loader<PersonVisible> for Batch {
+    type Value = bool;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[PersonVisible]) -> ApiResult<HashMap<PersonVisible, bool>> {
+        let reach = self.0.reach().await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let visible = reach.visible_people(&self.0.db, &ids).await?;
+        Ok(keys.iter().map(|k| (*k, visible.contains(&k.0))).collect())
+    }
+}
+
+/// Loads a person if the viewer may see it.
+pub async fn visible_person(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Person>> {
+    let loader = loader(ctx)?;
+    if !loader.load_one(PersonVisible(id)).await?.unwrap_or(false) {
+        return Ok(None);
+    }
+    Ok(loader.load_one(PersonId(id)).await?.map(Person))
+}
+
+/// The SSH keys of a batch of people, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersonSshKeys(pub Uuid);
+
+impl Loader<PersonSshKeys> for Batch {
+    type Value = Vec<ssh_key::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[PersonSshKeys]) -> ApiResult<HashMap<PersonSshKeys, Self::Value>> {
+        let rows = ssh_key::Entity::find()
+            .filter(ssh_key::Column::PersonId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(ssh_key::Column::Id)
+            .all(&self.0.db.conn)
+            .await?;
+        let mut out: HashMap<PersonSshKeys, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(PersonSshKeys(row.person_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(out)
+    }
+}
+
+static TEAMS: EdgeSql = EdgeSql {
+    from: "team_member e JOIN team n ON n.id = e.team_id",
+    parent: "e.person_id",
+    key: "n.id",
+    select: "n.*, e.role AS edge_role, e.joined_at AS edge_joined_at",
+    condition: "",
+};
+
+static APPS: EdgeSql = EdgeSql {
+    from: "developer_connection e JOIN app n ON n.id = e.app_id",
+    parent: "e.person_id",
+    key: "n.id",
+    select: "n.*, e.team_id AS edge_team_id, e.connected_at AS edge_connected_at",
+    condition: "",
+};
+
+static PAYMENT_METHODS: EdgeSql = EdgeSql {
+    from: concat!(
+        "(",
+        billing_paths!(),
+        ") e JOIN payment_method n ON n.id = e.payment_method_id"
+    ),
+    parent: "e.person_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static INVITATIONS: EdgeSql = EdgeSql {
+    from: "person e JOIN invitation n ON n.email = e.email",
+    parent: "e.id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static TOKENS: EdgeSql = EdgeSql {
+    from: "personal_access_token n",
+    parent: "n.person_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "n.revoked_at IS NULL",
+};
+
+/// A human being with an account. Accounts are personal and never shared.
+pub struct Person(pub person::Model);
+
+/// How a person belongs to a team.
+#[derive(SimpleObject)]
+pub struct Membership {
+    /// The person's role in the team.
+    pub role: TeamRole,
+    /// When the person joined the team.
+    pub joined_at: DateTime<Utc>,
+}
+
+/// How a person is connected to an app as a developer.
+pub struct Connection {
+    pub team: Option<Uuid>,
+    pub connected_at: DateTime<Utc>,
+}
+
+#[Object]
+impl Connection {
+    /// The team the connection goes through; null for a direct connection.
+    async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
+        match self.team {
+            None => Ok(None),
+            Some(id) => Ok(loader(ctx)?.load_one(TeamId(id)).await?.map(Team)),
+        }
+    }
+
+    /// When the connection was made.
+    async fn connected_at(&self) -> DateTime<Utc> {
+        self.connected_at
+    }
+}
+
+fn read_membership(row: &QueryResult) -> Result<(Team, Membership), sea_orm::DbErr> {
+    Ok((
+        Team(team::Model::from_query_result(row, "")?),
+        Membership {
+            role: row.try_get("", "edge_role")?,
+            joined_at: row.try_get("", "edge_joined_at")?,
+        },
+    ))
+}
+
+fn read_connection(row: &QueryResult) -> Result<(App, Connection), sea_orm::DbErr> {
+    Ok((
+        App(app::Model::from_query_result(row, "")?),
+        Connection {
+            team: row.try_get("", "edge_team_id")?,
+            connected_at: row.try_get("", "edge_connected_at")?,
+        },
+    ))
+}
+
+impl Person {
+    /// Lists about another person show only what the viewer can see anyway.
+    fn restrict(&self, ctx: &Context<'_>, restrict: Restrict) -> ApiResult<Narrow> {
+        let own = scope(ctx)?.viewer()?.id() == self.0.id;
+        Ok(Narrow::restrict(if own {
+            Restrict::Nothing
+        } else {
+            restrict
+        }))
+    }
+
+    fn is_viewer(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(scope(ctx)?.viewer()?.id() == self.0.id)
+    }
+}
+
+#[Object]
+impl Person {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Person, self.0.id)
+    }
+
+    /// The person's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The person's e-mail address, visible to everyone who may see the person.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// DEVELOPER or CLIENT.
+    async fn account_type(&self) -> AccountType {
+        self.0.account_type
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The teams the person belongs to, as far as the viewer belongs to them too; the edge
+    /// carries the person's role.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Conn<Team, Membership, PersonTeamConnection, PersonTeamEdge>> {
+        let args = PageArgs::new(first, after, last, before)?;
+        let narrow = self.restrict(ctx, Restrict::ViewerTeams("n.id"))?;
+        page(ctx, &TEAMS, self.0.id, args, narrow, read_membership).await
+    }
+
+    /// The apps the person has a developer connection to, as far as the viewer sees them; the
+    /// edge tells through which team (null for a direct connection).
+    async fn apps(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Conn<App, Connection, PersonAppConnection, PersonAppEdge>> {
+        let args = PageArgs::new(first, after, last, before)?;
+        let narrow = self.restrict(ctx, Restrict::VisibleApps("n.id"))?;
+        page(ctx, &APPS, self.0.id, args, narrow, read_connection).await
+    }
+
+    /// The payment methods the person has billing access to, directly or as an UNLIMITED team
+    /// member, as far as the viewer has billing access to them too.
+    async fn payment_methods(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<PaymentMethodConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        let narrow = self.restrict(ctx, Restrict::BilledPaymentMethods("n.id"))?;
+        page(
+            ctx,
+            &PAYMENT_METHODS,
+            self.0.id,
+            args,
+            narrow,
+            PaymentMethod::read,
+        )
+        .await
+    }
+
+    /// Invitations addressed to the person's e-mail, optionally in one state. The viewer's own
+    /// only; empty for anyone else.
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        state: Option<InvitationState>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<InvitationConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(empty());
+        }
+        let narrow = Narrow {
+            restrict: Restrict::Nothing,
+            equals: state.map(|s| ("n.state", crate::invitation::state_value(s))),
+        };
+        page(ctx, &INVITATIONS, self.0.id, args, narrow, Invitation::read).await
+    }
+
+    /// The person's SSH public keys. The viewer's own only; empty for anyone else.
+    async fn ssh_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<SshKey>> {
+        if !self.is_viewer(ctx)? {
+            return Ok(Vec::new());
+        }
+        let keys = loader(ctx)?.load_one(PersonSshKeys(self.0.id)).await?;
+        Ok(keys.unwrap_or_default().into_iter().map(SshKey).collect())
+    }
+
+    /// The person's personal access tokens that are not revoked (secrets are never shown
+    /// again). The viewer's own only; empty for anyone else.
+    async fn personal_access_tokens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<PersonalAccessTokenConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if !self.is_viewer(ctx)? {
+            return Ok(empty());
+        }
+        page(ctx, &TOKENS, self.0.id, args, Narrow::NONE, |row| {
+            Ok((
+                PersonalAccessToken(personal_access_token::Model::from_query_result(row, "")?),
+                EmptyFields,
+            ))
+        })
+        .await
+    }
+}
+
+/// Loads the person a viewer may see, for `node(id:)`.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Person>> {
+    visible_person(ctx, id).await
+}
+
+/// The canonical form of an e-mail address: trimmed and lower-cased, after checking it is one.
+pub fn normalize_email(email: &str) -> ApiResult<String> {
+    let email = email.trim().to_lowercase();
+    if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+        return Err(ApiError::bad_input(format!(
+            "`{email}` is not a valid e-mail address"
+        )));
+    }
+    Ok(email)
+}
+
+/// A person's name: 1 to 200 characters after trimming, no control characters.
+pub fn validate_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "a name is 1 to 200 characters long, without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates a person. An e-mail address already in use is CONFLICT.
+pub async fn create(
+    conn: &impl sea_orm::ConnectionTrait,
+    email: &str,
+    name: &str,
+    account_type: AccountType,
+) -> ApiResult<person::Model> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let email = normalize_email(email)?;
+    let name = validate_name(name)?;
+    if let Some(existing) = find_by_email(conn, &email).await? {
+        return Err(ApiError::Conflict {
+            message: format!("{email} already has an account"),
+            ids: vec![existing.id],
+        });
+    }
+    Ok(person::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email),
+        name: Set(name),
+        account_type: Set(account_type),
+        created_at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn find_by_email(
+    conn: &impl sea_orm::ConnectionTrait,
+    email: &str,
+) -> ApiResult<Option<person::Model>> {
+    let email = email.trim().to_lowercase();
+    Ok(person::Entity::find()
+        .filter(person::Column::Email.eq(email))
+        .one(conn)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(
+            normalize_email(" Ana@Example.COM ").ok().as_deref(),
+            Some("ana@example.com")
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "a b@example.com",
+            "ana@@example.com",
+        ] {
+            assert_eq!(
+                normalize_email(bad).unwrap_err().code(),
+                "BAD_USER_INPUT",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(validate_name("  Ana ").ok().as_deref(), Some("Ana"));
+        assert!(validate_name("   ").is_err());
+        assert!(validate_name(&"x".repeat(201)).is_err());
+        assert!(validate_name("A\u{0}na").is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! Teams: groups of developers with UNLIMITED or LIMITED members. Members see the whole team;
+//! people who share an app or a payment method with it see its id and name only.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::EmptyFields;
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::enums::{AccessRequestState, TeamRole};
+use entity::{app, person, team};
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
+use uuid::Uuid;
+
+use crate::access_request::{AccessRequest, AccessRequestConnection};
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::{
+    Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
+};
+use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, reach};
+use crate::graphql::relay::{NodeKind, PageArgs, global_id};
+use crate::graphql::sql::EdgeSql;
+use crate::invitation::{Invitation, InvitationConnection};
+use crate::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
+use crate::person::{Membership, Person};
+
+load_by_id!(TeamId, team);
+
+/// Whether the viewer may see a team (as a member, or by name through a shared app or
+/// payment method); batched into one statement per tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TeamVisible(pub Uuid);
+
+impl Loader<TeamVisible> for Batch {
+    type Value = bool;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[TeamVisible]) -> ApiResult<HashMap<TeamVisible, bool>> {
+        let reach = self.0.reach().await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let visible = reach.visible_teams(&self.0.db, &ids).await?;
+        Ok(keys.iter().map(|k| (*k, visible.contains(&k.0))).collect())
+    }
+}
+
+static MEMBERS: EdgeSql = EdgeSql {
+    from: "team_member e JOIN person n ON n.id = e.person_id",
+    parent: "e.team_id",
+    key: "n.id",
+    select: "n.*, e.role AS edge_role, e.joined_at AS edge_joined_at",
+    condition: "",
+};
+
+static APPS: EdgeSql = EdgeSql {
+    from: "team_app e JOIN app n ON n.id = e.app_id",
+    parent: "e.team_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static PAYMENT_METHODS: EdgeSql = EdgeSql {
+    from: "payment_method_team e JOIN payment_method n ON n.id = e.payment_method_id",
+    parent: "e.team_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+static INVITATIONS: EdgeSql = EdgeSql {
+    from: "invitation n",
+    parent: "n.team_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "n.kind = 'TEAM' AND n.state = 'PENDING'",
+};
+
+static ACCESS_REQUESTS: EdgeSql = EdgeSql {
+    from: "access_request n",
+    parent: "n.team_id",
+    key: "n.id",
+    select: "n.*",
+    condition: "",
+};
+
+/// A group of developers. Free of charge; always at least one UNLIMITED member.
+pub struct Team(pub team::Model);
+
+/// A team app as one member sees it.
+pub struct TeamApp {
+    app: Uuid,
+    team: Uuid,
+}
+
+#[Object]
+impl TeamApp {
+    /// Whether the viewer is subscribed to this app through this team.
+    async fn viewer_subscribed(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        Ok(reach(ctx).await?.subscribed_through(self.app, self.team))
+    }
+}
+
+impl Team {
+    pub fn read(row: &QueryResult) -> Result<(Team, EmptyFields), DbErr> {
+        Ok((Team(team::Model::from_query_result(row, "")?), EmptyFields))
+    }
+
+    async fn role(&self, ctx: &Context<'_>) -> ApiResult<Option<TeamRole>> {
+        Ok(reach(ctx).await?.role_in(self.0.id))
+    }
+}
+
+#[Object]
+impl Team {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Team, self.0.id)
+    }
+
+    /// The team's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// When the team was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The viewer's role in the team; null when the viewer is not a member.
+    async fn viewer_role(&self, ctx: &Context<'_>) -> ApiResult<Option<TeamRole>> {
+        self.role(ctx).await
+    }
+
+    /// The members with their roles. Members only; empty for anyone else.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Conn<Person, Membership, TeamMemberConnection, TeamMemberEdge>> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if self.role(ctx).await?.is_none() {
+            return Ok(empty());
+        }
+        page(ctx, &MEMBERS, self.0.id, args, Narrow::NONE, |row| {
+            Ok((
+                Person(person::Model::from_query_result(row, "")?),
+                Membership {
+                    role: row.try_get("", "edge_role")?,
+                    joined_at: row.try_get("", "edge_joined_at")?,
+                },
+            ))
+        })
+        .await
+    }
+
+    /// The team's apps; the edge tells whether the viewer is subscribed through this team.
+    /// Members only; empty for anyone else.
+    async fn apps(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Conn<App, TeamApp, TeamAppConnection, TeamAppEdge>> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if self.role(ctx).await?.is_none() {
+            return Ok(empty());
+        }
+        let team = self.0.id;
+        page(ctx, &APPS, team, args, Narrow::NONE, |row| {
+            let model = app::Model::from_query_result(row, "")?;
+            let edge = TeamApp {
+                app: model.id,
+                team,
+            };
+            Ok((App(model), edge))
+        })
+        .await
+    }
+
+    /// The payment methods connected to the team. UNLIMITED members only; empty otherwise.
+    async fn payment_methods(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<PaymentMethodConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if self.role(ctx).await? != Some(TeamRole::Unlimited) {
+            return Ok(empty());
+        }
+        page(
+            ctx,
+            &PAYMENT_METHODS,
+            self.0.id,
+            args,
+            Narrow::NONE,
+            PaymentMethod::read,
+        )
+        .await
+    }
+
+    /// Pending invitations to join the team. UNLIMITED members only; empty otherwise.
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<InvitationConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if self.role(ctx).await? != Some(TeamRole::Unlimited) {
+            return Ok(empty());
+        }
+        page(
+            ctx,
+            &INVITATIONS,
+            self.0.id,
+            args,
+            Narrow::NONE,
+            Invitation::read,
+        )
+        .await
+    }
+
+    /// Requests of LIMITED members for access to team apps, optionally in one state.
+    /// UNLIMITED members only; empty otherwise.
+    async fn access_requests(
+        &self,
+        ctx: &Context<'_>,
+        state: Option<AccessRequestState>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<AccessRequestConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        if self.role(ctx).await? != Some(TeamRole::Unlimited) {
+            return Ok(empty());
+        }
+        let narrow = Narrow {
+            restrict: Restrict::Nothing,
+            equals: state.map(|s| ("n.state", crate::access_request::state_value(s))),
+        };
+        page(
+            ctx,
+            &ACCESS_REQUESTS,
+            self.0.id,
+            args,
+            narrow,
+            AccessRequest::read,
+        )
+        .await
+    }
+
+    /// What deleting the team would delete: the payment methods only this team gives access
+    /// to, with their apps, and the trial apps only this team gives access to. UNLIMITED
+    /// members only; null otherwise.
+    async fn deletion_impact(&self, ctx: &Context<'_>) -> ApiResult<Option<DeletionImpact>> {
+        if self.role(ctx).await? != Some(TeamRole::Unlimited) {
+            return Ok(None);
+        }
+        Ok(loader(ctx)?.load_one(TeamDeletionImpact(self.0.id)).await?)
+    }
+}
+
+/// Loads a team the viewer may see, for `node(id:)` and edges.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Team>> {
+    let loader = loader(ctx)?;
+    if !loader.load_one(TeamVisible(id)).await?.unwrap_or(false) {
+        return Ok(None);
+    }
+    Ok(loader.load_one(TeamId(id)).await?.map(Team))
+}
+
+/// What deleting one team would remove; batched like every other lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TeamDeletionImpact(pub Uuid);
+
+/// Payment methods that only the team gives access to: no person directly, no other team.
+const ORPHANED_PAYMENT_METHODS: &str = "SELECT pt.team_id AS parent, pt.payment_method_id AS id \
+    FROM payment_method_team pt \
+    WHERE NOT EXISTS (SELECT 1 FROM payment_method_person pp WHERE pp.payment_method_id = pt.payment_method_id) \
+    AND NOT EXISTS (SELECT 1 FROM payment_method_team o WHERE o.payment_method_id = pt.payment_method_id AND o.team_id <> pt.team_id)";
+
+impl Loader<TeamDeletionImpact> for Batch {
+    type Value = DeletionImpact;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[TeamDeletionImpact],
+    ) -> ApiResult<HashMap<TeamDeletionImpact, DeletionImpact>> {
+        use crate::graphql::sql::Sql;
+        #[derive(FromQueryResult)]
+        struct Row {
+            kind: String,
+            parent: Uuid,
+            id: Uuid,
+        }
+        let teams: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let mut sql = Sql::new(self.0.db.backend());
+        sql.push("SELECT 'P' AS kind, parent, id FROM (")
+            .push(ORPHANED_PAYMENT_METHODS)
+            .push(") o WHERE parent IN ")
+            .bind_list(teams.iter().copied())
+            // The apps of those payment methods go with them.
+            .push(" UNION SELECT 'A', o.parent, a.id FROM (")
+            .push(ORPHANED_PAYMENT_METHODS)
+            .push(") o JOIN app a ON a.payment_method_id = o.id WHERE o.parent IN ")
+            .bind_list(teams.iter().copied())
+            // Trial apps reachable only through this team: no other team holds them and
+            // nobody is connected directly.
+            .push(
+                " UNION SELECT 'A', ta.team_id, a.id FROM team_app ta JOIN app a ON a.id = ta.app_id \
+                 WHERE a.payment_method_id IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM team_app o WHERE o.app_id = ta.app_id AND o.team_id <> ta.team_id) \
+                 AND NOT EXISTS (SELECT 1 FROM developer_connection dc WHERE dc.app_id = ta.app_id AND dc.team_id IS NULL) \
+                 AND ta.team_id IN ",
+            )
+            .bind_list(teams.iter().copied());
+        let rows = Row::find_by_statement(sql.statement())
+            .all(&self.0.db.conn)
+            .await?;
+        let mut impacts: HashMap<TeamDeletionImpact, DeletionImpact> = keys
+            .iter()
+            .map(|k| (*k, DeletionImpact::default()))
+            .collect();
+        for row in rows {
+            if let Some(impact) = impacts.get_mut(&TeamDeletionImpact(row.parent)) {
+                match row.kind.as_str() {
+                    "P" => impact.payment_method_ids.push(row.id),
+                    _ => impact.app_ids.push(row.id),
+                }
+            }
+        }
+        for impact in impacts.values_mut() {
+            impact.app_ids.sort();
+            impact.payment_method_ids.sort();
+        }
+        Ok(impacts)
+    }
+}

@@ -1,0 +1,55 @@
+//! Personal access tokens as their owner sees them: never the secret, which is shown once at
+//! creation and stored only as a hash (see `auth`).
+
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+use entity::enums::TokenScope;
+use entity::personal_access_token;
+
+use crate::graphql::connection::TotalCount;
+use crate::graphql::relay::{NodeKind, global_id};
+
+/// A connection of personal access tokens.
+pub type PersonalAccessTokenConnection =
+    async_graphql::connection::Connection<String, PersonalAccessToken, TotalCount>;
+
+/// A credential for scripts, sent as `Authorization: Bearer <token>`.
+pub struct PersonalAccessToken(pub personal_access_token::Model);
+
+#[Object]
+impl PersonalAccessToken {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::PersonalAccessToken, self.0.id)
+    }
+
+    /// What the token is for, as its owner named it.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The first characters of the secret, to recognise the token by.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+
+    /// READ tokens can only query; WRITE tokens can also mutate.
+    async fn scope(&self) -> TokenScope {
+        self.0.scope
+    }
+
+    /// When the token was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the token was last used, to the minute; null if never.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+
+    /// When the token stops working; null if never.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+}

@@ -1,0 +1,237 @@
+//! Test harness: every test gets a freshly migrated database of its own (a temporary SQLite
+//! file, or a new PostgreSQL database dropped afterwards) and a server on port 0.
+//!
+//! PostgreSQL tests run when `WARREN_TEST_POSTGRES_URL` points at a server whose user may
+//! create databases; with `WARREN_TEST_REQUIRE_POSTGRES=1` (as in CI) its absence fails them.
+//! Logs stay silent unless `TEST_LOG` is set to a filter (`TEST_LOG=warren::sql=trace` prints
+//! every statement).
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Once;
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use warren::db::Db;
+
+pub mod demo;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub backend: Backend,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<PostgresDatabase>,
+}
+
+/// A PostgreSQL database that exists for one test.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        // Drop runs outside async code; a short-lived runtime on its own thread does the work.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn init_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(std::env::var("TEST_LOG").unwrap_or_default())
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+fn postgres_admin_url() -> Option<String> {
+    match std::env::var("WARREN_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("WARREN_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("WARREN_TEST_REQUIRE_POSTGRES=1 but WARREN_TEST_POSTGRES_URL is not set");
+            }
+            None
+        }
+    }
+}
+
+/// `postgres://user@host:port/db` with the database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..path_start])
+}
+
+impl TestApp {
+    /// A server on a fresh database, or `None` when that backend is not configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        init_tracing();
+        let (url, dir, postgres) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("warren.db").display()
+                );
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url()?;
+                let name = format!("warren_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                admin.close().await.expect("close admin connection");
+                let url = with_database(&admin_url, &name);
+                (url, None, Some(PostgresDatabase { admin_url, name }))
+            }
+        };
+        let db = Db::connect_and_migrate(&url)
+            .await
+            .expect("migrate test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("local address");
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server_db = db.clone();
+        tokio::spawn(async move {
+            let _ = warren::http::serve(listener, server_db, async {
+                let _ = stop.await;
+            })
+            .await;
+        });
+        Some(TestApp {
+            addr,
+            db,
+            backend,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            _dir: dir,
+            postgres,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Runs a GraphQL document over HTTP and returns the status and JSON body.
+    pub async fn graphql_raw(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Runs a GraphQL document that must succeed, returning `data`.
+    pub async fn query(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql_raw(Some(token), query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// How many statements the server's database has executed so far.
+    pub fn statements(&self) -> u64 {
+        self.db.statement_count()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Runs each listed `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    match $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set"),
+                    }
+                }
+            )*
+        }
+    };
+}

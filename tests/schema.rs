@@ -1,0 +1,188 @@
+//! `schema.graphql` is generated from the code and checked in. This test fails when the two
+//! drift apart; regenerate with `UPDATE_SCHEMA=1 cargo test --test schema`.
+
+use std::path::Path;
+
+#[test]
+fn schema_file_matches_the_code() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let generated = warren::graphql::schema_sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).expect("write schema.graphql");
+        return;
+    }
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "schema.graphql is out of date with the code.\n\
+         Regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit the result."
+    );
+}
+
+/// The names clients are written against (API.md, "Query" and "Types").
+#[test]
+fn schema_has_every_name_clients_rely_on() {
+    let sdl = warren::graphql::schema_sdl();
+    let required = [
+        (
+            "type Query",
+            &["viewer", "invitation(", "node(", "nodes("][..],
+        ),
+        (
+            "type Person",
+            &[
+                "id",
+                "name",
+                "email",
+                "accountType",
+                "createdAt",
+                "teams(",
+                "apps(",
+                "paymentMethods(",
+                "invitations(",
+                "sshKeys",
+                "personalAccessTokens(",
+            ][..],
+        ),
+        (
+            "type Team",
+            &[
+                "id",
+                "name",
+                "createdAt",
+                "viewerRole",
+                "members(",
+                "apps(",
+                "paymentMethods(",
+                "invitations(",
+                "accessRequests(",
+                "deletionImpact",
+            ][..],
+        ),
+        (
+            "type App",
+            &[
+                "id",
+                "name",
+                "description",
+                "createdAt",
+                "isTrial",
+                "paymentMethod",
+                "environments",
+                "teams(",
+                "developers(",
+                "technicalContacts",
+                "invitations(",
+                "viewerAccess",
+            ][..],
+        ),
+        ("type AppAccess", &["developer", "full", "billing"][..]),
+        (
+            "type Environment",
+            &["id", "name", "createdAt", "app", "authorizedKeys("][..],
+        ),
+        (
+            "type PaymentMethod",
+            &[
+                "id",
+                "label",
+                "paymentType",
+                "invoiceEmail",
+                "invoiceAddress",
+                "vatId",
+                "createdAt",
+                "apps(",
+                "people(",
+                "teams(",
+                "invitations(",
+                "deletionImpact",
+            ][..],
+        ),
+        ("type DeletionImpact", &["apps", "paymentMethods"][..]),
+        (
+            "type SshKey",
+            &["id", "title", "publicKey", "fingerprint", "createdAt"][..],
+        ),
+        (
+            "type PersonalAccessToken",
+            &[
+                "id",
+                "name",
+                "prefix",
+                "scope",
+                "createdAt",
+                "lastUsedAt",
+                "expiresAt",
+            ][..],
+        ),
+        (
+            "type Invitation",
+            &[
+                "id",
+                "kind",
+                "state",
+                "email",
+                "role",
+                "createdAt",
+                "expiresAt",
+                "invitedBy",
+                "team",
+                "app",
+                "paymentMethod",
+                "apps",
+            ][..],
+        ),
+        (
+            "type AccessRequest",
+            &["id", "state", "team", "app", "requester", "createdAt"][..],
+        ),
+        (
+            "type PersonTeamEdge",
+            &["role", "joinedAt", "cursor", "node"][..],
+        ),
+        ("type PersonAppEdge", &["team", "cursor", "node"][..]),
+        ("type TeamMemberEdge", &["role", "joinedAt"][..]),
+        ("type TeamAppEdge", &["viewerSubscribed"][..]),
+        ("type AppDeveloperEdge", &["team", "connectedAt"][..]),
+        (
+            "type TeamMemberConnection",
+            &["edges", "nodes", "pageInfo", "totalCount"][..],
+        ),
+        (
+            "type PageInfo",
+            &["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"][..],
+        ),
+        ("enum AccountType", &["DEVELOPER", "CLIENT"][..]),
+        ("enum TeamRole", &["UNLIMITED", "LIMITED"][..]),
+        (
+            "enum InvitationKind",
+            &["TEAM", "APP", "PAYMENT_METHOD", "TAKE_OVER_BILLING"][..],
+        ),
+        (
+            "enum InvitationState",
+            &["PENDING", "ACCEPTED", "DECLINED", "REVOKED", "EXPIRED"][..],
+        ),
+        (
+            "enum AccessRequestState",
+            &["PENDING", "APPROVED", "DENIED", "CANCELLED"][..],
+        ),
+        (
+            "enum PaymentType",
+            &["CREDIT_CARD", "SEPA_DEBIT", "INVOICE"][..],
+        ),
+        ("enum TokenScope", &["READ", "WRITE"][..]),
+        ("interface Node", &["id"][..]),
+    ];
+    for (header, fields) in required {
+        let start = sdl
+            .find(&format!("{header} "))
+            .unwrap_or_else(|| panic!("`{header}` is missing from the schema"));
+        let body = &sdl[start..start + sdl[start..].find("\n}").unwrap_or(0)];
+        for field in fields {
+            assert!(
+                body.lines().any(|l| l.trim_start().starts_with(field)),
+                "`{header}` lacks `{field}`"
+            );
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The number of SQL statements a query costs depends on its shape, never on the amount of
+//! data: the dashboard's first query costs the same on the bench world at scale 1 and 4.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+
+const DASHBOARD: &str = include_str!("queries/dashboard.graphql");
+const MAX_STATEMENTS: u64 = 40;
+
+/// Seeds the bench world at `scale` and returns the statements the dashboard query costs, with
+/// the response to sanity-check it.
+async fn dashboard_cost(backend: Backend, scale: u32) -> Option<(u64, Value)> {
+    let app = TestApp::spawn(backend).await?;
+    let report = warren::seed::bench(&app.db, scale)
+        .await
+        .map_err(|e| e.message())
+        .expect("seed");
+    // The first request records the token's use; measure a later one.
+    app.query(&report.token, DASHBOARD, json!({})).await;
+    let before = app.statements();
+    let data = app.query(&report.token, DASHBOARD, json!({})).await;
+    Some((app.statements() - before, data))
+}
+
+async fn check(backend: Backend) {
+    let Some((small, data)) = dashboard_cost(backend, 1).await else {
+        eprintln!("skipped: {backend:?} is not configured");
+        return;
+    };
+    let (large, large_data) = dashboard_cost(backend, 4).await.expect("same backend");
+    eprintln!("{backend:?}: dashboard costs {small} statements at scale 1, {large} at scale 4");
+
+    // The query did real work: the viewer sees its teams, their members and apps.
+    let teams = &data["viewer"]["teams"];
+    assert_eq!(teams["totalCount"], 10, "{teams}");
+    assert!(
+        teams["edges"][0]["node"]["members"]["totalCount"]
+            .as_i64()
+            .unwrap_or(0)
+            > 1
+    );
+    assert!(data["viewer"]["apps"]["totalCount"].as_i64().unwrap_or(0) > 10);
+    assert_eq!(large_data["viewer"]["teams"]["totalCount"], 10);
+
+    assert_eq!(small, large, "statement count grew with the data");
+    assert!(
+        small <= MAX_STATEMENTS,
+        "{small} statements, at most {MAX_STATEMENTS} allowed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_statement_count_is_constant_on_sqlite() {
+    check(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_statement_count_is_constant_on_postgres() {
+    check(Backend::Postgres).await;
+}

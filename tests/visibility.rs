@@ -1,0 +1,362 @@
+//! Access on every read (DOMAIN.md, "What each person may see"): by id, by traversal and by
+//! counting, on the demo world. Who is who:
+//! - Ana: UNLIMITED in Rocket, LIMITED in Nebula; bills "Ana's card" and, through Rocket, Acme.
+//! - Bo: LIMITED in Rocket, subscribed to acme-shop; direct on side-project.
+//! - Chen: UNLIMITED in Rocket and Nebula; bills Nebula Ltd.
+//! - Dana: a CLIENT billing Acme Corp (acme-shop, acme-blog).
+//! - Eli: LIMITED in Nebula, subscribed to nebula-docs; asked for nebula-api.
+//! - Fay: an outsider with her own app and card.
+
+mod common;
+
+use common::TestApp;
+use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
+use serde_json::json;
+
+const NODE: &str = "query($id: ID!) { node(id: $id) { id } }";
+
+async fn node_visible(app: &TestApp, token: &str, id: &str) -> bool {
+    let data = app.query(token, NODE, json!({ "id": id })).await;
+    !data["node"].is_null()
+}
+
+async fn outsiders_reach_nothing_by_id(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let ids = [
+        team_id(&app, "Rocket").await,
+        app_id(&app, "acme-shop").await,
+        payment_method_id(&app, "Acme Corp").await,
+        person_id(&app, "ana@demo.example").await,
+    ];
+    for id in &ids {
+        assert!(!node_visible(&app, &demo.fay, id).await, "Fay sees {id}");
+        assert!(
+            node_visible(&app, &demo.chen, id).await,
+            "Chen does not see {id}"
+        );
+    }
+    let data = app
+        .query(
+            &demo.fay,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(data["nodes"], json!([null, null, null, null]));
+}
+
+async fn outsiders_cannot_count_what_they_cannot_see(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let ana = person_id(&app, "ana@demo.example").await;
+    // Bo shares only Rocket and two apps with Ana: the rest of her lists stays hidden.
+    let q = "query($id: ID!) { node(id: $id) { ... on Person { email
+        teams(first: 10) { totalCount nodes { name } }
+        apps(first: 10) { totalCount nodes { name } }
+        paymentMethods(first: 10) { totalCount }
+        sshKeys { id } personalAccessTokens(first: 5) { totalCount }
+        invitations(first: 5) { totalCount } } } }";
+    let data = app.query(&demo.bo, q, json!({ "id": ana })).await;
+    let person = &data["node"];
+    assert_eq!(person["email"], "ana@demo.example");
+    assert_eq!(
+        person["teams"],
+        json!({ "totalCount": 1, "nodes": [{ "name": "Rocket" }] })
+    );
+    assert_eq!(person["apps"]["totalCount"], 2);
+    assert_eq!(
+        person["apps"]["nodes"],
+        json!([{ "name": "acme-shop" }, { "name": "side-project" }])
+    );
+    assert_eq!(person["paymentMethods"]["totalCount"], 0);
+    assert_eq!(person["sshKeys"], json!([]));
+    assert_eq!(person["personalAccessTokens"]["totalCount"], 0);
+    assert_eq!(person["invitations"]["totalCount"], 0);
+}
+
+async fn people_are_visible_to_those_who_share_something(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let eli = person_id(&app, "eli@demo.example").await;
+    let bo = person_id(&app, "bo@demo.example").await;
+    // Dana shares Acme's apps with Bo (a developer of acme-shop) but nothing with Eli.
+    assert!(node_visible(&app, &demo.dana, &bo).await);
+    assert!(!node_visible(&app, &demo.dana, &eli).await);
+    // Ana shares team Nebula with Eli.
+    assert!(node_visible(&app, &demo.ana, &eli).await);
+}
+
+async fn team_internals_are_for_members_and_billing_for_unlimited_ones(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let rocket = team_id(&app, "Rocket").await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Team { name viewerRole
+        members(first: 10) { totalCount edges { role node { name } } }
+        apps(first: 10) { totalCount }
+        paymentMethods(first: 10) { totalCount nodes { label } }
+        invitations(first: 10) { totalCount nodes { email role } } } } }";
+    let ana = app.query(&demo.ana, q, json!({ "id": rocket })).await;
+    assert_eq!(ana["node"]["viewerRole"], "UNLIMITED");
+    assert_eq!(ana["node"]["members"]["totalCount"], 3);
+    assert_eq!(
+        ana["node"]["paymentMethods"]["nodes"],
+        json!([{ "label": "Acme Corp" }])
+    );
+    assert_eq!(
+        ana["node"]["invitations"]["nodes"],
+        json!([{ "email": "gus@demo.example", "role": "LIMITED" }])
+    );
+
+    let bo = app.query(&demo.bo, q, json!({ "id": rocket })).await;
+    assert_eq!(bo["node"]["viewerRole"], "LIMITED");
+    assert_eq!(bo["node"]["members"]["totalCount"], 3);
+    assert_eq!(bo["node"]["apps"]["totalCount"], 2);
+    assert_eq!(
+        bo["node"]["paymentMethods"],
+        json!({ "totalCount": 0, "nodes": [] })
+    );
+    assert_eq!(
+        bo["node"]["invitations"],
+        json!({ "totalCount": 0, "nodes": [] })
+    );
+
+    // Dana bills Acme, which Rocket is connected to: she sees the team's name, nothing more.
+    let dana = app.query(&demo.dana, q, json!({ "id": rocket })).await;
+    assert_eq!(dana["node"]["name"], "Rocket");
+    assert!(dana["node"]["viewerRole"].is_null());
+    assert_eq!(dana["node"]["members"]["totalCount"], 0);
+    assert_eq!(dana["node"]["apps"]["totalCount"], 0);
+}
+
+async fn billing_access_shows_basics_not_internals(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let shop = app_id(&app, "acme-shop").await;
+    let q = "query($id: ID!) { node(id: $id) { ... on App { name isTrial
+        paymentMethod { label invoiceEmail }
+        environments { name }
+        developers(first: 10) { totalCount edges { team { name } node { name } } }
+        teams(first: 10) { nodes { name } }
+        technicalContacts { name }
+        viewerAccess { developer full billing } } } }";
+    let dana = app.query(&demo.dana, q, json!({ "id": shop })).await;
+    let a = &dana["node"];
+    assert_eq!(
+        a["paymentMethod"],
+        json!({ "label": "Acme Corp", "invoiceEmail": "billing@acme.example" })
+    );
+    assert_eq!(
+        a["environments"],
+        json!([]),
+        "a client sees no environments"
+    );
+    assert_eq!(a["developers"]["totalCount"], 0);
+    assert_eq!(a["teams"]["nodes"], json!([{ "name": "Rocket" }]));
+    assert_eq!(a["technicalContacts"], json!([{ "name": "Ana Alvarez" }]));
+    assert_eq!(
+        a["viewerAccess"],
+        json!({ "developer": false, "full": false, "billing": true })
+    );
+
+    let bo = app.query(&demo.bo, q, json!({ "id": shop })).await;
+    let a = &bo["node"];
+    assert!(
+        a["paymentMethod"].is_null(),
+        "a LIMITED developer has no billing access"
+    );
+    assert_eq!(
+        a["environments"],
+        json!([{ "name": "main" }, { "name": "staging" }])
+    );
+    assert_eq!(a["developers"]["totalCount"], 2);
+    assert_eq!(a["developers"]["edges"][0]["team"]["name"], "Rocket");
+    assert_eq!(
+        a["viewerAccess"],
+        json!({ "developer": true, "full": false, "billing": false })
+    );
+}
+
+async fn limited_members_see_team_apps_without_internals(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let api = app_id(&app, "nebula-api").await;
+    let q = "query($id: ID!) { node(id: $id) { ... on App { name environments { name }
+        developers(first: 5) { totalCount } paymentMethod { label } viewerAccess { developer billing } } } }";
+    let eli = app.query(&demo.eli, q, json!({ "id": api })).await;
+    assert_eq!(eli["node"]["name"], "nebula-api");
+    assert_eq!(eli["node"]["environments"], json!([]));
+    assert_eq!(eli["node"]["developers"]["totalCount"], 0);
+    assert!(eli["node"]["paymentMethod"].is_null());
+    // Chen is UNLIMITED in Nebula and bills Nebula Ltd.
+    let chen = app.query(&demo.chen, q, json!({ "id": api })).await;
+    assert_eq!(chen["node"]["developers"]["totalCount"], 2);
+    assert_eq!(chen["node"]["paymentMethod"]["label"], "Nebula Ltd");
+}
+
+async fn payment_methods_are_for_billing_people_only(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let acme = payment_method_id(&app, "Acme Corp").await;
+    let q = "query($id: ID!) { node(id: $id) { ... on PaymentMethod { label
+        apps(first: 10) { totalCount nodes { name } }
+        people(first: 10) { nodes { name } }
+        teams(first: 10) { nodes { name } }
+        invitations(first: 10) { nodes { email } }
+        deletionImpact { apps { name } paymentMethods { label } } } } }";
+    assert!(
+        !node_visible(&app, &demo.bo, &acme).await,
+        "a LIMITED member does not bill"
+    );
+    assert!(!node_visible(&app, &demo.eli, &acme).await);
+    let dana = app.query(&demo.dana, q, json!({ "id": acme })).await;
+    let pm = &dana["node"];
+    assert_eq!(
+        pm["apps"]["nodes"],
+        json!([{ "name": "acme-shop" }, { "name": "acme-blog" }])
+    );
+    assert_eq!(pm["people"]["nodes"], json!([{ "name": "Dana Diaz" }]));
+    assert_eq!(pm["teams"]["nodes"], json!([{ "name": "Rocket" }]));
+    assert_eq!(
+        pm["invitations"]["nodes"],
+        json!([{ "email": "ivy@demo.example" }])
+    );
+    assert_eq!(pm["deletionImpact"]["apps"], pm["apps"]["nodes"]);
+    assert_eq!(
+        pm["deletionImpact"]["paymentMethods"],
+        json!([{ "label": "Acme Corp" }])
+    );
+}
+
+async fn team_deletion_impact_lists_what_only_the_team_reaches(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let nebula = team_id(&app, "Nebula").await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Team {
+        deletionImpact { apps { name } paymentMethods { label } } } } }";
+    // nebula-docs is a trial app only Nebula gives access to; Nebula Ltd is also billed by Chen.
+    let chen = app.query(&demo.chen, q, json!({ "id": nebula })).await;
+    assert_eq!(
+        chen["node"]["deletionImpact"],
+        json!({ "apps": [{ "name": "nebula-docs" }], "paymentMethods": [] })
+    );
+    let ana = app.query(&demo.ana, q, json!({ "id": nebula })).await;
+    assert!(
+        ana["node"]["deletionImpact"].is_null(),
+        "LIMITED members get no deletion impact"
+    );
+}
+
+async fn environments_need_technical_access(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let data = app
+        .query(
+            &demo.ana,
+            "{ viewer { apps(first: 10) { nodes { name environments { id name } } } } }",
+            json!({}),
+        )
+        .await;
+    let shop = data["viewer"]["apps"]["nodes"]
+        .as_array()
+        .and_then(|apps| apps.iter().find(|a| a["name"] == "acme-shop"))
+        .expect("Ana is on acme-shop")
+        .clone();
+    let env = shop["environments"][0]["id"]
+        .as_str()
+        .expect("environment id")
+        .to_owned();
+    let q = "query($id: ID!) { node(id: $id) { ... on Environment { name app { name } authorizedKeys(first: 5) { totalCount } } } }";
+    let ana = app.query(&demo.ana, q, json!({ "id": env })).await;
+    assert_eq!(ana["node"]["app"]["name"], "acme-shop");
+    assert!(
+        !node_visible(&app, &demo.dana, &env).await,
+        "clients see no environments"
+    );
+    assert!(!node_visible(&app, &demo.fay, &env).await);
+}
+
+async fn invitations_are_seen_by_inviter_invitee_and_senders(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let q = "{ viewer { invitations(first: 10) { totalCount nodes { id kind state email invitedBy { name } apps { name } } } } }";
+    let dana = app.query(&demo.dana, q, json!({})).await;
+    let invitations = &dana["viewer"]["invitations"];
+    assert_eq!(invitations["totalCount"], 1);
+    let invitation = &invitations["nodes"][0];
+    assert_eq!(invitation["kind"], "TAKE_OVER_BILLING");
+    assert_eq!(invitation["state"], "PENDING");
+    assert_eq!(invitation["invitedBy"]["name"], "Ana Alvarez");
+    // Dana cannot see side-project yet, so the list of apps hides it.
+    assert_eq!(invitation["apps"], json!([]));
+    let id = invitation["id"].as_str().expect("id").to_owned();
+    assert!(node_visible(&app, &demo.ana, &id).await, "the inviter");
+    assert!(node_visible(&app, &demo.dana, &id).await, "the invitee");
+    assert!(!node_visible(&app, &demo.fay, &id).await);
+    assert!(!node_visible(&app, &demo.eli, &id).await);
+
+    let filtered = app
+        .query(
+            &demo.dana,
+            "{ viewer { invitations(state: ACCEPTED, first: 5) { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(filtered["viewer"]["invitations"]["totalCount"], 0);
+}
+
+async fn access_requests_are_for_the_requester_and_unlimited_members(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let nebula = team_id(&app, "Nebula").await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Team {
+        accessRequests(first: 5) { totalCount nodes { id state app { name } requester { name } } } } } }";
+    let chen = app.query(&demo.chen, q, json!({ "id": nebula })).await;
+    let requests = &chen["node"]["accessRequests"];
+    assert_eq!(requests["totalCount"], 1);
+    assert_eq!(requests["nodes"][0]["requester"]["name"], "Eli Egan");
+    let id = requests["nodes"][0]["id"].as_str().expect("id").to_owned();
+    let ana = app.query(&demo.ana, q, json!({ "id": nebula })).await;
+    assert_eq!(
+        ana["node"]["accessRequests"]["totalCount"], 0,
+        "LIMITED members do not see requests"
+    );
+    assert!(
+        node_visible(&app, &demo.eli, &id).await,
+        "the requester sees its own"
+    );
+    assert!(!node_visible(&app, &demo.ana, &id).await);
+}
+
+async fn ids_of_the_wrong_kind_or_forged_are_null(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let rocket = team_id(&app, "Rocket").await;
+    for id in [
+        "",
+        "garbage",
+        "VGVhbTpub3QtYS11dWlk",
+        &rocket.replace('A', "B"),
+    ] {
+        assert!(!node_visible(&app, &demo.ana, id).await, "{id}");
+    }
+}
+
+async fn secrets_of_the_viewer_are_its_own(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let data = app
+        .query(&demo.ana, "{ viewer { email personalAccessTokens(first: 5) { totalCount nodes { name prefix scope } } } }", json!({}))
+        .await;
+    let tokens = &data["viewer"]["personalAccessTokens"];
+    assert_eq!(tokens["totalCount"], 1);
+    let prefix = tokens["nodes"][0]["prefix"].as_str().expect("prefix");
+    assert!(demo.ana.starts_with(prefix) && prefix.len() < demo.ana.len());
+    assert!(
+        !data.to_string().contains(&demo.ana),
+        "the secret is never shown again"
+    );
+}
+
+on_both_databases!(
+    outsiders_reach_nothing_by_id,
+    outsiders_cannot_count_what_they_cannot_see,
+    people_are_visible_to_those_who_share_something,
+    team_internals_are_for_members_and_billing_for_unlimited_ones,
+    billing_access_shows_basics_not_internals,
+    limited_members_see_team_apps_without_internals,
+    payment_methods_are_for_billing_people_only,
+    team_deletion_impact_lists_what_only_the_team_reaches,
+    environments_need_technical_access,
+    invitations_are_seen_by_inviter_invitee_and_senders,
+    access_requests_are_for_the_requester_and_unlimited_members,
+    ids_of_the_wrong_kind_or_forged_are_null,
+    secrets_of_the_viewer_are_its_own,
+);
