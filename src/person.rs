@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::access::billing_paths;
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
+use crate::event::{EventFilter, PersonEventFilters};
 use crate::graphql::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
 };
@@ -302,6 +303,19 @@ impl Person {
         }
         let keys = loader(ctx)?.load_one(PersonSshKeys(self.0.id)).await?;
         Ok(keys.unwrap_or_default().into_iter().map(SshKey).collect())
+    }
+
+    /// The person's saved event filters. The viewer's own only; empty for anyone else.
+    async fn event_filters(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventFilter>> {
+        if !self.is_viewer(ctx)? {
+            return Ok(Vec::new());
+        }
+        let filters = loader(ctx)?.load_one(PersonEventFilters(self.0.id)).await?;
+        Ok(filters
+            .unwrap_or_default()
+            .into_iter()
+            .map(EventFilter)
+            .collect())
     }
 
     /// The person's personal access tokens that are not revoked (secrets are never shown

@@ -1,11 +1,15 @@
 //! SSH public keys of developers: the owner's alone, and the keys authorized on the
 //! environments of the apps the owner is connected to.
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::ssh_key;
 
+use uuid::Uuid;
+
+use crate::error::ApiResult;
 use crate::graphql::connection::TotalCount;
+use crate::graphql::context::{load_by_id, loader, scope};
 use crate::graphql::relay::{NodeKind, global_id};
 
 /// A connection of SSH keys.
@@ -40,4 +44,16 @@ impl SshKey {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+load_by_id!(SshKeyId, ssh_key);
+
+/// Loads an SSH key of the viewer's own.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<SshKey>> {
+    let viewer = scope(ctx)?.viewer()?.id();
+    Ok(loader(ctx)?
+        .load_one(SshKeyId(id))
+        .await?
+        .filter(|key| key.person_id == viewer)
+        .map(SshKey))
 }

@@ -1,12 +1,16 @@
 //! Personal access tokens as their owner sees them: never the secret, which is shown once at
 //! creation and stored only as a hash (see `auth`).
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::TokenScope;
 use entity::personal_access_token;
 
+use uuid::Uuid;
+
+use crate::error::ApiResult;
 use crate::graphql::connection::TotalCount;
+use crate::graphql::context::{load_by_id, loader, scope};
 use crate::graphql::relay::{NodeKind, global_id};
 
 /// A connection of personal access tokens.
@@ -52,4 +56,16 @@ impl PersonalAccessToken {
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
+}
+
+load_by_id!(PersonalAccessTokenId, personal_access_token);
+
+/// Loads a token of the viewer's own that is not revoked.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<PersonalAccessToken>> {
+    let viewer = scope(ctx)?.viewer()?.id();
+    Ok(loader(ctx)?
+        .load_one(PersonalAccessTokenId(id))
+        .await?
+        .filter(|token| token.person_id == viewer && token.revoked_at.is_none())
+        .map(PersonalAccessToken))
 }

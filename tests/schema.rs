@@ -172,6 +172,50 @@ fn schema_has_every_name_clients_rely_on() {
         ),
         ("enum TokenScope", &["READ", "WRITE"][..]),
         ("interface Node", &["id"][..]),
+        (
+            "type Event",
+            &[
+                "id",
+                "sequence",
+                "cursor",
+                "type",
+                "category",
+                "occurredAt",
+                "actor",
+                "summary",
+                "payload",
+                "subjects",
+                "team",
+                "app",
+                "paymentMethod",
+                "person",
+            ][..],
+        ),
+        ("type EventSubject", &["kind", "id", "name", "node"][..]),
+        ("type EventFilter", &["id", "name", "filter"][..]),
+        (
+            "type EventConnection",
+            &["edges", "nodes", "pageInfo", "totalCount"][..],
+        ),
+        (
+            "input EventFilterInput",
+            &[
+                "types",
+                "categories",
+                "teamId",
+                "appId",
+                "paymentMethodId",
+                "savedFilterId",
+            ][..],
+        ),
+        (
+            "enum EventCategory",
+            &["COLLABORATION", "TECHNICAL", "BILLING"][..],
+        ),
+        (
+            "enum EventType",
+            &["TEAM_CREATED", "MEMBER_INVITED", "APP_DELETED"][..],
+        ),
     ];
     for (header, fields) in required {
         let start = sdl

@@ -345,7 +345,154 @@ async fn secrets_of_the_viewer_are_its_own(app: TestApp) {
     );
 }
 
+const EVENTS: &str = "query($filter: EventFilterInput, $last: Int) {
+    events(filter: $filter, last: $last) { totalCount nodes { sequence type category summary actorName
+      subjects { kind name node { id } } } } }";
+
+async fn event_types(app: &TestApp, token: &str, filter: serde_json::Value) -> (i64, Vec<String>) {
+    let data = app
+        .query(token, EVENTS, json!({ "filter": filter, "last": 100 }))
+        .await;
+    let events = &data["events"];
+    let types = events["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .map(|n| n["type"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (events["totalCount"].as_i64().unwrap_or(-1), types)
+}
+
+async fn events_are_seen_through_the_access_of_their_category(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    assert_eq!(event_types(&app, &demo.fay, json!(null)).await, (0, vec![]));
+    // Dana created Acme (her own), bills Acme (the team connection) and sees acme-shop; the
+    // take-over invitation concerns an app she cannot see yet.
+    assert_eq!(
+        event_types(&app, &demo.dana, json!(null)).await.1,
+        [
+            "PAYMENT_METHOD_CREATED",
+            "TEAM_CONNECTED_TO_PAYMENT_METHOD",
+            "APP_CREATED",
+            "DEVELOPER_SUBSCRIBED"
+        ]
+    );
+    // Bo is a LIMITED member of Rocket: its collaboration, not its billing.
+    assert_eq!(
+        event_types(&app, &demo.bo, json!(null)).await.1,
+        [
+            "TEAM_CREATED",
+            "MEMBER_JOINED",
+            "APP_CREATED",
+            "DEVELOPER_SUBSCRIBED",
+            "MEMBER_INVITED"
+        ]
+    );
+    // Eli sees nebula-api through Nebula, and his own request.
+    assert_eq!(
+        event_types(&app, &demo.eli, json!(null)).await.1,
+        ["APP_CREATED", "ACCESS_REQUESTED"]
+    );
+}
+
+async fn event_filters_narrow_what_is_visible(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let shop = app_id(&app, "acme-shop").await;
+    let (count, types) = event_types(&app, &demo.ana, json!({ "appId": shop })).await;
+    assert_eq!(
+        (count, types),
+        (
+            2,
+            vec!["APP_CREATED".to_owned(), "DEVELOPER_SUBSCRIBED".to_owned()]
+        )
+    );
+    let (_, types) = event_types(&app, &demo.bo, json!({ "types": ["MEMBER_JOINED"] })).await;
+    assert_eq!(types, ["MEMBER_JOINED"]);
+    // Ana bills Acme through Rocket, and sent the take-over invitation herself.
+    let (_, types) = event_types(&app, &demo.ana, json!({ "categories": ["BILLING"] })).await;
+    assert_eq!(
+        types,
+        [
+            "PAYMENT_METHOD_CREATED",
+            "TEAM_CONNECTED_TO_PAYMENT_METHOD",
+            "BILLING_TAKEOVER_INVITED"
+        ]
+    );
+    // A filter on an object outside the viewer's reach shows nothing, not an error.
+    let secret = app_id(&app, "fay-secret").await;
+    assert_eq!(
+        event_types(&app, &demo.ana, json!({ "appId": secret })).await,
+        (0, vec![])
+    );
+
+    let data = app
+        .query(
+            &demo.dana,
+            "{ events(last: 1) { nodes { summary actor { name } app { name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["events"]["nodes"][0],
+        json!({ "summary": "Bo Berg subscribed to acme-shop through team Rocket", "actor": { "name": "Bo Berg" }, "app": { "name": "acme-shop" } })
+    );
+}
+
+async fn saved_event_filters_are_their_owners(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let demo = Demo::seed(&app).await;
+    let bo = common::demo::person_uuid(&app, "bo@demo.example").await;
+    let id = uuid::Uuid::now_v7();
+    entity::event_filter::ActiveModel {
+        id: Set(id),
+        person_id: Set(bo),
+        name: Set("joins".to_owned()),
+        filter: Set(json!({ "types": ["MEMBER_JOINED"] })),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db.conn)
+    .await
+    .expect("filter");
+    let data = app
+        .query(
+            &demo.bo,
+            "{ viewer { eventFilters { id name filter { types } } } }",
+            json!({}),
+        )
+        .await;
+    let saved = &data["viewer"]["eventFilters"][0];
+    assert_eq!(saved["filter"]["types"], json!(["MEMBER_JOINED"]));
+    let saved_id = saved["id"].as_str().expect("id").to_owned();
+    let (_, types) = event_types(&app, &demo.bo, json!({ "savedFilterId": saved_id })).await;
+    assert_eq!(types, ["MEMBER_JOINED"]);
+    // Contradicting the saved filter matches nothing.
+    let (count, _) = event_types(
+        &app,
+        &demo.bo,
+        json!({ "savedFilterId": saved_id, "types": ["TEAM_CREATED"] }),
+    )
+    .await;
+    assert_eq!(count, 0);
+
+    let (_, body) = app
+        .graphql_raw(
+            Some(&demo.ana),
+            EVENTS,
+            json!({ "filter": { "savedFilterId": saved_id } }),
+        )
+        .await;
+    assert_eq!(common::error_code(&body), Some("NOT_FOUND"), "{body}");
+    assert!(!node_visible(&app, &demo.ana, &saved_id).await);
+    assert!(node_visible(&app, &demo.bo, &saved_id).await);
+}
+
 on_both_databases!(
+    events_are_seen_through_the_access_of_their_category,
+    event_filters_narrow_what_is_visible,
+    saved_event_filters_are_their_owners,
     outsiders_reach_nothing_by_id,
     outsiders_cannot_count_what_they_cannot_see,
     people_are_visible_to_those_who_share_something,

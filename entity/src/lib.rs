@@ -1,5 +1,7 @@
 //! sea-orm entities for the tables described in `docs/data-model.md`.
 
+pub use sea_orm;
+
 pub mod enums;
 pub mod prelude;
 

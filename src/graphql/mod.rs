@@ -13,12 +13,16 @@ use crate::access_request::{self, AccessRequest};
 use crate::app::{self, App, Environment};
 use crate::auth::hash_secret;
 use crate::error::{ApiError, ApiResult};
+use crate::event::{self, Event, EventConnection, EventCriteria, EventFilter, EventFilterInput};
 use crate::graphql::context::{loader, scope};
+use crate::graphql::relay::PageArgs;
 use crate::graphql::relay::{NodeKind, decode_global_id};
 use crate::invitation::{self as invitations, Invitation};
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
+use crate::ssh_key::{self, SshKey};
 use crate::team::{self, Team};
+use crate::token::{self, PersonalAccessToken};
 
 /// Deepest query accepted; the dashboard query needs 11 levels.
 pub const MAX_DEPTH: usize = 16;
@@ -52,10 +56,14 @@ pub enum Node {
     PaymentMethod(PaymentMethod),
     Invitation(Invitation),
     AccessRequest(AccessRequest),
+    SshKey(SshKey),
+    PersonalAccessToken(PersonalAccessToken),
+    Event(Event),
+    EventFilter(EventFilter),
 }
 
 /// Loads any node the viewer may see; `None` for anything else, malformed ids included.
-async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
+pub(crate) async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
     let Some((kind, id)) = decode_global_id(id) else {
         return Ok(None);
     };
@@ -71,11 +79,10 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         NodeKind::AccessRequest => access_request::node(ctx, id)
             .await?
             .map(Node::AccessRequest),
-        // Not yet reachable by id: tokens, keys, events and filters are listed on the viewer.
-        NodeKind::SshKey
-        | NodeKind::PersonalAccessToken
-        | NodeKind::Event
-        | NodeKind::EventFilter => None,
+        NodeKind::SshKey => ssh_key::node(ctx, id).await?.map(Node::SshKey),
+        NodeKind::PersonalAccessToken => token::node(ctx, id).await?.map(Node::PersonalAccessToken),
+        NodeKind::Event => event::node(ctx, id).await?.map(Node::Event),
+        NodeKind::EventFilter => event::saved_filter(ctx, id).await?.map(Node::EventFilter),
     })
 }
 
@@ -105,6 +112,23 @@ impl Query {
         }
         // Resolved concurrently so that the dataloader batches them.
         futures_util::future::try_join_all(ids.iter().map(|id| load_node(ctx, id))).await
+    }
+
+    /// Every event the viewer may see now, oldest first (`last:` gives the newest), optionally
+    /// filtered.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<EventFilterInput>,
+    ) -> ApiResult<EventConnection> {
+        scope(ctx)?.viewer()?;
+        let args = PageArgs::new(first, after, last, before)?;
+        let criteria = EventCriteria::from_input(ctx, filter).await?;
+        event::connection(ctx, args, criteria).await
     }
 
     /// The invitation behind a secret invitation link, to preview it before accepting.

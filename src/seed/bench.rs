@@ -53,7 +53,7 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     let is_client = |p: usize| p % 10 == 9;
     let mut clock = Clock::fixed();
     let txn = db.conn.begin().await?;
-    if crate::seed::next_event_sequence(&txn).await? != 1 {
+    if crate::event::next_sequence(&txn).await? != 1 {
         return Err(ApiError::Conflict {
             message: "the bench world needs an empty database".to_owned(),
             ids: Vec::new(),

@@ -13,7 +13,7 @@ use crate::seed::world::{Clock, Subject, World};
 
 pub async fn demo(db: &Db) -> ApiResult<SeedReport> {
     let txn = db.conn.begin().await?;
-    let next_sequence = crate::seed::next_event_sequence(&txn).await?;
+    let next_sequence = crate::event::next_sequence(&txn).await?;
     let mut w = World::new(&txn, Clock::now()).with_sequence_from(next_sequence);
     use AccountType::{Client, Developer};
     use TeamRole::{Limited, Unlimited};

@@ -1,0 +1,823 @@
+//! The event log as people read it: every interaction, with the objects it concerns and their
+//! names at that moment. Who sees an event is decided when it is read (DOMAIN.md, "Events"):
+//! - the actor sees its own events, and a person sees events about itself;
+//! - COLLABORATION: whoever can see a concerned object — a team it belongs to, an app it sees,
+//!   a payment method it bills to;
+//! - TECHNICAL: a developer connection to a concerned app, or UNLIMITED membership of one of
+//!   its teams;
+//! - BILLING: billing access to a concerned payment method.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::enums::EventCategory;
+use entity::{event, event_filter, event_subject};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::access::Reach;
+use crate::app::{self, App};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::context::{Batch, load_by_id, loader, scope};
+use crate::graphql::relay::{CursorKey, NodeKind, PageArgs, expect_global_id, global_id};
+use crate::graphql::sql::Sql;
+use crate::payment_method::{self, PaymentMethod};
+use crate::person::{self, Person};
+use crate::team::{self, Team};
+
+load_by_id!(EventFilterId, event_filter);
+
+/// Every kind of event, each in one category.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventType {
+    /// A team was created.
+    TeamCreated,
+    /// A team was renamed.
+    TeamRenamed,
+    /// A team was deleted.
+    TeamDeleted,
+    /// Someone was invited to a team.
+    MemberInvited,
+    /// Someone joined a team.
+    MemberJoined,
+    /// A member's role changed.
+    MemberRoleChanged,
+    /// A member was removed from a team.
+    MemberRemoved,
+    /// A member left a team.
+    MemberLeft,
+    /// An app was created.
+    AppCreated,
+    /// An app's settings changed.
+    AppUpdated,
+    /// An app was deleted.
+    AppDeleted,
+    /// An app was added to a team.
+    AppAddedToTeam,
+    /// An app was removed from a team.
+    AppRemovedFromTeam,
+    /// Someone was invited to an app as a developer.
+    DeveloperInvited,
+    /// A developer subscribed to an app through a team.
+    DeveloperSubscribed,
+    /// A developer unsubscribed from an app.
+    DeveloperUnsubscribed,
+    /// A developer's connection moved to another team.
+    DeveloperConnectionSwitched,
+    /// A developer was removed from an app.
+    DeveloperRemoved,
+    /// An app's technical contacts changed.
+    TechnicalContactsChanged,
+    /// A LIMITED member asked for access to a team app.
+    AccessRequested,
+    /// An access request was approved.
+    AccessRequestApproved,
+    /// An access request was denied.
+    AccessRequestDenied,
+    /// An access request was cancelled by its requester.
+    AccessRequestCancelled,
+    /// An invitation was accepted.
+    InvitationAccepted,
+    /// An invitation was declined.
+    InvitationDeclined,
+    /// An invitation was revoked.
+    InvitationRevoked,
+    /// An invitation expired.
+    InvitationExpired,
+    /// An environment was created.
+    EnvironmentCreated,
+    /// An environment was renamed.
+    EnvironmentRenamed,
+    /// An environment was deleted.
+    EnvironmentDeleted,
+    /// An SSH key was added.
+    SshKeyAdded,
+    /// An SSH key was removed.
+    SshKeyRemoved,
+    /// A payment method was created.
+    PaymentMethodCreated,
+    /// A payment method's details changed.
+    PaymentMethodUpdated,
+    /// A payment method was deleted.
+    PaymentMethodDeleted,
+    /// Someone was invited to share a payment method.
+    BillingInvited,
+    /// A person was removed from a payment method.
+    BillingPersonRemoved,
+    /// A team was connected to a payment method.
+    TeamConnectedToPaymentMethod,
+    /// A team was disconnected from a payment method.
+    TeamDisconnectedFromPaymentMethod,
+    /// Someone was invited to take over the billing of apps.
+    BillingTakeoverInvited,
+    /// An app moved to another payment method.
+    AppPaymentMethodChanged,
+    /// A person changed their name or account type.
+    AccountUpdated,
+    /// A person cancelled their account.
+    AccountCancelled,
+}
+
+impl EventType {
+    /// The stored spelling, the same as the GraphQL one.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    pub fn parse(stored: &str) -> Option<EventType> {
+        serde_json::from_value(serde_json::Value::String(stored.to_owned())).ok()
+    }
+}
+
+/// What kind of object an event concerns.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventSubjectKind {
+    /// A person.
+    Person,
+    /// A team.
+    Team,
+    /// An app.
+    App,
+    /// An environment of an app.
+    Environment,
+    /// A payment method.
+    PaymentMethod,
+    /// An SSH key.
+    SshKey,
+    /// An invitation.
+    Invitation,
+    /// An access request.
+    AccessRequest,
+}
+
+impl EventSubjectKind {
+    fn parse(stored: &str) -> Option<Self> {
+        Some(match stored {
+            "PERSON" => EventSubjectKind::Person,
+            "TEAM" => EventSubjectKind::Team,
+            "APP" => EventSubjectKind::App,
+            "ENVIRONMENT" => EventSubjectKind::Environment,
+            "PAYMENT_METHOD" => EventSubjectKind::PaymentMethod,
+            "SSH_KEY" => EventSubjectKind::SshKey,
+            "INVITATION" => EventSubjectKind::Invitation,
+            "ACCESS_REQUEST" => EventSubjectKind::AccessRequest,
+            _ => return None,
+        })
+    }
+
+    fn node_kind(self) -> NodeKind {
+        match self {
+            EventSubjectKind::Person => NodeKind::Person,
+            EventSubjectKind::Team => NodeKind::Team,
+            EventSubjectKind::App => NodeKind::App,
+            EventSubjectKind::Environment => NodeKind::Environment,
+            EventSubjectKind::PaymentMethod => NodeKind::PaymentMethod,
+            EventSubjectKind::SshKey => NodeKind::SshKey,
+            EventSubjectKind::Invitation => NodeKind::Invitation,
+            EventSubjectKind::AccessRequest => NodeKind::AccessRequest,
+        }
+    }
+}
+
+/// Which events to show. All conditions must hold; each list matches any of its values.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct EventFilterInput {
+    /// Only events of these types.
+    pub types: Option<Vec<EventType>>,
+    /// Only events of these categories.
+    pub categories: Option<Vec<EventCategory>>,
+    /// Only events concerning this team.
+    pub team_id: Option<ID>,
+    /// Only events concerning this app.
+    pub app_id: Option<ID>,
+    /// Only events concerning this payment method.
+    pub payment_method_id: Option<ID>,
+    /// Apply one of the viewer's saved filters as well.
+    pub saved_filter_id: Option<ID>,
+}
+
+/// A filter with ids decoded and a saved filter merged in: what the SQL needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventCriteria {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<EventType>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_method_id: Option<Uuid>,
+    /// Set when merged conditions contradict each other.
+    #[serde(skip)]
+    pub matches_nothing: bool,
+}
+
+fn category_value(category: EventCategory) -> &'static str {
+    match category {
+        EventCategory::Collaboration => "COLLABORATION",
+        EventCategory::Technical => "TECHNICAL",
+        EventCategory::Billing => "BILLING",
+    }
+}
+
+impl EventCriteria {
+    /// Decodes an input; an id of another kind or a saved filter that is not the viewer's is
+    /// NOT_FOUND.
+    pub async fn from_input(ctx: &Context<'_>, input: Option<EventFilterInput>) -> ApiResult<Self> {
+        let Some(input) = input else {
+            return Ok(EventCriteria::default());
+        };
+        let mut criteria = EventCriteria {
+            types: input.types.unwrap_or_default(),
+            categories: input
+                .categories
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| category_value(c).to_owned())
+                .collect(),
+            matches_nothing: false,
+            team_id: input
+                .team_id
+                .as_ref()
+                .map(|id| expect_global_id(id, NodeKind::Team))
+                .transpose()?,
+            app_id: input
+                .app_id
+                .as_ref()
+                .map(|id| expect_global_id(id, NodeKind::App))
+                .transpose()?,
+            payment_method_id: input
+                .payment_method_id
+                .as_ref()
+                .map(|id| expect_global_id(id, NodeKind::PaymentMethod))
+                .transpose()?,
+        };
+        if let Some(id) = &input.saved_filter_id {
+            let saved = saved_filter(ctx, expect_global_id(id, NodeKind::EventFilter)?)
+                .await?
+                .ok_or_else(|| ApiError::not_found("EventFilter"))?;
+            criteria.merge(saved.criteria()?);
+        }
+        Ok(criteria)
+    }
+
+    /// Both filters must hold: lists are intersected, single objects must agree. When nothing
+    /// can satisfy both, the result matches no event.
+    fn merge(&mut self, other: EventCriteria) {
+        fn intersect<T: PartialEq>(mine: &mut Vec<T>, theirs: Vec<T>) -> bool {
+            match (mine.is_empty(), theirs.is_empty()) {
+                (_, true) => true,
+                (true, false) => {
+                    *mine = theirs;
+                    true
+                }
+                (false, false) => {
+                    mine.retain(|t| theirs.contains(t));
+                    !mine.is_empty()
+                }
+            }
+        }
+        fn agree(mine: &mut Option<Uuid>, theirs: Option<Uuid>) -> bool {
+            match (*mine, theirs) {
+                (Some(a), Some(b)) => a == b,
+                (None, b) => {
+                    *mine = b;
+                    true
+                }
+                (Some(_), None) => true,
+            }
+        }
+        let satisfiable = intersect(&mut self.types, other.types)
+            & intersect(&mut self.categories, other.categories)
+            & agree(&mut self.team_id, other.team_id)
+            & agree(&mut self.app_id, other.app_id)
+            & agree(&mut self.payment_method_id, other.payment_method_id);
+        self.matches_nothing |= other.matches_nothing || !satisfiable;
+    }
+
+    fn push_conditions(&self, sql: &mut Sql) {
+        if self.matches_nothing {
+            sql.push(" AND 1 = 0");
+        }
+        if !self.types.is_empty() {
+            sql.push(" AND e.event_type IN ")
+                .bind_list(self.types.iter().map(|t| t.as_str()));
+        }
+        if !self.categories.is_empty() {
+            sql.push(" AND e.category IN ")
+                .bind_list(self.categories.iter().cloned());
+        }
+        for (kind, id) in [
+            ("TEAM", self.team_id),
+            ("APP", self.app_id),
+            ("PAYMENT_METHOD", self.payment_method_id),
+        ] {
+            if let Some(id) = id {
+                sql.push(" AND EXISTS (SELECT 1 FROM event_subject f WHERE f.event_id = e.id AND f.kind = ")
+                    .bind(kind)
+                    .push(" AND f.object_id = ")
+                    .bind(id)
+                    .push(")");
+            }
+        }
+    }
+}
+
+/// `WHERE` conditions for "events this viewer may see", evaluated against the reach now.
+fn push_visibility(sql: &mut Sql, reach: &Reach) {
+    let internal_apps: Vec<Uuid> = reach
+        .apps
+        .keys()
+        .copied()
+        .filter(|a| reach.sees_app_internals(*a))
+        .collect();
+    sql.push("(e.actor_id = ")
+        .bind(reach.person)
+        .push(" OR EXISTS (SELECT 1 FROM event_subject s WHERE s.event_id = e.id AND (")
+        .push("(s.kind = 'PERSON' AND s.object_id = ")
+        .bind(reach.person)
+        .push(") OR (e.category = 'COLLABORATION' AND ((s.kind = 'TEAM' AND s.object_id IN ")
+        .bind_list(reach.team_ids())
+        .push(") OR (s.kind = 'APP' AND s.object_id IN ")
+        .bind_list(reach.app_ids())
+        .push(") OR (s.kind = 'PAYMENT_METHOD' AND s.object_id IN ")
+        .bind_list(reach.billing_ids())
+        .push("))) OR (e.category = 'TECHNICAL' AND s.kind = 'APP' AND s.object_id IN ")
+        .bind_list(internal_apps)
+        .push(") OR (e.category = 'BILLING' AND s.kind = 'PAYMENT_METHOD' AND s.object_id IN ")
+        .bind_list(reach.billing_ids())
+        .push("))))");
+}
+
+/// One page of the events the viewer may see, matching `criteria`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventsPage {
+    pub args: PageArgs,
+    pub criteria: EventCriteria,
+}
+
+/// The number of events the viewer may see matching `criteria`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventsCount(pub EventCriteria);
+
+/// A page of events, oldest first.
+#[derive(Clone, Default)]
+pub struct EventPage {
+    pub events: Vec<event::Model>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
+fn sequence_of(key: CursorKey) -> ApiResult<i64> {
+    match key {
+        CursorKey::Sequence(seq) => Ok(seq),
+        CursorKey::Id(_) => Err(ApiError::bad_input("that cursor is not an event cursor")),
+    }
+}
+
+impl Loader<EventsPage> for Batch {
+    type Value = EventPage;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[EventsPage]) -> ApiResult<HashMap<EventsPage, EventPage>> {
+        let reach = self.0.reach().await?;
+        let mut out = HashMap::new();
+        for key in keys {
+            let args = key.args;
+            let mut sql = Sql::new(self.0.db.backend());
+            sql.push("SELECT e.* FROM event e WHERE ");
+            push_visibility(&mut sql, &reach);
+            key.criteria.push_conditions(&mut sql);
+            if let Some(after) = args.after {
+                sql.push(" AND e.sequence > ").bind(sequence_of(after)?);
+            }
+            if let Some(before) = args.before {
+                sql.push(" AND e.sequence < ").bind(sequence_of(before)?);
+            }
+            sql.push(if args.backward {
+                " ORDER BY e.sequence DESC LIMIT "
+            } else {
+                " ORDER BY e.sequence ASC LIMIT "
+            })
+            .bind(i64::try_from(args.limit + 1).unwrap_or(i64::MAX));
+            let mut events = event::Model::find_by_statement(sql.statement())
+                .all(&self.0.db.conn)
+                .await?;
+            let more = events.len() as u64 > args.limit;
+            events.truncate(args.limit as usize);
+            let page = if args.backward {
+                events.reverse();
+                EventPage {
+                    events,
+                    has_previous: more,
+                    has_next: args.before.is_some(),
+                }
+            } else {
+                EventPage {
+                    events,
+                    has_next: more,
+                    has_previous: args.after.is_some(),
+                }
+            };
+            out.insert(key.clone(), page);
+        }
+        Ok(out)
+    }
+}
+
+impl Loader<EventsCount> for Batch {
+    type Value = i64;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[EventsCount]) -> ApiResult<HashMap<EventsCount, i64>> {
+        #[derive(FromQueryResult)]
+        struct Count {
+            n: i64,
+        }
+        let reach = self.0.reach().await?;
+        let mut out = HashMap::new();
+        for key in keys {
+            let mut sql = Sql::new(self.0.db.backend());
+            sql.push("SELECT COUNT(*) AS n FROM event e WHERE ");
+            push_visibility(&mut sql, &reach);
+            key.0.push_conditions(&mut sql);
+            let count = Count::find_by_statement(sql.statement())
+                .one(&self.0.db.conn)
+                .await?
+                .map_or(0, |c| c.n);
+            out.insert(key.clone(), count);
+        }
+        Ok(out)
+    }
+}
+
+/// The subjects of a batch of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventSubjects(pub Uuid);
+
+impl Loader<EventSubjects> for Batch {
+    type Value = Vec<event_subject::Model>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[EventSubjects]) -> ApiResult<HashMap<EventSubjects, Self::Value>> {
+        let rows = event_subject::Entity::find()
+            .filter(event_subject::Column::EventId.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.0.db.conn)
+            .await?;
+        let mut out: HashMap<EventSubjects, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(EventSubjects(row.event_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// The saved filters of a batch of people, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersonEventFilters(pub Uuid);
+
+impl Loader<PersonEventFilters> for Batch {
+    type Value = Vec<event_filter::Model>;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[PersonEventFilters],
+    ) -> ApiResult<HashMap<PersonEventFilters, Self::Value>> {
+        let rows = event_filter::Entity::find()
+            .filter(event_filter::Column::PersonId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(event_filter::Column::Id)
+            .all(&self.0.db.conn)
+            .await?;
+        let mut out: HashMap<PersonEventFilters, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for row in rows {
+            out.entry(PersonEventFilters(row.person_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// The total of an event connection, counted only when asked for.
+pub struct EventTotal(EventCriteria);
+
+#[Object]
+impl EventTotal {
+    /// The number of events in the whole connection that the viewer may see.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        Ok(loader(ctx)?
+            .load_one(EventsCount(self.0.clone()))
+            .await?
+            .unwrap_or(0))
+    }
+}
+
+/// A connection of events, oldest first.
+pub type EventConnection = async_graphql::connection::Connection<String, Event, EventTotal>;
+
+/// The events the viewer may see, matching `criteria`.
+pub async fn connection(
+    ctx: &Context<'_>,
+    args: PageArgs,
+    criteria: EventCriteria,
+) -> ApiResult<EventConnection> {
+    let page = loader(ctx)?
+        .load_one(EventsPage {
+            args,
+            criteria: criteria.clone(),
+        })
+        .await?
+        .unwrap_or_default();
+    let mut connection = EventConnection::with_additional_fields(
+        page.has_previous,
+        page.has_next,
+        EventTotal(criteria),
+    );
+    for event in page.events {
+        let cursor = crate::graphql::relay::encode_cursor(CursorKey::Sequence(event.sequence));
+        connection
+            .edges
+            .push(async_graphql::connection::Edge::new(cursor, Event(event)));
+    }
+    Ok(connection)
+}
+
+/// The record of one interaction.
+pub struct Event(pub event::Model);
+
+/// An object an event concerns, with its name when the event happened.
+pub struct EventSubject(event_subject::Model, EventSubjectKind);
+
+#[Object]
+impl EventSubject {
+    /// What kind of object it is.
+    async fn kind(&self) -> EventSubjectKind {
+        self.1
+    }
+
+    /// The object's global id, kept after the object is gone.
+    async fn id(&self) -> ID {
+        global_id(self.1.node_kind(), self.0.object_id)
+    }
+
+    /// The object's name when the event happened.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The object as it is now: null once deleted, or when the viewer may not see it.
+    async fn node(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::graphql::Node>> {
+        crate::graphql::load_node(ctx, &global_id(self.1.node_kind(), self.0.object_id)).await
+    }
+}
+
+impl Event {
+    async fn subjects_of(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventSubject>> {
+        let rows = loader(ctx)?
+            .load_one(EventSubjects(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                EventSubjectKind::parse(&row.kind).map(|kind| EventSubject(row, kind))
+            })
+            .collect())
+    }
+
+    async fn first_of(&self, ctx: &Context<'_>, kind: EventSubjectKind) -> ApiResult<Option<Uuid>> {
+        Ok(self
+            .subjects_of(ctx)
+            .await?
+            .into_iter()
+            .find(|s| s.1 == kind)
+            .map(|s| s.0.object_id))
+    }
+}
+
+#[Object]
+impl Event {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::Event, self.0.id)
+    }
+
+    /// The event's place in the log: strictly increasing, never reused.
+    async fn sequence(&self) -> i64 {
+        self.0.sequence
+    }
+
+    /// The cursor of this event, for `after:` in `events` and the events subscription.
+    async fn cursor(&self) -> String {
+        crate::graphql::relay::encode_cursor(CursorKey::Sequence(self.0.sequence))
+    }
+
+    /// What happened.
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> ApiResult<EventType> {
+        EventType::parse(&self.0.event_type)
+            .ok_or_else(|| ApiError::internal(format!("unknown event type {}", self.0.event_type)))
+    }
+
+    /// Which kind of access shows the event.
+    async fn category(&self) -> EventCategory {
+        self.0.category
+    }
+
+    /// When it happened.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// Who did it, if the viewer may still see that person; null for the system.
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        match self.0.actor_id {
+            None => Ok(None),
+            Some(id) => person::visible_person(ctx, id).await,
+        }
+    }
+
+    /// The actor's name when it happened; null for the system.
+    async fn actor_name(&self) -> Option<&str> {
+        self.0.actor_name.as_deref()
+    }
+
+    /// One line for people: "Ana invited bo@example.com to team Rocket as LIMITED".
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+
+    /// The change, as JSON.
+    async fn payload(&self) -> Json<serde_json::Value> {
+        Json(self.0.payload.clone())
+    }
+
+    /// Every object the event concerns, containers included, with their names then.
+    async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventSubject>> {
+        self.subjects_of(ctx).await
+    }
+
+    /// The team the event is about, if any; null once deleted or out of the viewer's reach.
+    async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
+        match self.first_of(ctx, EventSubjectKind::Team).await? {
+            Some(id) => team::node(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The app the event is about, if any; null once deleted or out of the viewer's reach.
+    async fn app(&self, ctx: &Context<'_>) -> ApiResult<Option<App>> {
+        match self.first_of(ctx, EventSubjectKind::App).await? {
+            Some(id) => app::node(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The payment method the event is about, if any; null once deleted or out of reach.
+    async fn payment_method(&self, ctx: &Context<'_>) -> ApiResult<Option<PaymentMethod>> {
+        match self.first_of(ctx, EventSubjectKind::PaymentMethod).await? {
+            Some(id) => payment_method::node(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The person the event is about, if any; null once gone or out of reach.
+    async fn person(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
+        match self.first_of(ctx, EventSubjectKind::Person).await? {
+            Some(id) => person::visible_person(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// An event by id, if the viewer may see it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VisibleEvent(pub Uuid);
+
+impl Loader<VisibleEvent> for Batch {
+    type Value = event::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[VisibleEvent]) -> ApiResult<HashMap<VisibleEvent, event::Model>> {
+        let reach = self.0.reach().await?;
+        let mut sql = Sql::new(self.0.db.backend());
+        sql.push("SELECT e.* FROM event e WHERE e.id IN ")
+            .bind_list(keys.iter().map(|k| k.0))
+            .push(" AND ");
+        push_visibility(&mut sql, &reach);
+        let rows = event::Model::find_by_statement(sql.statement())
+            .all(&self.0.db.conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (VisibleEvent(row.id), row))
+            .collect())
+    }
+}
+
+/// Loads an event the viewer may see now.
+pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Event>> {
+    Ok(loader(ctx)?.load_one(VisibleEvent(id)).await?.map(Event))
+}
+
+/// A filter saved by its owner.
+pub struct EventFilter(pub event_filter::Model);
+
+impl EventFilter {
+    pub fn criteria(&self) -> ApiResult<EventCriteria> {
+        serde_json::from_value(self.0.filter.clone())
+            .map_err(|err| ApiError::internal(format!("stored event filter {}: {err}", self.0.id)))
+    }
+}
+
+/// The conditions of a saved filter.
+#[derive(SimpleObject)]
+pub struct EventFilterSpec {
+    /// Only events of these types (all when empty).
+    pub types: Vec<EventType>,
+    /// Only events of these categories (all when empty).
+    pub categories: Vec<EventCategory>,
+    /// Only events concerning this team.
+    pub team_id: Option<ID>,
+    /// Only events concerning this app.
+    pub app_id: Option<ID>,
+    /// Only events concerning this payment method.
+    pub payment_method_id: Option<ID>,
+}
+
+#[Object]
+impl EventFilter {
+    /// The global id.
+    pub async fn id(&self) -> ID {
+        global_id(NodeKind::EventFilter, self.0.id)
+    }
+
+    /// The owner's name for it.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What it selects.
+    async fn filter(&self) -> ApiResult<EventFilterSpec> {
+        let c = self.criteria()?;
+        Ok(EventFilterSpec {
+            types: c.types,
+            categories: c
+                .categories
+                .iter()
+                .filter_map(|c| match c.as_str() {
+                    "COLLABORATION" => Some(EventCategory::Collaboration),
+                    "TECHNICAL" => Some(EventCategory::Technical),
+                    "BILLING" => Some(EventCategory::Billing),
+                    _ => None,
+                })
+                .collect(),
+            team_id: c.team_id.map(|id| global_id(NodeKind::Team, id)),
+            app_id: c.app_id.map(|id| global_id(NodeKind::App, id)),
+            payment_method_id: c
+                .payment_method_id
+                .map(|id| global_id(NodeKind::PaymentMethod, id)),
+        })
+    }
+
+    /// When it was saved.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Loads one of the viewer's own saved filters.
+pub async fn saved_filter(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<EventFilter>> {
+    let viewer = scope(ctx)?.viewer()?.id();
+    Ok(loader(ctx)?
+        .load_one(EventFilterId(id))
+        .await?
+        .filter(|f| f.person_id == viewer)
+        .map(EventFilter))
+}
+
+/// The next sequence number, for writers of events. Kept here with the log it orders.
+pub async fn next_sequence(conn: &impl ConnectionTrait) -> ApiResult<i64> {
+    let last = event::Entity::find()
+        .order_by_desc(event::Column::Sequence)
+        .one(conn)
+        .await?;
+    Ok(last.map_or(1, |e| e.sequence + 1))
+}
