@@ -45,6 +45,7 @@ impl AccessRequest {
     }
 }
 
+/// A LIMITED member's request to subscribe to a team app.
 #[Object]
 impl AccessRequest {
     /// The global id.

@@ -165,6 +165,7 @@ impl App {
     }
 }
 
+/// One website or web application: owned by at most one payment method (none: a trial app).
 #[Object]
 impl App {
     /// The global id.

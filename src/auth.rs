@@ -50,10 +50,14 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-fn random_secret() -> String {
+/// Invitation link tokens start with this.
+pub const INVITATION_PREFIX: &str = "wri_";
+
+/// 256 random bits behind a recognisable prefix: a token or an invitation link secret.
+pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Creates a personal access token for `person_id`.
@@ -70,7 +74,7 @@ pub async fn create_token(
             "a token name is 1 to 100 characters long",
         ));
     }
-    let secret = random_secret();
+    let secret = new_secret(TOKEN_PREFIX);
     let now = Utc::now();
     let model = personal_access_token::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -144,8 +148,8 @@ mod tests {
 
     #[test]
     fn tokens_are_prefixed_random_and_hashed() {
-        let a = random_secret();
-        let b = random_secret();
+        let a = new_secret(TOKEN_PREFIX);
+        let b = new_secret(TOKEN_PREFIX);
         assert!(a.starts_with(TOKEN_PREFIX));
         assert_ne!(a, b);
         assert_eq!(hash_secret(&a).len(), 64);

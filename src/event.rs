@@ -518,6 +518,7 @@ impl Loader<PersonEventFilters> for Batch {
 /// The total of an event connection, counted only when asked for.
 pub struct EventTotal(EventCriteria);
 
+/// The total of an event connection, counted only when asked for.
 #[Object]
 impl EventTotal {
     /// The number of events in the whole connection that the viewer may see.
@@ -612,6 +613,7 @@ impl Event {
     }
 }
 
+/// The record of one interaction.
 #[Object]
 impl Event {
     /// The global id.
@@ -762,6 +764,7 @@ pub struct EventFilterSpec {
     pub payment_method_id: Option<ID>,
 }
 
+/// A filter saved by its owner.
 #[Object]
 impl EventFilter {
     /// The global id.

@@ -130,6 +130,7 @@ pub fn may_send(reach: &Reach, invitation: &invitation::Model, apps: &[Uuid]) ->
     }
 }
 
+/// An offer sent to an e-mail address. Single use; it expires.
 #[Object]
 impl Invitation {
     /// The global id.

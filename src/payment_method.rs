@@ -77,6 +77,7 @@ impl PaymentMethod {
     }
 }
 
+/// The legal and billing entity that owns and pays for apps.
 #[Object]
 impl PaymentMethod {
     /// The global id.
@@ -243,6 +244,7 @@ pub struct DeletionImpact {
     pub payment_method_ids: Vec<Uuid>,
 }
 
+/// What a deletion would remove, computed without deleting anything.
 #[Object]
 impl DeletionImpact {
     /// The apps that would be deleted.

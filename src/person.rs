@@ -142,6 +142,7 @@ pub struct Connection {
     pub connected_at: DateTime<Utc>,
 }
 
+/// How a person is connected to an app as a developer.
 #[Object]
 impl Connection {
     /// The team the connection goes through; null for a direct connection.
@@ -194,6 +195,7 @@ impl Person {
     }
 }
 
+/// A human being with an account. Accounts are personal and never shared.
 #[Object]
 impl Person {
     /// The global id.

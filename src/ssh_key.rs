@@ -18,6 +18,7 @@ pub type SshKeyConnection = async_graphql::connection::Connection<String, SshKey
 /// A developer's OpenSSH public key.
 pub struct SshKey(pub ssh_key::Model);
 
+/// A developer's OpenSSH public key.
 #[Object]
 impl SshKey {
     /// The global id.

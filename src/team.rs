@@ -93,6 +93,7 @@ pub struct TeamApp {
     team: Uuid,
 }
 
+/// A team app as one member sees it.
 #[Object]
 impl TeamApp {
     /// Whether the viewer is subscribed to this app through this team.
@@ -111,6 +112,7 @@ impl Team {
     }
 }
 
+/// A group of developers. Free of charge; always at least one UNLIMITED member.
 #[Object]
 impl Team {
     /// The global id.

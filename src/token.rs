@@ -20,6 +20,7 @@ pub type PersonalAccessTokenConnection =
 /// A credential for scripts, sent as `Authorization: Bearer <token>`.
 pub struct PersonalAccessToken(pub personal_access_token::Model);
 
+/// A credential for scripts, sent as `Authorization: Bearer <token>`.
 #[Object]
 impl PersonalAccessToken {
     /// The global id.

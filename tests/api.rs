@@ -225,7 +225,38 @@ async fn oversized_bodies_are_refused(app: TestApp) {
     assert_eq!(response.status(), 413);
 }
 
+async fn invitation_links_can_be_previewed_by_their_holder(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let demo = Demo::seed(&app).await;
+    let invitation = entity::invitation::Entity::find()
+        .filter(entity::invitation::Column::Email.eq("gus@demo.example"))
+        .one(&app.db.conn)
+        .await
+        .expect("query")
+        .expect("Gus's invitation");
+    let secret = warren::auth::new_secret(warren::auth::INVITATION_PREFIX);
+    entity::invitation::ActiveModel {
+        id: Set(invitation.id),
+        secret_hash: Set(warren::auth::hash_secret(&secret)),
+        ..Default::default()
+    }
+    .update(&app.db.conn)
+    .await
+    .expect("set secret");
+    let q = "query($token: String!) { invitation(token: $token) { email kind role targetName team { name } invitedBy { name } } }";
+    // Fay shares nothing with Rocket, but holds the link: she sees the offer, not the team.
+    let data = app.query(&demo.fay, q, json!({ "token": secret })).await;
+    assert_eq!(
+        data["invitation"],
+        json!({ "email": "gus@demo.example", "kind": "TEAM", "role": "LIMITED", "targetName": "Rocket", "team": null, "invitedBy": { "name": "Ana Alvarez" } })
+    );
+    let unknown = warren::auth::new_secret(warren::auth::INVITATION_PREFIX);
+    let data = app.query(&demo.fay, q, json!({ "token": unknown })).await;
+    assert!(data["invitation"].is_null());
+}
+
 on_both_databases!(
+    invitation_links_can_be_previewed_by_their_holder,
     no_token_is_unauthenticated_and_a_bad_one_is_refused,
     expired_and_revoked_tokens_stop_working,
     token_use_is_recorded,

@@ -239,6 +239,22 @@ async fn team_deletion_impact_lists_what_only_the_team_reaches(app: TestApp) {
     );
 }
 
+async fn authorized_keys_are_the_developers_keys(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let q = "{ viewer { apps(first: 10) { nodes { name environments { authorizedKeys(first: 10) { totalCount nodes { title } } } } } } }";
+    let data = app.query(&demo.bo, q, json!({})).await;
+    let apps = data["viewer"]["apps"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let shop = apps
+        .iter()
+        .find(|a| a["name"] == "acme-shop")
+        .expect("Bo is on acme-shop");
+    // Ana and Bo are connected to acme-shop and each has a key.
+    assert_eq!(shop["environments"][0]["authorizedKeys"]["totalCount"], 2);
+}
+
 async fn environments_need_technical_access(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let data = app
@@ -332,6 +348,23 @@ async fn ids_of_the_wrong_kind_or_forged_are_null(app: TestApp) {
 
 async fn secrets_of_the_viewer_are_its_own(app: TestApp) {
     let demo = Demo::seed(&app).await;
+    let own = app
+        .query(&demo.ana, "{ viewer { sshKeys { id fingerprint } personalAccessTokens(first: 1) { nodes { id } } } }", json!({}))
+        .await;
+    let key = own["viewer"]["sshKeys"][0]["id"]
+        .as_str()
+        .expect("Ana's key")
+        .to_owned();
+    let token = own["viewer"]["personalAccessTokens"]["nodes"][0]["id"]
+        .as_str()
+        .expect("Ana's token")
+        .to_owned();
+    for id in [&key, &token] {
+        assert!(node_visible(&app, &demo.ana, id).await, "the owner");
+        assert!(!node_visible(&app, &demo.chen, id).await, "a team mate");
+        assert!(!node_visible(&app, &demo.fay, id).await, "an outsider");
+    }
+
     let data = app
         .query(&demo.ana, "{ viewer { email personalAccessTokens(first: 5) { totalCount nodes { name prefix scope } } } }", json!({}))
         .await;
@@ -502,6 +535,7 @@ on_both_databases!(
     payment_methods_are_for_billing_people_only,
     team_deletion_impact_lists_what_only_the_team_reaches,
     environments_need_technical_access,
+    authorized_keys_are_the_developers_keys,
     invitations_are_seen_by_inviter_invitee_and_senders,
     access_requests_are_for_the_requester_and_unlimited_members,
     ids_of_the_wrong_kind_or_forged_are_null,

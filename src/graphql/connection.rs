@@ -16,6 +16,7 @@ pub struct TotalCount {
     key: Option<CountKey>,
 }
 
+/// Fields every connection has besides its edges.
 #[Object]
 impl TotalCount {
     /// The number of nodes in the whole connection, across all pages, as far as the viewer may

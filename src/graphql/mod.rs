@@ -86,8 +86,10 @@ pub(crate) async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<No
     })
 }
 
+/// The entry points for reading.
 pub struct Query;
 
+/// The entry points for reading.
 #[Object]
 impl Query {
     /// The authenticated person.

@@ -1,4 +1,5 @@
-//! The bench world: deterministic (the same rows, ids included, on every run) and linear in
+//! The bench world: deterministic (the same rows, ids included, on every run; only secrets
+//! differ) and linear in
 //! `scale`. At scale 1: 100 people, 20 teams, 40 payment methods, 300 apps, 2,000 events. The
 //! viewer (person 0) belongs to 10 teams at every scale, so the dashboard's work per request
 //! stays the same while the world around it grows.
@@ -295,7 +296,10 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
             team_id: Set(Some(teams[t])),
             app_id: Set(None),
             payment_method_id: Set(None),
-            secret_hash: Set(auth::hash_secret(&format!("bench-invitation-{t}"))),
+            // Nobody learns this secret: seeded invitations are accepted by e-mail.
+            secret_hash: Set(auth::hash_secret(&auth::new_secret(
+                auth::INVITATION_PREFIX,
+            ))),
             created_at: Set(at),
             expires_at: Set(at + chrono::Duration::days(14)),
             decided_at: Set(None),

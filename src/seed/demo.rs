@@ -27,6 +27,22 @@ pub async fn demo(db: &Db) -> ApiResult<SeedReport> {
     let eli = w.person("Eli Egan", "eli@demo.example", Developer).await?;
     let fay = w.person("Fay Fox", "fay@demo.example", Developer).await?;
 
+    // Public halves of throwaway keys; fingerprints as `ssh-keygen -l` prints them.
+    w.ssh_key(
+        ana,
+        "laptop",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHduIfgV+f/CpNMnzn1jp+noIaDO1Cf70gGz0tfL8nU/ ana@laptop",
+        "SHA256:3ksrEc+Wf/QeocT4U/7skSGxOPnz6cJMlbr1PEOo93g",
+    )
+    .await?;
+    w.ssh_key(
+        bo,
+        "desktop",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFoGgAhSyV3StSTOVjS5rRpckIQ0hp2L6QMFqLDyfJlo bo@desktop",
+        "SHA256:rJgxi7oUjsMxGafF6mBqr+RI/2wkdAjOEYih1iLMFxo",
+    )
+    .await?;
+
     let rocket = w.team("Rocket").await?;
     w.member(rocket, ana, Unlimited).await?;
     w.member(rocket, bo, Limited).await?;
@@ -257,7 +273,7 @@ pub async fn demo(db: &Db) -> ApiResult<SeedReport> {
     Ok(SeedReport {
         summary: vec![
             "demo world: 6 people (Ana, Bo, Chen, Eli, Fay are developers; Dana is a client), \
-             teams Rocket and Nebula, 4 payment methods, 7 apps, 4 pending invitations, 1 access request"
+             teams Rocket and Nebula, 4 payment methods, 7 apps, 2 SSH keys, 4 pending invitations, 1 access request"
                 .to_owned(),
             "people sign in as <name>@demo.example; the token below is Ana's (ana@demo.example)".to_owned(),
         ],

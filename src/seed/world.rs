@@ -327,7 +327,10 @@ impl<'c, C: ConnectionTrait> World<'c, C> {
             team_id: Set(team),
             app_id: Set(app),
             payment_method_id: Set(payment_method),
-            secret_hash: Set(auth::hash_secret(&format!("seed-invitation-{id}"))),
+            // Nobody learns this secret: seeded invitations are accepted by e-mail.
+            secret_hash: Set(auth::hash_secret(&auth::new_secret(
+                auth::INVITATION_PREFIX,
+            ))),
             created_at: Set(at),
             expires_at: Set(at + Duration::days(14)),
             decided_at: Set(None),
