@@ -20,6 +20,7 @@ async fn dashboard_cost(backend: Backend, scale: u32) -> Option<(u64, Value)> {
     // The first request records the token's use; measure a later one.
     app.query(&report.token, DASHBOARD, json!({})).await;
     let before = app.statements();
+    tracing::info!("measuring the dashboard");
     let data = app.query(&report.token, DASHBOARD, json!({})).await;
     Some((app.statements() - before, data))
 }

@@ -10,8 +10,9 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
+use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -43,12 +44,26 @@ impl Waves {
     pub async fn run<F: Future>(self, execution: F) -> F::Output {
         let mut execution = pin!(execution);
         let mut running: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
+        let woken = Arc::new(AtomicBool::new(false));
         std::future::poll_fn(move |cx| {
+            // The execution gets a waker of its own, to tell "it has more to do" (it yielded, or
+            // a batch it waits for finished) from "it waits for data".
+            let execution_waker = Waker::from(Arc::new(ExecutionWaker {
+                woken: woken.clone(),
+                task: cx.waker().clone(),
+            }));
             loop {
-                if let Poll::Ready(output) = execution.as_mut().poll(cx) {
+                woken.store(false, Ordering::SeqCst);
+                let mut execution_cx = Context::from_waker(&execution_waker);
+                if let Poll::Ready(output) = execution.as_mut().poll(&mut execution_cx) {
                     return Poll::Ready(output);
                 }
                 while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                if woken.load(Ordering::SeqCst) {
+                    // Large lists are resolved in slices that yield in between: finish them
+                    // before starting a wave, so their keys all land in it.
+                    continue;
+                }
                 if !running.is_empty() {
                     // The current wave is still loading; its completion wakes this task.
                     return Poll::Pending;
@@ -58,9 +73,8 @@ impl Waves {
                     return Poll::Pending;
                 }
                 running.extend(wave);
-                // Start the wave, then let the execution consume whatever finished at once.
                 while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-                if !running.is_empty() {
+                if !woken.load(Ordering::SeqCst) && !running.is_empty() {
                     return Poll::Pending;
                 }
             }
@@ -69,11 +83,28 @@ impl Waves {
     }
 }
 
+/// Records that the execution was woken, and wakes the request's task.
+struct ExecutionWaker {
+    woken: Arc<AtomicBool>,
+    task: Waker,
+}
+
+impl Wake for ExecutionWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.task.wake_by_ref();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     use async_graphql::dataloader::{DataLoader, Loader};
 
@@ -100,8 +131,9 @@ mod tests {
         let loader = &loader;
         let result = waves
             .run(async move {
+                // More than the 32 futures a join polls before it yields.
                 let first =
-                    futures_util::future::join_all((0..50).map(|k| loader.load_one(k))).await;
+                    futures_util::future::join_all((0..500).map(|k| loader.load_one(k))).await;
                 // A second level, built from the first level's results.
                 let second = futures_util::future::join_all(
                     first
@@ -112,7 +144,7 @@ mod tests {
                 second.len()
             })
             .await;
-        assert_eq!(result, 50);
+        assert_eq!(result, 500);
         assert_eq!(calls.load(Ordering::SeqCst), 2, "one batch per level");
     }
 }
