@@ -8,10 +8,9 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::enums::TeamRole;
-use sea_orm::{DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::graphql::sql::Sql;
 
 /// How the viewer is connected to one app as a developer (DOMAIN.md, "Developer connection").
@@ -151,8 +150,8 @@ pub(crate) use billing_paths;
 
 impl Reach {
     /// Loads the reach of `person` in two statements.
-    pub async fn load(db: &Db, person: Uuid) -> Result<Reach, DbErr> {
-        let mut sql = Sql::new(db.backend());
+    pub async fn load(db: &impl ConnectionTrait, person: Uuid) -> Result<Reach, DbErr> {
+        let mut sql = Sql::new(db.get_database_backend());
         sql.push("SELECT 'T' AS kind, team_id AS a, NULL AS b, role FROM team_member WHERE person_id = ")
             .bind(person)
             .push(" UNION ALL SELECT 'D', app_id, team_id, NULL FROM developer_connection WHERE person_id = ")
@@ -163,9 +162,7 @@ impl Reach {
             .bind(person)
             .push(" UNION ALL SELECT 'A', ta.app_id, ta.team_id, NULL FROM team_app ta JOIN team_member tm ON tm.team_id = ta.team_id WHERE tm.person_id = ")
             .bind(person);
-        let rows = ReachRow::find_by_statement(sql.statement())
-            .all(&db.conn)
-            .await?;
+        let rows = ReachRow::find_by_statement(sql.statement()).all(db).await?;
 
         let mut reach = Reach {
             person,
@@ -201,7 +198,7 @@ impl Reach {
         }
 
         // Every visible app with its owner: connected, held by one of the teams, or billed.
-        let mut sql = Sql::new(db.backend());
+        let mut sql = Sql::new(db.get_database_backend());
         sql.push("SELECT id, payment_method_id FROM app WHERE id IN ")
             .bind_list(
                 reach
@@ -217,9 +214,7 @@ impl Reach {
             if reach.connections.is_empty() && team_apps.is_empty() && reach.billing.is_empty() {
                 Vec::new()
             } else {
-                AppRow::find_by_statement(sql.statement())
-                    .all(&db.conn)
-                    .await?
+                AppRow::find_by_statement(sql.statement()).all(db).await?
             };
         for app in apps {
             reach.apps.insert(
@@ -240,7 +235,11 @@ impl Reach {
 
     /// Which of `people` share a team, an app or a payment method with this viewer (and so may
     /// be seen by it, e-mail included). One statement for the whole batch.
-    pub async fn visible_people(&self, db: &Db, people: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+    pub async fn visible_people(
+        &self,
+        db: &impl ConnectionTrait,
+        people: &[Uuid],
+    ) -> Result<HashSet<Uuid>, DbErr> {
         let mut visible: HashSet<Uuid> = people
             .iter()
             .copied()
@@ -256,7 +255,7 @@ impl Reach {
         }
         let apps = self.app_ids();
         let pms = self.shared_payment_methods();
-        let mut sql = Sql::new(db.backend());
+        let mut sql = Sql::new(db.get_database_backend());
         sql.push("SELECT person_id AS id FROM team_member WHERE person_id IN ")
             .bind_list(others.iter().copied())
             .push(" AND team_id IN ")
@@ -277,7 +276,7 @@ impl Reach {
             .bind_list(pms);
         visible.extend(
             IdRow::find_by_statement(sql.statement())
-                .all(&db.conn)
+                .all(db)
                 .await?
                 .into_iter()
                 .map(|r| r.id),
@@ -287,7 +286,11 @@ impl Reach {
 
     /// Which of `teams` the viewer may see: its own teams fully, and by id and name the teams
     /// that share one of its visible apps or billed payment methods.
-    pub async fn visible_teams(&self, db: &Db, teams: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+    pub async fn visible_teams(
+        &self,
+        db: &impl ConnectionTrait,
+        teams: &[Uuid],
+    ) -> Result<HashSet<Uuid>, DbErr> {
         let mut visible: HashSet<Uuid> = teams
             .iter()
             .copied()
@@ -301,7 +304,7 @@ impl Reach {
         if others.is_empty() {
             return Ok(visible);
         }
-        let mut sql = Sql::new(db.backend());
+        let mut sql = Sql::new(db.get_database_backend());
         sql.push("SELECT team_id AS id FROM team_app WHERE team_id IN ")
             .bind_list(others.iter().copied())
             .push(" AND app_id IN ")
@@ -312,7 +315,7 @@ impl Reach {
             .bind_list(self.billing_ids());
         visible.extend(
             IdRow::find_by_statement(sql.statement())
-                .all(&db.conn)
+                .all(db)
                 .await?
                 .into_iter()
                 .map(|r| r.id),

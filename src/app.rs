@@ -372,3 +372,28 @@ pub async fn environment_node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<E
         .sees_app_internals(env.app_id)
         .then_some(Environment(env)))
 }
+
+/// Gives every app among `apps` that has developers but no technical contact left its longest
+/// connected developer as contact (DOMAIN.md: nobody is blocked from leaving for being one).
+pub async fn ensure_technical_contacts(
+    conn: &impl sea_orm::ConnectionTrait,
+    apps: &[Uuid],
+) -> ApiResult<()> {
+    if apps.is_empty() {
+        return Ok(());
+    }
+    let mut sql = crate::graphql::sql::Sql::new(conn.get_database_backend());
+    sql.push(
+        "INSERT INTO technical_contact (app_id, person_id, since) SELECT dc.app_id, dc.person_id, ",
+    )
+    .bind(chrono::Utc::now())
+    .push(
+        " FROM developer_connection dc WHERE dc.id = (SELECT d2.id FROM developer_connection d2 \
+             WHERE d2.app_id = dc.app_id ORDER BY d2.connected_at, d2.id LIMIT 1) \
+             AND NOT EXISTS (SELECT 1 FROM technical_contact tc WHERE tc.app_id = dc.app_id) \
+             AND dc.app_id IN ",
+    )
+    .bind_list(apps.iter().copied());
+    conn.execute_raw(sql.statement()).await?;
+    Ok(())
+}

@@ -20,7 +20,10 @@ pub struct Db {
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
+        // SQLite: readers run beside the one writer (WAL); PostgreSQL: enough for two cores.
         options
+            .max_connections(16)
+            .min_connections(1)
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(5));

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::access::Reach;
 use crate::app::{self, App};
+use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::{Batch, load_by_id, loader, scope};
 use crate::graphql::relay::{CursorKey, NodeKind, PageArgs, expect_global_id, global_id};
@@ -122,6 +123,14 @@ pub enum EventType {
     AccountUpdated,
     /// A person cancelled their account.
     AccountCancelled,
+    /// A person created a personal access token.
+    PersonalAccessTokenCreated,
+    /// A person revoked a personal access token.
+    PersonalAccessTokenRevoked,
+    /// A person saved an event filter.
+    EventFilterSaved,
+    /// A person deleted a saved event filter.
+    EventFilterDeleted,
 }
 
 impl EventType {
@@ -135,6 +144,31 @@ impl EventType {
 
     pub fn parse(stored: &str) -> Option<EventType> {
         serde_json::from_value(serde_json::Value::String(stored.to_owned())).ok()
+    }
+
+    /// Which access shows events of this type (DOMAIN.md, "Events").
+    pub fn category(self) -> EventCategory {
+        use EventType::*;
+        match self {
+            AppUpdated
+            | EnvironmentCreated
+            | EnvironmentRenamed
+            | EnvironmentDeleted
+            | SshKeyAdded
+            | SshKeyRemoved
+            | PersonalAccessTokenCreated
+            | PersonalAccessTokenRevoked => EventCategory::Technical,
+            PaymentMethodCreated
+            | PaymentMethodUpdated
+            | PaymentMethodDeleted
+            | BillingInvited
+            | BillingPersonRemoved
+            | TeamConnectedToPaymentMethod
+            | TeamDisconnectedFromPaymentMethod
+            | BillingTakeoverInvited
+            | AppPaymentMethodChanged => EventCategory::Billing,
+            _ => EventCategory::Collaboration,
+        }
     }
 }
 
@@ -160,18 +194,33 @@ pub enum EventSubjectKind {
 }
 
 impl EventSubjectKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSubjectKind::Person => "PERSON",
+            EventSubjectKind::Team => "TEAM",
+            EventSubjectKind::App => "APP",
+            EventSubjectKind::Environment => "ENVIRONMENT",
+            EventSubjectKind::PaymentMethod => "PAYMENT_METHOD",
+            EventSubjectKind::SshKey => "SSH_KEY",
+            EventSubjectKind::Invitation => "INVITATION",
+            EventSubjectKind::AccessRequest => "ACCESS_REQUEST",
+        }
+    }
+
+    const ALL: [EventSubjectKind; 8] = [
+        EventSubjectKind::Person,
+        EventSubjectKind::Team,
+        EventSubjectKind::App,
+        EventSubjectKind::Environment,
+        EventSubjectKind::PaymentMethod,
+        EventSubjectKind::SshKey,
+        EventSubjectKind::Invitation,
+        EventSubjectKind::AccessRequest,
+    ];
+
     fn parse(stored: &str) -> Option<Self> {
-        Some(match stored {
-            "PERSON" => EventSubjectKind::Person,
-            "TEAM" => EventSubjectKind::Team,
-            "APP" => EventSubjectKind::App,
-            "ENVIRONMENT" => EventSubjectKind::Environment,
-            "PAYMENT_METHOD" => EventSubjectKind::PaymentMethod,
-            "SSH_KEY" => EventSubjectKind::SshKey,
-            "INVITATION" => EventSubjectKind::Invitation,
-            "ACCESS_REQUEST" => EventSubjectKind::AccessRequest,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|k| k.as_str() == stored)
     }
 
     fn node_kind(self) -> NodeKind {
@@ -823,4 +872,132 @@ pub async fn next_sequence(conn: &impl ConnectionTrait) -> ApiResult<i64> {
         .one(conn)
         .await?;
     Ok(last.map_or(1, |e| e.sequence + 1))
+}
+
+/// A filter to save for the viewer.
+#[derive(InputObject)]
+pub struct CreateEventFilterInput {
+    /// The viewer's name for it, unique among its filters.
+    pub name: String,
+    /// What it selects. `savedFilterId` is not allowed inside a saved filter.
+    pub filter: EventFilterInput,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `createEventFilter`.
+#[derive(SimpleObject)]
+pub struct CreateEventFilterPayload {
+    /// The saved filter.
+    pub event_filter: EventFilter,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// A saved filter of the viewer's to delete.
+#[derive(InputObject)]
+pub struct DeleteEventFilterInput {
+    /// The filter's global id.
+    pub event_filter_id: ID,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `deleteEventFilter`.
+#[derive(SimpleObject)]
+pub struct DeleteEventFilterPayload {
+    /// The id of the deleted filter.
+    pub deleted_event_filter_id: ID,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Mutations of saved event filters.
+#[derive(Default)]
+pub struct EventFilterMutation;
+
+#[Object]
+impl EventFilterMutation {
+    /// Saves a named event filter for the viewer.
+    async fn create_event_filter(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateEventFilterInput,
+    ) -> ApiResult<Option<CreateEventFilterPayload>> {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let name = crate::naming::clean_name(&input.name, "a filter name")?;
+        if input.filter.saved_filter_id.is_some() {
+            return Err(ApiError::bad_input(
+                "a saved filter cannot refer to another saved filter",
+            ));
+        }
+        let criteria = EventCriteria::from_input(ctx, Some(input.filter)).await?;
+        let stored = serde_json::to_value(&criteria)
+            .map_err(|err| ApiError::internal(format!("event filter to JSON: {err}")))?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let taken = event_filter::Entity::find()
+            .filter(event_filter::Column::PersonId.eq(viewer.id()))
+            .filter(event_filter::Column::Name.eq(&name))
+            .one(&change.txn)
+            .await?;
+        if let Some(taken) = taken {
+            return Err(ApiError::Conflict {
+                message: format!("you have a filter named \"{name}\" already"),
+                ids: vec![taken.id],
+            });
+        }
+        let saved = event_filter::ActiveModel {
+            id: sea_orm::ActiveValue::Set(Uuid::now_v7()),
+            person_id: Set(viewer.id()),
+            name: Set(name),
+            filter: Set(stored.clone()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&change.txn)
+        .await?;
+        change.record(NewEvent {
+            event_type: EventType::EventFilterSaved,
+            summary: format!("{} saved event filter {}", viewer.person.name, saved.name),
+            subjects: vec![Subject::person(&viewer.person)],
+            payload: serde_json::json!({ "name": saved.name, "filter": stored }),
+        });
+        change.commit().await?;
+        Ok(Some(CreateEventFilterPayload {
+            event_filter: EventFilter(saved),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Deletes one of the viewer's saved filters.
+    async fn delete_event_filter(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteEventFilterInput,
+    ) -> ApiResult<Option<DeleteEventFilterPayload>> {
+        use sea_orm::ModelTrait;
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.event_filter_id, NodeKind::EventFilter)?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let saved = event_filter::Entity::find_by_id(id)
+            .one(&change.txn)
+            .await?
+            .filter(|f| f.person_id == viewer.id())
+            .ok_or_else(|| ApiError::not_found("EventFilter"))?;
+        let name = saved.name.clone();
+        saved.delete(&change.txn).await?;
+        change.record(NewEvent {
+            event_type: EventType::EventFilterDeleted,
+            summary: format!("{} deleted event filter {name}", viewer.person.name),
+            subjects: vec![Subject::person(&viewer.person)],
+            payload: serde_json::json!({ "name": name }),
+        });
+        change.commit().await?;
+        Ok(Some(DeleteEventFilterPayload {
+            deleted_event_filter_id: input.event_filter_id,
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
 }

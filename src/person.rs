@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::access::billing_paths;
 use crate::app::App;
+use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
+use crate::event::EventType;
 use crate::event::{EventFilter, PersonEventFilters};
 use crate::graphql::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
@@ -41,7 +43,7 @@ impl Loader<PersonVisible> for Batch {
     async fn load(&self, keys: &[PersonVisible]) -> ApiResult<HashMap<PersonVisible, bool>> {
         let reach = self.0.reach().await?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let visible = reach.visible_people(&self.0.db, &ids).await?;
+        let visible = reach.visible_people(&self.0.db.conn, &ids).await?;
         Ok(keys.iter().map(|k| (*k, visible.contains(&k.0))).collect())
     }
 }
@@ -360,17 +362,6 @@ pub fn normalize_email(email: &str) -> ApiResult<String> {
     Ok(email)
 }
 
-/// A person's name: 1 to 200 characters after trimming, no control characters.
-pub fn validate_name(name: &str) -> ApiResult<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_input(
-            "a name is 1 to 200 characters long, without control characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 /// Creates a person. An e-mail address already in use is CONFLICT.
 pub async fn create(
     conn: &impl sea_orm::ConnectionTrait,
@@ -380,7 +371,7 @@ pub async fn create(
 ) -> ApiResult<person::Model> {
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     let email = normalize_email(email)?;
-    let name = validate_name(name)?;
+    let name = crate::naming::clean_name(name, "a name")?;
     if let Some(existing) = find_by_email(conn, &email).await? {
         return Err(ApiError::Conflict {
             message: format!("{email} already has an account"),
@@ -434,12 +425,136 @@ mod tests {
             );
         }
     }
+}
 
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(validate_name("  Ana ").ok().as_deref(), Some("Ana"));
-        assert!(validate_name("   ").is_err());
-        assert!(validate_name(&"x".repeat(201)).is_err());
-        assert!(validate_name("A\u{0}na").is_err());
+/// Changes to the viewer's own account.
+#[derive(async_graphql::InputObject)]
+pub struct UpdateViewerInput {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new account type. Becoming a CLIENT is refused while the viewer still has team
+    /// memberships, developer connections or SSH keys.
+    pub account_type: Option<AccountType>,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `updateViewer`.
+#[derive(async_graphql::SimpleObject)]
+pub struct UpdateViewerPayload {
+    /// The viewer as it is now.
+    pub viewer: Person,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Mutations of people.
+#[derive(Default)]
+pub struct PersonMutation;
+
+/// What stands in the way of becoming a CLIENT: memberships, connections, keys.
+async fn developer_belongings(
+    conn: &impl sea_orm::ConnectionTrait,
+    person: Uuid,
+) -> ApiResult<Vec<Uuid>> {
+    use entity::{developer_connection, team_member};
+    use sea_orm::QuerySelect;
+    let mut ids: Vec<Uuid> = team_member::Entity::find()
+        .select_only()
+        .column(team_member::Column::TeamId)
+        .filter(team_member::Column::PersonId.eq(person))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let apps: Vec<Uuid> = developer_connection::Entity::find()
+        .select_only()
+        .column(developer_connection::Column::AppId)
+        .filter(developer_connection::Column::PersonId.eq(person))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let keys: Vec<Uuid> = ssh_key::Entity::find()
+        .select_only()
+        .column(ssh_key::Column::Id)
+        .filter(ssh_key::Column::PersonId.eq(person))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    ids.extend(apps);
+    ids.extend(keys);
+    Ok(ids)
+}
+
+#[Object]
+impl PersonMutation {
+    /// Changes the viewer's name or account type.
+    async fn update_viewer(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateViewerInput,
+    ) -> ApiResult<Option<UpdateViewerPayload>> {
+        use sea_orm::{ActiveEnum, ActiveModelTrait, ActiveValue::Set};
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|n| crate::naming::clean_name(n, "a name"))
+            .transpose()?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let before = person::Entity::find_by_id(viewer.id())
+            .one(&change.txn)
+            .await?
+            .ok_or(ApiError::Unauthenticated("this account no longer exists"))?;
+        let account_type = input.account_type.unwrap_or(before.account_type);
+        if before.account_type == AccountType::Developer && account_type == AccountType::Client {
+            let in_the_way = developer_belongings(&change.txn, before.id).await?;
+            if !in_the_way.is_empty() {
+                return Err(ApiError::Conflict {
+                    message: format!(
+                        "a client has no teams, developer connections or SSH keys: leave your teams, end your connections and remove your keys first ({} in the way)",
+                        in_the_way.len()
+                    ),
+                    ids: in_the_way,
+                });
+            }
+        }
+        let after = person::ActiveModel {
+            id: Set(before.id),
+            name: Set(name.clone().unwrap_or_else(|| before.name.clone())),
+            account_type: Set(account_type),
+            ..Default::default()
+        }
+        .update(&change.txn)
+        .await?;
+        let mut changes = Vec::new();
+        if after.name != before.name {
+            changes.push(format!("renamed themselves to {}", after.name));
+        }
+        if after.account_type != before.account_type {
+            changes.push(format!(
+                "became a {} account",
+                after.account_type.to_value()
+            ));
+        }
+        if !changes.is_empty() {
+            change.record(NewEvent {
+                event_type: EventType::AccountUpdated,
+                summary: format!("{} {}", before.name, changes.join(" and ")),
+                subjects: vec![Subject::person(&after)],
+                payload: serde_json::json!({
+                    "name": { "from": before.name, "to": after.name },
+                    "accountType": {
+                        "from": before.account_type.to_value(),
+                        "to": after.account_type.to_value(),
+                    },
+                }),
+            });
+        }
+        change.commit().await?;
+        Ok(Some(UpdateViewerPayload {
+            viewer: Person(after),
+            client_mutation_id: input.client_mutation_id,
+        }))
     }
 }

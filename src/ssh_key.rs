@@ -7,10 +7,14 @@ use entity::ssh_key;
 
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use entity::enums::AccountType;
+
+use crate::change::{Change, NewEvent, Subject};
+use crate::error::{ApiError, ApiResult};
+use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::TotalCount;
 use crate::graphql::context::{load_by_id, loader, scope};
-use crate::graphql::relay::{NodeKind, global_id};
+use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 
 /// A connection of SSH keys.
 pub type SshKeyConnection = async_graphql::connection::Connection<String, SshKey, TotalCount>;
@@ -57,4 +61,200 @@ pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<SshKey>> {
         .await?
         .filter(|key| key.person_id == viewer)
         .map(SshKey))
+}
+
+/// A public key to add to the viewer's account.
+#[derive(async_graphql::InputObject)]
+pub struct AddSshKeyInput {
+    /// A title to recognise the key by.
+    pub title: String,
+    /// The public key in OpenSSH format (`ssh-ed25519 AAAA... comment`).
+    pub public_key: String,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `addSshKey`.
+#[derive(async_graphql::SimpleObject)]
+pub struct AddSshKeyPayload {
+    /// The key as stored.
+    pub ssh_key: SshKey,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// A key to remove from the viewer's account.
+#[derive(async_graphql::InputObject)]
+pub struct RemoveSshKeyInput {
+    /// The key's global id.
+    pub ssh_key_id: ID,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `removeSshKey`.
+#[derive(async_graphql::SimpleObject)]
+pub struct RemoveSshKeyPayload {
+    /// The id of the removed key.
+    pub deleted_ssh_key_id: ID,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Parses an OpenSSH public key; returns it re-encoded and its SHA256 fingerprint.
+pub fn parse_public_key(text: &str) -> ApiResult<(String, String)> {
+    let key = ::ssh_key::PublicKey::from_openssh(text.trim()).map_err(|err| {
+        ApiError::bad_input(format!(
+            "not an OpenSSH public key ({err}); paste the one line of your .pub file"
+        ))
+    })?;
+    let fingerprint = key.fingerprint(::ssh_key::HashAlg::Sha256).to_string();
+    let encoded = key
+        .to_openssh()
+        .map_err(|err| ApiError::bad_input(format!("cannot encode this key: {err}")))?;
+    Ok((encoded, fingerprint))
+}
+
+/// Mutations of SSH keys.
+#[derive(Default)]
+pub struct SshKeyMutation;
+
+#[Object]
+impl SshKeyMutation {
+    /// Adds a public key to the viewer's account. Developers only; a key belongs to one person.
+    async fn add_ssh_key(
+        &self,
+        ctx: &Context<'_>,
+        input: AddSshKeyInput,
+    ) -> ApiResult<Option<AddSshKeyPayload>> {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let title = crate::naming::clean_name(&input.title, "a key title")?;
+        let (public_key, fingerprint) = parse_public_key(&input.public_key)?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let me = entity::person::Entity::find_by_id(viewer.id())
+            .one(&change.txn)
+            .await?
+            .ok_or(ApiError::Unauthenticated("this account no longer exists"))?;
+        if me.account_type != AccountType::Developer {
+            return Err(ApiError::Forbidden(
+                "only developer accounts have SSH keys".to_owned(),
+            ));
+        }
+        let taken = ssh_key::Entity::find()
+            .filter(ssh_key::Column::Fingerprint.eq(&fingerprint))
+            .one(&change.txn)
+            .await?;
+        if let Some(taken) = taken {
+            let own = taken.person_id == me.id;
+            return Err(ApiError::Conflict {
+                message: if own {
+                    format!("you added this key already, as \"{}\"", taken.title)
+                } else {
+                    "this key belongs to another account; every key has one owner".to_owned()
+                },
+                ids: if own { vec![taken.id] } else { Vec::new() },
+            });
+        }
+        let key = ssh_key::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            person_id: Set(me.id),
+            title: Set(title),
+            public_key: Set(public_key),
+            fingerprint: Set(fingerprint),
+            created_at: Set(chrono::Utc::now()),
+        }
+        .insert(&change.txn)
+        .await?;
+        change.record(NewEvent {
+            event_type: EventType::SshKeyAdded,
+            summary: format!(
+                "{} added SSH key {} ({})",
+                me.name, key.title, key.fingerprint
+            ),
+            subjects: vec![
+                Subject::person(&me),
+                Subject::new(EventSubjectKind::SshKey, key.id, key.title.clone()),
+            ],
+            payload: serde_json::json!({ "title": key.title, "fingerprint": key.fingerprint }),
+        });
+        change.commit().await?;
+        Ok(Some(AddSshKeyPayload {
+            ssh_key: SshKey(key),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Removes one of the viewer's keys.
+    async fn remove_ssh_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveSshKeyInput,
+    ) -> ApiResult<Option<RemoveSshKeyPayload>> {
+        use sea_orm::{EntityTrait, ModelTrait};
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.ssh_key_id, NodeKind::SshKey)?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let key = ssh_key::Entity::find_by_id(id)
+            .one(&change.txn)
+            .await?
+            .filter(|k| k.person_id == viewer.id())
+            .ok_or_else(|| ApiError::not_found("SshKey"))?;
+        let (title, fingerprint) = (key.title.clone(), key.fingerprint.clone());
+        key.delete(&change.txn).await?;
+        change.record(NewEvent {
+            event_type: EventType::SshKeyRemoved,
+            summary: format!(
+                "{} removed SSH key {title} ({fingerprint})",
+                viewer.person.name
+            ),
+            subjects: vec![
+                Subject::person(&viewer.person),
+                Subject::new(EventSubjectKind::SshKey, id, title.clone()),
+            ],
+            payload: serde_json::json!({ "title": title, "fingerprint": fingerprint }),
+        });
+        change.commit().await?;
+        Ok(Some(RemoveSshKeyPayload {
+            deleted_ssh_key_id: input.ssh_key_id,
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_parsed_and_fingerprinted_like_ssh_keygen() {
+        let (key, fingerprint) = parse_public_key(
+            " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHduIfgV+f/CpNMnzn1jp+noIaDO1Cf70gGz0tfL8nU/ ana@laptop\n",
+        )
+        .expect("valid key");
+        assert_eq!(
+            fingerprint,
+            "SHA256:3ksrEc+Wf/QeocT4U/7skSGxOPnz6cJMlbr1PEOo93g"
+        );
+        assert!(key.starts_with("ssh-ed25519 AAAA") && key.ends_with("ana@laptop"));
+    }
+
+    #[test]
+    fn garbage_is_bad_user_input() {
+        for bad in [
+            "",
+            "ssh-ed25519",
+            "ssh-ed25519 AAAA",
+            "not a key at all",
+            "ssh-rsa AAAAB3NzaC1yc2E= x",
+        ] {
+            assert_eq!(
+                parse_public_key(bad).unwrap_err().code(),
+                "BAD_USER_INPUT",
+                "{bad}"
+            );
+        }
+    }
 }

@@ -173,6 +173,21 @@ fn schema_has_every_name_clients_rely_on() {
         ("enum TokenScope", &["READ", "WRITE"][..]),
         ("interface Node", &["id"][..]),
         (
+            "type Mutation",
+            &[
+                "updateViewer(",
+                "addSshKey(",
+                "removeSshKey(",
+                "createPersonalAccessToken(",
+                "revokePersonalAccessToken(",
+                "createTeam(",
+                "renameTeam(",
+                "deleteTeam(",
+                "createEventFilter(",
+                "deleteEventFilter(",
+            ][..],
+        ),
+        (
             "type Event",
             &[
                 "id",

@@ -11,12 +11,13 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::access::Reach;
-use crate::auth::Viewer;
+use crate::auth::{Credential, Viewer};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::relay::PageArgs;
 use crate::graphql::sql::{EdgeSql, Narrowing, Page};
 use crate::graphql::waves::Waves;
+use entity::enums::TokenScope;
 
 /// The state of one request.
 pub struct RequestScope {
@@ -40,11 +41,26 @@ impl RequestScope {
         ))
     }
 
+    /// The viewer, if its credential may change things: a READ token may not.
+    pub fn writer(&self) -> ApiResult<&Viewer> {
+        let viewer = self.viewer()?;
+        match viewer.credential {
+            Credential::PersonalAccessToken {
+                scope: TokenScope::Read,
+                ..
+            } => Err(ApiError::Forbidden(
+                "this personal access token has the READ scope; mutations need a WRITE token"
+                    .to_owned(),
+            )),
+            Credential::PersonalAccessToken { .. } => Ok(viewer),
+        }
+    }
+
     /// The viewer's reach, loaded on first use and shared by the whole request.
     pub async fn reach(&self) -> ApiResult<Arc<Reach>> {
         let viewer = self.viewer()?.id();
         self.reach
-            .get_or_try_init(|| async { Reach::load(&self.db, viewer).await.map(Arc::new) })
+            .get_or_try_init(|| async { Reach::load(&self.db.conn, viewer).await.map(Arc::new) })
             .await
             .cloned()
             .map_err(ApiError::from)

@@ -7,7 +7,7 @@ pub mod relay;
 pub mod sql;
 pub mod waves;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Interface, Object, Schema};
+use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
 
 use crate::access_request::{self, AccessRequest};
 use crate::app::{self, App, Environment};
@@ -31,18 +31,35 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// At most this many ids per `nodes(ids:)`.
 pub const MAX_NODES: usize = 100;
 
-pub type WarrenSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type WarrenSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Every mutation: each takes one `input` and returns a nullable `<Name>Payload`, runs in one
+/// transaction and records its events in it.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    crate::person::PersonMutation,
+    crate::ssh_key::SshKeyMutation,
+    crate::token::TokenMutation,
+    crate::team::TeamMutation,
+    crate::event::EventFilterMutation,
+);
 
 pub fn build_schema() -> WarrenSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
 
-/// The schema in SDL, as checked in at `schema.graphql`.
+/// The schema in SDL, as checked in at `schema.graphql`: types, fields, arguments and enum
+/// values sorted, so that the file changes only when the schema does.
 pub fn schema_sdl() -> String {
-    build_schema().sdl()
+    build_schema().sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
 }
 
 /// An object with a global id.

@@ -1,0 +1,153 @@
+//! The write path. Every mutation is one database transaction, and the events it records are
+//! written inside it: no change without its event, no event without its change.
+//!
+//! Event order: on PostgreSQL the sequence is assigned under a transaction-level advisory lock
+//! taken just before the events are written and held until commit, so sequences become visible
+//! in commit order and a reader resuming "after N" never misses an event that commits later
+//! with a smaller number. SQLite write transactions start IMMEDIATE and are serialised whole.
+
+use entity::{event, event_subject, person};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::error::ApiResult;
+use crate::event::{EventSubjectKind, EventType};
+
+/// Any constant will do: it only has to be the same for every writer of events.
+const EVENT_LOG_LOCK: i64 = 0x7761_7272_656e;
+
+/// An object an event concerns, with its name at that moment.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub kind: EventSubjectKind,
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl Subject {
+    pub fn new(kind: EventSubjectKind, id: Uuid, name: impl Into<String>) -> Self {
+        Subject {
+            kind,
+            id,
+            name: name.into(),
+        }
+    }
+
+    pub fn person(person: &person::Model) -> Self {
+        Subject::new(EventSubjectKind::Person, person.id, person.name.clone())
+    }
+}
+
+/// An event about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: EventType,
+    /// One line for people: "Ana invited bo@example.com to team Rocket as LIMITED".
+    pub summary: String,
+    pub subjects: Vec<Subject>,
+    pub payload: serde_json::Value,
+}
+
+/// One mutation in progress: its transaction, its actor and the events it will record.
+pub struct Change {
+    pub txn: DatabaseTransaction,
+    pub actor: person::Model,
+    backend: DbBackend,
+    events: Vec<NewEvent>,
+}
+
+impl Change {
+    pub async fn begin(db: &Db, actor: &person::Model) -> ApiResult<Change> {
+        let txn = db
+            .conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?;
+        Ok(Change {
+            txn,
+            actor: actor.clone(),
+            backend: db.backend(),
+            events: Vec::new(),
+        })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// `FOR UPDATE` on PostgreSQL, where rows read to check a rule must stay as read until
+    /// commit; nothing on SQLite, whose write transactions exclude each other already.
+    pub fn lock_clause(&self) -> &'static str {
+        match self.backend {
+            DbBackend::Postgres => " FOR UPDATE",
+            _ => "",
+        }
+    }
+
+    pub fn record(&mut self, mut event: NewEvent) {
+        // An object in two of the event's roles (an app and its own team's app) is one subject.
+        let mut seen = std::collections::HashSet::new();
+        event.subjects.retain(|s| seen.insert((s.kind, s.id)));
+        self.events.push(event);
+    }
+
+    /// Writes the recorded events and commits. Dropping a `Change` instead rolls it back.
+    pub async fn commit(self) -> ApiResult<()> {
+        let Change {
+            txn,
+            actor,
+            backend,
+            events,
+        } = self;
+        if backend == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
+                .await?;
+        }
+        let mut sequence = crate::event::next_sequence(&txn).await?;
+        let now = chrono::Utc::now();
+        let mut rows = Vec::with_capacity(events.len());
+        let mut subjects = Vec::new();
+        for event in events {
+            let id = Uuid::now_v7();
+            for subject in &event.subjects {
+                subjects.push(event_subject::ActiveModel {
+                    event_id: Set(id),
+                    sequence: Set(sequence),
+                    kind: Set(subject.kind.as_str().to_owned()),
+                    object_id: Set(subject.id),
+                    name: Set(subject.name.clone()),
+                });
+            }
+            rows.push(event::ActiveModel {
+                id: Set(id),
+                sequence: Set(sequence),
+                event_type: Set(event.event_type.as_str()),
+                category: Set(event.event_type.category()),
+                occurred_at: Set(now),
+                actor_id: Set(Some(actor.id)),
+                actor_name: Set(Some(actor.name.clone())),
+                summary: Set(event.summary),
+                payload: Set(event.payload),
+            });
+            sequence += 1;
+        }
+        if !rows.is_empty() {
+            event::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        if !subjects.is_empty() {
+            event_subject::Entity::insert_many(subjects)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+}
