@@ -16,6 +16,7 @@ pub mod event;
 pub mod graphql;
 pub mod http;
 pub mod invitation;
+pub mod membership;
 pub mod naming;
 pub mod payment_method;
 pub mod person;

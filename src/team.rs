@@ -431,37 +431,53 @@ pub struct DeleteTeamPayload {
 #[derive(Default)]
 pub struct TeamMutation;
 
-/// The team, if the actor is UNLIMITED in it, read inside the change (the row locked on
-/// PostgreSQL). A team the actor cannot see is NOT_FOUND; one it sees but has too small a role
-/// in is FORBIDDEN with `refusal`. Everything is read through the change's own transaction: a
-/// mutation never waits for a second connection while it holds one.
-async fn team_in_change(change: &Change, id: Uuid, refusal: &str) -> ApiResult<team::Model> {
+/// The team and the actor's role in it, read inside the change with the team row locked on
+/// PostgreSQL, so that membership changes of one team run one after the other. A team the
+/// actor cannot see is NOT_FOUND; the role is `None` for one it sees without being a member.
+/// Everything is read through the change's own transaction: a mutation never waits for a
+/// second connection while it holds one.
+pub(crate) async fn team_in_change(
+    change: &Change,
+    id: Uuid,
+) -> ApiResult<(team::Model, Option<TeamRole>)> {
     use sea_orm::sea_query::LockType;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let mut select = team::Entity::find_by_id(id);
     if change.backend() == sea_orm::DbBackend::Postgres {
         select = sea_orm::QuerySelect::lock(select, LockType::Update);
     }
-    let team = select.one(&change.txn).await?;
+    let team = select
+        .one(&change.txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Team"))?;
     let role = entity::team_member::Entity::find()
         .filter(entity::team_member::Column::TeamId.eq(id))
         .filter(entity::team_member::Column::PersonId.eq(change.actor.id))
         .one(&change.txn)
         .await?
         .map(|m| m.role);
-    match (team, role) {
-        (Some(team), Some(TeamRole::Unlimited)) => Ok(team),
-        (Some(_), Some(TeamRole::Limited)) => Err(ApiError::Forbidden(refusal.to_owned())),
-        (Some(_), None)
-            if Reach::load(&change.txn, change.actor.id)
-                .await?
-                .visible_teams(&change.txn, &[id])
-                .await?
-                .contains(&id) =>
-        {
-            Err(ApiError::Forbidden(refusal.to_owned()))
-        }
-        _ => Err(ApiError::not_found("Team")),
+    if role.is_none()
+        && !Reach::load(&change.txn, change.actor.id)
+            .await?
+            .visible_teams(&change.txn, &[id])
+            .await?
+            .contains(&id)
+    {
+        return Err(ApiError::not_found("Team"));
+    }
+    Ok((team, role))
+}
+
+/// The team, if the actor is UNLIMITED in it (see `team_in_change`); FORBIDDEN with `refusal`
+/// for anyone else who sees it.
+pub(crate) async fn unlimited_team_in_change(
+    change: &Change,
+    id: Uuid,
+    refusal: &str,
+) -> ApiResult<team::Model> {
+    match team_in_change(change, id).await? {
+        (team, Some(TeamRole::Unlimited)) => Ok(team),
+        _ => Err(ApiError::Forbidden(refusal.to_owned())),
     }
 }
 
@@ -531,7 +547,8 @@ impl TeamMutation {
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let before = team_in_change(&change, id, "only UNLIMITED members rename a team").await?;
+        let before =
+            unlimited_team_in_change(&change, id, "only UNLIMITED members rename a team").await?;
         let after = team::ActiveModel {
             id: Set(id),
             name: Set(name),
@@ -567,7 +584,8 @@ impl TeamMutation {
         let viewer = scope.writer()?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let team = team_in_change(&change, id, "only UNLIMITED members delete a team").await?;
+        let team =
+            unlimited_team_in_change(&change, id, "only UNLIMITED members delete a team").await?;
         let impact = deletion_impacts(&change.txn, &[id])
             .await?
             .remove(&id)

@@ -185,6 +185,9 @@ fn schema_has_every_name_clients_rely_on() {
                 "deleteTeam(",
                 "createEventFilter(",
                 "deleteEventFilter(",
+                "changeTeamMemberRole(",
+                "removeTeamMember(",
+                "leaveTeam(",
             ][..],
         ),
         (

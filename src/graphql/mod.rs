@@ -41,6 +41,7 @@ pub struct Mutation(
     crate::ssh_key::SshKeyMutation,
     crate::token::TokenMutation,
     crate::team::TeamMutation,
+    crate::membership::MembershipMutation,
     crate::event::EventFilterMutation,
 );
 
