@@ -6,21 +6,24 @@ use std::collections::HashMap;
 
 use async_graphql::connection::EmptyFields;
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{app, environment, person, ssh_key};
 use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QueryResult,
 };
 use uuid::Uuid;
 
 use crate::access;
+use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
+use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
-use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach};
-use crate::graphql::relay::{NodeKind, PageArgs, global_id};
+use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach, scope};
+use crate::graphql::relay::{NodeKind, PageArgs, expect_global_id, global_id};
 use crate::graphql::sql::EdgeSql;
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{PaymentMethod, PaymentMethodId};
@@ -396,4 +399,639 @@ pub async fn ensure_technical_contacts(
     .bind_list(apps.iter().copied());
     conn.execute_raw(sql.statement()).await?;
     Ok(())
+}
+
+/// Who the actor is to an app, as the change's transaction sees it. An app it cannot see is
+/// NOT_FOUND; `refuse` turns a missing right into FORBIDDEN for an app it does see.
+pub(crate) struct AppRights {
+    pub app: app::Model,
+    pub reach: crate::access::Reach,
+}
+
+impl AppRights {
+    pub async fn load(change: &Change, id: Uuid) -> ApiResult<AppRights> {
+        let reach = change.reach().await?;
+        let app = app::Entity::find_by_id(id)
+            .one(&change.txn)
+            .await?
+            .filter(|_| reach.sees_app(id))
+            .ok_or_else(|| ApiError::not_found("App"))?;
+        Ok(AppRights { app, reach })
+    }
+
+    pub fn access(&self) -> access::AppAccess {
+        self.reach.app_access(self.app.id)
+    }
+
+    pub fn require(&self, allowed: bool, refusal: &str) -> ApiResult<()> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(refusal.to_owned()))
+        }
+    }
+
+    /// Technical rights: any developer connection.
+    pub fn require_developer(&self, doing: &str) -> ApiResult<()> {
+        self.require(
+            self.access().developer,
+            &format!("{doing} needs a developer connection to {}", self.app.name),
+        )
+    }
+
+    /// Full developer rights or billing access.
+    pub fn require_full_or_billing(&self, doing: &str) -> ApiResult<()> {
+        let access = self.access();
+        self.require(
+            access.full || access.billing,
+            &format!(
+                "{doing} needs a full developer connection to {} or billing access to it",
+                self.app.name
+            ),
+        )
+    }
+
+    pub fn subject(&self) -> Subject {
+        Subject::new(EventSubjectKind::App, self.app.id, self.app.name.clone())
+    }
+
+    /// The app with its teams and payment method as they are now, for an event's subjects.
+    pub async fn subjects_with_containers(&self, change: &Change) -> ApiResult<Vec<Subject>> {
+        let mut subjects = vec![self.subject()];
+        let teams = entity::team_app::Entity::find()
+            .filter(entity::team_app::Column::AppId.eq(self.app.id))
+            .find_also_related(entity::team::Entity)
+            .all(&change.txn)
+            .await?;
+        subjects.extend(
+            teams
+                .into_iter()
+                .filter_map(|(_, t)| t)
+                .map(|t| Subject::new(EventSubjectKind::Team, t.id, t.name)),
+        );
+        if let Some(pm) = self.app.payment_method_id
+            && let Some(pm) = entity::payment_method::Entity::find_by_id(pm)
+                .one(&change.txn)
+                .await?
+        {
+            subjects.push(Subject::new(
+                EventSubjectKind::PaymentMethod,
+                pm.id,
+                pm.label,
+            ));
+        }
+        Ok(subjects)
+    }
+}
+
+fn clean_description(description: Option<String>) -> ApiResult<Option<String>> {
+    let Some(description) = description else {
+        return Ok(None);
+    };
+    let description = description.trim();
+    if description.chars().count() > 2000 {
+        return Err(ApiError::bad_input(
+            "a description is at most 2,000 characters long",
+        ));
+    }
+    Ok((!description.is_empty()).then(|| description.to_owned()))
+}
+
+/// A new app.
+#[derive(InputObject)]
+pub struct CreateAppInput {
+    /// The app's name.
+    pub name: String,
+    /// An optional description.
+    pub description: Option<String>,
+    /// Create it in this team (it joins the team and the creator subscribes through it);
+    /// otherwise the creator is connected directly.
+    pub team_id: Option<ID>,
+    /// The payment method that will own it, one the creator bills to; without one it is a
+    /// trial app. Required for CLIENT accounts.
+    pub payment_method_id: Option<ID>,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `createApp`.
+#[derive(SimpleObject)]
+pub struct CreateAppPayload {
+    /// The new app, with its `main` environment.
+    pub app: App,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Changes to an app's settings.
+#[derive(InputObject)]
+pub struct UpdateAppInput {
+    /// The app's global id.
+    pub app_id: ID,
+    /// A new name.
+    pub name: Option<String>,
+    /// A new description; an empty one removes it.
+    pub description: Option<String>,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `updateApp`.
+#[derive(SimpleObject)]
+pub struct UpdateAppPayload {
+    /// The app as it is now.
+    pub app: App,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// An app to delete, with its environments, connections and grants; its events stay.
+#[derive(InputObject)]
+pub struct DeleteAppInput {
+    /// The app's global id.
+    pub app_id: ID,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `deleteApp`.
+#[derive(SimpleObject)]
+pub struct DeleteAppPayload {
+    /// The id of the deleted app.
+    pub deleted_app_id: ID,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// A new environment of an app.
+#[derive(InputObject)]
+pub struct CreateEnvironmentInput {
+    /// The app's global id.
+    pub app_id: ID,
+    /// The environment's name, unique within the app.
+    pub name: String,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `createEnvironment`.
+#[derive(SimpleObject)]
+pub struct CreateEnvironmentPayload {
+    /// The new environment.
+    pub environment: Environment,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// A new name for an environment.
+#[derive(InputObject)]
+pub struct RenameEnvironmentInput {
+    /// The environment's global id.
+    pub environment_id: ID,
+    /// The new name, unique within the app.
+    pub name: String,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `renameEnvironment`.
+#[derive(SimpleObject)]
+pub struct RenameEnvironmentPayload {
+    /// The environment as it is now.
+    pub environment: Environment,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// An environment to delete; an app keeps at least one.
+#[derive(InputObject)]
+pub struct DeleteEnvironmentInput {
+    /// The environment's global id.
+    pub environment_id: ID,
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `deleteEnvironment`.
+#[derive(SimpleObject)]
+pub struct DeleteEnvironmentPayload {
+    /// The id of the deleted environment.
+    pub deleted_environment_id: ID,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
+/// Mutations of apps and their environments.
+#[derive(Default)]
+pub struct AppMutation;
+
+/// The environment and the rights over its app, read inside the change.
+async fn environment_in_change(
+    change: &Change,
+    id: Uuid,
+) -> ApiResult<(environment::Model, AppRights)> {
+    let env = environment::Entity::find_by_id(id)
+        .one(&change.txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Environment"))?;
+    let rights = AppRights::load(change, env.app_id)
+        .await
+        .map_err(|_| ApiError::not_found("Environment"))?;
+    if !rights.reach.sees_app_internals(env.app_id) {
+        return Err(ApiError::not_found("Environment"));
+    }
+    Ok((env, rights))
+}
+
+async fn environment_name_free(change: &Change, app: Uuid, name: &str) -> ApiResult<()> {
+    let taken = environment::Entity::find()
+        .filter(environment::Column::AppId.eq(app))
+        .filter(environment::Column::Name.eq(name))
+        .one(&change.txn)
+        .await?;
+    match taken {
+        Some(env) => Err(ApiError::Conflict {
+            message: format!("the app has an environment named {name} already"),
+            ids: vec![env.id],
+        }),
+        None => Ok(()),
+    }
+}
+
+#[Object]
+impl AppMutation {
+    /// Creates an app with a `main` environment: directly connected to its creator, or in a
+    /// team the creator belongs to (the creator subscribes through it). On a payment method
+    /// the creator bills to, or as a trial app. A CLIENT creates apps on a payment method only,
+    /// and gets no developer connection.
+    async fn create_app(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAppInput,
+    ) -> ApiResult<Option<CreateAppPayload>> {
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let name = crate::naming::clean_name(&input.name, "an app name")?;
+        let description = clean_description(input.description)?;
+        let team_id = input
+            .team_id
+            .as_ref()
+            .map(|id| expect_global_id(id, NodeKind::Team))
+            .transpose()?;
+        let pm_id = input
+            .payment_method_id
+            .as_ref()
+            .map(|id| expect_global_id(id, NodeKind::PaymentMethod))
+            .transpose()?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let reach = change.reach().await?;
+        let client = change.actor.account_type == entity::enums::AccountType::Client;
+        if client && (pm_id.is_none() || team_id.is_some()) {
+            return Err(ApiError::Forbidden(
+                "a client creates apps on a payment method it bills to, outside teams".to_owned(),
+            ));
+        }
+        let payment_method = match pm_id {
+            Some(pm) if reach.bills(pm) => {
+                entity::payment_method::Entity::find_by_id(pm)
+                    .one(&change.txn)
+                    .await?
+            }
+            Some(_) => return Err(ApiError::not_found("PaymentMethod")),
+            None => None,
+        };
+        let team = match team_id {
+            Some(id) => {
+                let (team, role) = crate::team::team_in_change(&change, id).await?;
+                let role = role.ok_or_else(|| {
+                    ApiError::Forbidden(format!("only members create apps in team {}", team.name))
+                })?;
+                Some((team, role))
+            }
+            None => None,
+        };
+        let now = chrono::Utc::now();
+        let app = app::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(name),
+            description: Set(description),
+            payment_method_id: Set(payment_method.as_ref().map(|p| p.id)),
+            created_at: Set(now),
+        }
+        .insert(&change.txn)
+        .await?;
+        environment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            app_id: Set(app.id),
+            name: Set("main".to_owned()),
+            created_at: Set(now),
+        }
+        .insert(&change.txn)
+        .await?;
+        if let Some((team, role)) = &team {
+            entity::team_app::ActiveModel {
+                team_id: Set(team.id),
+                app_id: Set(app.id),
+                added_at: Set(now),
+            }
+            .insert(&change.txn)
+            .await?;
+            if *role == entity::enums::TeamRole::Limited {
+                entity::app_grant::ActiveModel {
+                    team_id: Set(team.id),
+                    app_id: Set(app.id),
+                    person_id: Set(change.actor.id),
+                    created_at: Set(now),
+                }
+                .insert(&change.txn)
+                .await?;
+            }
+        }
+        if !client {
+            entity::developer_connection::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                person_id: Set(change.actor.id),
+                app_id: Set(app.id),
+                team_id: Set(team.as_ref().map(|(t, _)| t.id)),
+                connected_at: Set(now),
+            }
+            .insert(&change.txn)
+            .await?;
+            entity::technical_contact::ActiveModel {
+                app_id: Set(app.id),
+                person_id: Set(change.actor.id),
+                since: Set(now),
+            }
+            .insert(&change.txn)
+            .await?;
+        }
+        let mut subjects = vec![Subject::new(
+            EventSubjectKind::App,
+            app.id,
+            app.name.clone(),
+        )];
+        let mut summary = format!("{} created app {}", change.actor.name, app.name);
+        if let Some((team, _)) = &team {
+            subjects.push(Subject::new(
+                EventSubjectKind::Team,
+                team.id,
+                team.name.clone(),
+            ));
+            summary.push_str(&format!(" in team {}", team.name));
+        }
+        if let Some(pm) = &payment_method {
+            subjects.push(Subject::new(
+                EventSubjectKind::PaymentMethod,
+                pm.id,
+                pm.label.clone(),
+            ));
+            summary.push_str(&format!(" on payment method {}", pm.label));
+        }
+        change.record(NewEvent {
+            event_type: EventType::AppCreated,
+            summary,
+            subjects,
+            payload: serde_json::json!({ "name": app.name, "trial": app.payment_method_id.is_none() }),
+        });
+        change.commit().await?;
+        Ok(Some(CreateAppPayload {
+            app: App(app),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Changes an app's name or description. Needs a developer connection.
+    async fn update_app(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAppInput,
+    ) -> ApiResult<Option<UpdateAppPayload>> {
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.app_id, NodeKind::App)?;
+        let name = input
+            .name
+            .as_deref()
+            .map(|n| crate::naming::clean_name(n, "an app name"))
+            .transpose()?;
+        let description = input
+            .description
+            .map(|d| clean_description(Some(d)))
+            .transpose()?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let rights = AppRights::load(&change, id).await?;
+        rights.require_developer("changing settings")?;
+        let before = rights.app.clone();
+        let after = app::ActiveModel {
+            id: Set(id),
+            name: Set(name.unwrap_or_else(|| before.name.clone())),
+            description: Set(description.unwrap_or_else(|| before.description.clone())),
+            ..Default::default()
+        }
+        .update(&change.txn)
+        .await?;
+        let mut subjects = rights.subjects_with_containers(&change).await?;
+        subjects[0].name = after.name.clone();
+        change.record(NewEvent {
+            event_type: EventType::AppUpdated,
+            summary: format!(
+                "{} changed the settings of app {}",
+                change.actor.name, after.name
+            ),
+            subjects,
+            payload: serde_json::json!({
+                "name": { "from": before.name, "to": after.name },
+                "description": { "from": before.description, "to": after.description },
+            }),
+        });
+        change.commit().await?;
+        Ok(Some(UpdateAppPayload {
+            app: App(after),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Deletes an app with its environments, connections and grants; its events stay. Needs a
+    /// full developer connection or billing access.
+    async fn delete_app(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteAppInput,
+    ) -> ApiResult<Option<DeleteAppPayload>> {
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.app_id, NodeKind::App)?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let rights = AppRights::load(&change, id).await?;
+        rights.require_full_or_billing("deleting an app")?;
+        let mut subjects = rights.subjects_with_containers(&change).await?;
+        // The people who lose the app hear about it.
+        let developers = entity::developer_connection::Entity::find()
+            .filter(entity::developer_connection::Column::AppId.eq(id))
+            .find_also_related(entity::person::Entity)
+            .all(&change.txn)
+            .await?;
+        subjects.extend(
+            developers
+                .into_iter()
+                .filter_map(|(_, p)| p)
+                .map(|p| Subject::person(&p)),
+        );
+        app::Entity::delete_by_id(id).exec(&change.txn).await?;
+        change.record(NewEvent {
+            event_type: EventType::AppDeleted,
+            summary: format!("{} deleted app {}", change.actor.name, rights.app.name),
+            subjects,
+            payload: serde_json::json!({ "name": rights.app.name }),
+        });
+        change.commit().await?;
+        Ok(Some(DeleteAppPayload {
+            deleted_app_id: input.app_id,
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Adds an environment to an app. Needs a developer connection.
+    async fn create_environment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateEnvironmentInput,
+    ) -> ApiResult<Option<CreateEnvironmentPayload>> {
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.app_id, NodeKind::App)?;
+        let name = crate::naming::clean_name(&input.name, "an environment name")?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let rights = AppRights::load(&change, id).await?;
+        rights.require_developer("creating an environment")?;
+        environment_name_free(&change, id, &name).await?;
+        let env = environment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            app_id: Set(id),
+            name: Set(name),
+            created_at: Set(chrono::Utc::now()),
+        }
+        .insert(&change.txn)
+        .await?;
+        let mut subjects = vec![Subject::new(
+            EventSubjectKind::Environment,
+            env.id,
+            env.name.clone(),
+        )];
+        subjects.extend(rights.subjects_with_containers(&change).await?);
+        change.record(NewEvent {
+            event_type: EventType::EnvironmentCreated,
+            summary: format!(
+                "{} created environment {} of app {}",
+                change.actor.name, env.name, rights.app.name
+            ),
+            subjects,
+            payload: serde_json::json!({ "name": env.name }),
+        });
+        change.commit().await?;
+        Ok(Some(CreateEnvironmentPayload {
+            environment: Environment(env),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Renames an environment. Needs a developer connection.
+    async fn rename_environment(
+        &self,
+        ctx: &Context<'_>,
+        input: RenameEnvironmentInput,
+    ) -> ApiResult<Option<RenameEnvironmentPayload>> {
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
+        let name = crate::naming::clean_name(&input.name, "an environment name")?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let (before, rights) = environment_in_change(&change, id).await?;
+        rights.require_developer("renaming an environment")?;
+        if before.name != name {
+            environment_name_free(&change, before.app_id, &name).await?;
+        }
+        let after = environment::ActiveModel {
+            id: Set(id),
+            name: Set(name),
+            ..Default::default()
+        }
+        .update(&change.txn)
+        .await?;
+        let mut subjects = vec![Subject::new(
+            EventSubjectKind::Environment,
+            id,
+            after.name.clone(),
+        )];
+        subjects.extend(rights.subjects_with_containers(&change).await?);
+        change.record(NewEvent {
+            event_type: EventType::EnvironmentRenamed,
+            summary: format!(
+                "{} renamed environment {} of app {} to {}",
+                change.actor.name, before.name, rights.app.name, after.name
+            ),
+            subjects,
+            payload: serde_json::json!({ "name": { "from": before.name, "to": after.name } }),
+        });
+        change.commit().await?;
+        Ok(Some(RenameEnvironmentPayload {
+            environment: Environment(after),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
+    /// Deletes an environment; the last one of an app stays (CONFLICT). Needs a developer
+    /// connection.
+    async fn delete_environment(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteEnvironmentInput,
+    ) -> ApiResult<Option<DeleteEnvironmentPayload>> {
+        use sea_orm::PaginatorTrait;
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let (env, rights) = environment_in_change(&change, id).await?;
+        rights.require_developer("deleting an environment")?;
+        // Lock the app's environments (PostgreSQL) so two deletions cannot both see two left.
+        let mut others = environment::Entity::find()
+            .filter(environment::Column::AppId.eq(env.app_id))
+            .filter(environment::Column::Id.ne(id));
+        if change.backend() == sea_orm::DbBackend::Postgres {
+            others = sea_orm::QuerySelect::lock(others, sea_orm::sea_query::LockType::Update);
+        }
+        if others.count(&change.txn).await? == 0 {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "{} is the last environment of app {}; an app keeps at least one",
+                    env.name, rights.app.name
+                ),
+                ids: vec![id],
+            });
+        }
+        environment::Entity::delete_by_id(id)
+            .exec(&change.txn)
+            .await?;
+        let mut subjects = vec![Subject::new(
+            EventSubjectKind::Environment,
+            id,
+            env.name.clone(),
+        )];
+        subjects.extend(rights.subjects_with_containers(&change).await?);
+        change.record(NewEvent {
+            event_type: EventType::EnvironmentDeleted,
+            summary: format!(
+                "{} deleted environment {} of app {}",
+                change.actor.name, env.name, rights.app.name
+            ),
+            subjects,
+            payload: serde_json::json!({ "name": env.name }),
+        });
+        change.commit().await?;
+        Ok(Some(DeleteEnvironmentPayload {
+            deleted_environment_id: input.environment_id,
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
 }

@@ -90,6 +90,12 @@ impl Change {
         }
     }
 
+    /// The actor's reach as this transaction sees it, for decisions that must not rest on the
+    /// request's earlier snapshot.
+    pub async fn reach(&self) -> ApiResult<crate::access::Reach> {
+        Ok(crate::access::Reach::load(&self.txn, self.actor.id).await?)
+    }
+
     pub fn record(&mut self, mut event: NewEvent) {
         // An object in two of the event's roles (an app and its own team's app) is one subject.
         let mut seen = std::collections::HashSet::new();

@@ -65,6 +65,15 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
+        // A unique constraint hit by a concurrent request that passed the same check a moment
+        // earlier: the state forbids it now, which is a conflict, not a fault.
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            tracing::info!(%detail, "unique constraint refused a write");
+            return ApiError::Conflict {
+                message: "this was just done by another request; reload and try again".to_owned(),
+                ids: Vec::new(),
+            };
+        }
         ApiError::internal(format_args!("database: {err}"))
     }
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod change;
 pub mod config;
 pub mod db;
+pub mod developer;
 pub mod error;
 pub mod event;
 pub mod graphql;

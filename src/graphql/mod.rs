@@ -42,6 +42,8 @@ pub struct Mutation(
     crate::token::TokenMutation,
     crate::team::TeamMutation,
     crate::membership::MembershipMutation,
+    crate::app::AppMutation,
+    crate::developer::DeveloperMutation,
     crate::event::EventFilterMutation,
 );
 
