@@ -201,6 +201,13 @@ fn schema_has_every_name_clients_rely_on() {
                 "switchDeveloperConnection(",
                 "removeAppDeveloper(",
                 "setTechnicalContacts(",
+                "createPaymentMethod(",
+                "updatePaymentMethod(",
+                "deletePaymentMethod(",
+                "connectTeamToPaymentMethod(",
+                "disconnectTeamFromPaymentMethod(",
+                "removePaymentMethodPerson(",
+                "changeAppPaymentMethod(",
             ][..],
         ),
         (

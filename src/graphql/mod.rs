@@ -44,6 +44,7 @@ pub struct Mutation(
     crate::membership::MembershipMutation,
     crate::app::AppMutation,
     crate::developer::DeveloperMutation,
+    crate::payment_method::PaymentMethodMutation,
     crate::event::EventFilterMutation,
 );
 
