@@ -62,13 +62,7 @@ pub struct Change {
 
 impl Change {
     pub async fn begin(db: &Db, actor: &person::Model) -> ApiResult<Change> {
-        let txn = db
-            .conn
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?;
+        let txn = begin_write(db).await?;
         Ok(Change {
             txn,
             actor: actor.clone(),
@@ -105,55 +99,74 @@ impl Change {
 
     /// Writes the recorded events and commits. Dropping a `Change` instead rolls it back.
     pub async fn commit(self) -> ApiResult<()> {
-        let Change {
-            txn,
-            actor,
-            backend,
-            events,
-        } = self;
-        if backend == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
-                .await?;
-        }
-        let mut sequence = crate::event::next_sequence(&txn).await?;
-        let now = chrono::Utc::now();
-        let mut rows = Vec::with_capacity(events.len());
-        let mut subjects = Vec::new();
-        for event in events {
-            let id = Uuid::now_v7();
-            for subject in &event.subjects {
-                subjects.push(event_subject::ActiveModel {
-                    event_id: Set(id),
-                    sequence: Set(sequence),
-                    kind: Set(subject.kind.as_str().to_owned()),
-                    object_id: Set(subject.id),
-                    name: Set(subject.name.clone()),
-                });
-            }
-            rows.push(event::ActiveModel {
-                id: Set(id),
-                sequence: Set(sequence),
-                event_type: Set(event.event_type.as_str()),
-                category: Set(event.event_type.category()),
-                occurred_at: Set(now),
-                actor_id: Set(Some(actor.id)),
-                actor_name: Set(Some(actor.name.clone())),
-                summary: Set(event.summary),
-                payload: Set(event.payload),
-            });
-            sequence += 1;
-        }
-        if !rows.is_empty() {
-            event::Entity::insert_many(rows)
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        if !subjects.is_empty() {
-            event_subject::Entity::insert_many(subjects)
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        txn.commit().await?;
+        append_events(&self.txn, self.backend, Some(&self.actor), self.events).await?;
+        self.txn.commit().await?;
         Ok(())
     }
+}
+
+/// Begins a write transaction: IMMEDIATE on SQLite, so writers queue at the start instead of
+/// failing when they upgrade from reading.
+pub async fn begin_write(db: &Db) -> ApiResult<DatabaseTransaction> {
+    Ok(db
+        .conn
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?)
+}
+
+/// Appends events in `txn`, numbered in commit order (see the module comment). `actor` is
+/// `None` for what the system does by itself, such as expiring invitations.
+pub async fn append_events(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    actor: Option<&person::Model>,
+    events: Vec<NewEvent>,
+) -> ApiResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
+            .await?;
+    }
+    let mut sequence = crate::event::next_sequence(txn).await?;
+    let now = chrono::Utc::now();
+    let mut rows = Vec::with_capacity(events.len());
+    let mut subjects = Vec::new();
+    for event in events {
+        let id = Uuid::now_v7();
+        for subject in &event.subjects {
+            subjects.push(event_subject::ActiveModel {
+                event_id: Set(id),
+                sequence: Set(sequence),
+                kind: Set(subject.kind.as_str().to_owned()),
+                object_id: Set(subject.id),
+                name: Set(subject.name.clone()),
+            });
+        }
+        rows.push(event::ActiveModel {
+            id: Set(id),
+            sequence: Set(sequence),
+            event_type: Set(event.event_type.as_str()),
+            category: Set(event.event_type.category()),
+            occurred_at: Set(now),
+            actor_id: Set(actor.map(|a| a.id)),
+            actor_name: Set(actor.map(|a| a.name.clone())),
+            summary: Set(event.summary),
+            payload: Set(event.payload),
+        });
+        sequence += 1;
+    }
+    event::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    if !subjects.is_empty() {
+        event_subject::Entity::insert_many(subjects)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }

@@ -50,12 +50,19 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "WARREN_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
+    /// Where people reach this service (invitation links point there).
+    #[arg(long, env = "WARREN_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
+    pub public_url: String,
 }
+
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
 
 impl Default for ServeArgs {
     fn default() -> Self {
         ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            public_url: std::env::var("WARREN_PUBLIC_URL")
+                .unwrap_or_else(|_| DEFAULT_PUBLIC_URL.to_owned()),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! health and readiness probes. Authentication happens here, once per request.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
@@ -29,12 +30,15 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 struct AppState {
     schema: WarrenSchema,
     db: Db,
+    public_url: Arc<str>,
 }
 
-pub fn router(db: Db) -> Router {
+/// `public_url` is where people reach this service; invitation links point there.
+pub fn router(db: Db, public_url: &str) -> Router {
     let state = AppState {
         schema: build_schema(),
         db,
+        public_url: Arc::from(public_url.trim_end_matches('/')),
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -50,9 +54,10 @@ pub fn router(db: Db) -> Router {
 pub async fn serve(
     listener: TcpListener,
     db: Db,
+    public_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(db))
+    axum::serve(listener, router(db, public_url))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -122,7 +127,7 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let scope = RequestScope::new(state.db.clone(), viewer);
+    let scope = RequestScope::new(state.db.clone(), viewer, state.public_url.clone());
     let waves = Waves::default();
     let request = request.data(scope.loader(&waves)).data(scope);
     let mut response = waves.run(state.schema.execute(request)).await;

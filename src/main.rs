@@ -8,7 +8,7 @@ use warren::config::{
 };
 use warren::db::Db;
 use warren::error::ApiError;
-use warren::{auth, http, person, seed};
+use warren::{auth, http, invitation, person, seed};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -52,7 +52,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "serving GraphQL and GraphiQL at http://{}/graphql",
                 args.listen
             );
-            http::serve(listener, db, http::shutdown_signal())
+            tokio::spawn(invitation::expire_periodically(db.clone()));
+            http::serve(listener, db, &args.public_url, http::shutdown_signal())
                 .await
                 .map_err(|err| format!("server failed: {err}"))
         }

@@ -310,6 +310,59 @@ fn clean_vat_id(vat: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
+/// The details of a new payment method, as `createPaymentMethod` and `acceptInvitation` (for a
+/// billing take-over) receive them.
+pub(crate) struct NewPaymentMethod<'a> {
+    pub label: &'a str,
+    pub payment_type: PaymentType,
+    pub invoice_email: &'a str,
+    pub invoice_address: &'a str,
+    pub vat_id: Option<&'a str>,
+}
+
+impl<'a> From<&'a CreatePaymentMethodInput> for NewPaymentMethod<'a> {
+    fn from(input: &'a CreatePaymentMethodInput) -> Self {
+        NewPaymentMethod {
+            label: &input.label,
+            payment_type: input.payment_type,
+            invoice_email: &input.invoice_email,
+            invoice_address: &input.invoice_address,
+            vat_id: input.vat_id.as_deref(),
+        }
+    }
+}
+
+/// Checks the details, writes the payment method and gives the actor direct billing access.
+pub(crate) async fn insert_payment_method(
+    change: &Change,
+    new: NewPaymentMethod<'_>,
+) -> ApiResult<payment_method::Model> {
+    let label = crate::naming::clean_name(new.label, "a label")?;
+    let invoice_email = crate::person::normalize_email(new.invoice_email)?;
+    let invoice_address = clean_billing_text(new.invoice_address, "an invoice address", 500)?;
+    let vat_id = clean_vat_id(new.vat_id.map(str::to_owned))?;
+    let now = chrono::Utc::now();
+    let pm = payment_method::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        label: Set(label),
+        payment_type: Set(new.payment_type),
+        invoice_email: Set(invoice_email),
+        invoice_address: Set(invoice_address),
+        vat_id: Set(vat_id),
+        created_at: Set(now),
+    }
+    .insert(&change.txn)
+    .await?;
+    entity::payment_method_person::ActiveModel {
+        payment_method_id: Set(pm.id),
+        person_id: Set(change.actor.id),
+        connected_at: Set(now),
+    }
+    .insert(&change.txn)
+    .await?;
+    Ok(pm)
+}
+
 /// A new payment method; its creator gets direct billing access.
 #[derive(InputObject)]
 pub struct CreatePaymentMethodInput {
@@ -526,31 +579,8 @@ impl PaymentMethodMutation {
     ) -> ApiResult<Option<CreatePaymentMethodPayload>> {
         let scope = scope(ctx)?;
         let viewer = scope.writer()?;
-        let label = crate::naming::clean_name(&input.label, "a label")?;
-        let invoice_email = crate::person::normalize_email(&input.invoice_email)?;
-        let invoice_address =
-            clean_billing_text(&input.invoice_address, "an invoice address", 500)?;
-        let vat_id = clean_vat_id(input.vat_id)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let now = chrono::Utc::now();
-        let pm = payment_method::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            label: Set(label),
-            payment_type: Set(input.payment_type),
-            invoice_email: Set(invoice_email),
-            invoice_address: Set(invoice_address),
-            vat_id: Set(vat_id),
-            created_at: Set(now),
-        }
-        .insert(&change.txn)
-        .await?;
-        entity::payment_method_person::ActiveModel {
-            payment_method_id: Set(pm.id),
-            person_id: Set(change.actor.id),
-            connected_at: Set(now),
-        }
-        .insert(&change.txn)
-        .await?;
+        let pm = insert_payment_method(&change, NewPaymentMethod::from(&input)).await?;
         change.record(NewEvent {
             event_type: EventType::PaymentMethodCreated,
             summary: format!("{} created payment method {}", change.actor.name, pm.label),

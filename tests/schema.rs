@@ -208,6 +208,13 @@ fn schema_has_every_name_clients_rely_on() {
                 "disconnectTeamFromPaymentMethod(",
                 "removePaymentMethodPerson(",
                 "changeAppPaymentMethod(",
+                "inviteToTeam(",
+                "inviteToApp(",
+                "inviteToPaymentMethod(",
+                "inviteToTakeOverBilling(",
+                "acceptInvitation(",
+                "declineInvitation(",
+                "revokeInvitation(",
             ][..],
         ),
         (

@@ -23,14 +23,17 @@ use entity::enums::TokenScope;
 pub struct RequestScope {
     pub db: Db,
     pub viewer: Option<Viewer>,
+    /// Where people reach the service, for links such as invitations'.
+    pub public_url: Arc<str>,
     reach: OnceCell<Arc<Reach>>,
 }
 
 impl RequestScope {
-    pub fn new(db: Db, viewer: Option<Viewer>) -> Arc<Self> {
+    pub fn new(db: Db, viewer: Option<Viewer>, public_url: Arc<str>) -> Arc<Self> {
         Arc::new(RequestScope {
             db,
             viewer,
+            public_url,
             reach: OnceCell::new(),
         })
     }

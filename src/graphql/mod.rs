@@ -45,6 +45,8 @@ pub struct Mutation(
     crate::app::AppMutation,
     crate::developer::DeveloperMutation,
     crate::payment_method::PaymentMethodMutation,
+    crate::invitation::InvitationMutation,
+    crate::invitation::InvitationAnswerMutation,
     crate::event::EventFilterMutation,
 );
 

@@ -141,7 +141,8 @@ impl TestApp {
         let (shutdown, stop) = oneshot::channel::<()>();
         let server_db = db.clone();
         tokio::spawn(async move {
-            let _ = warren::http::serve(listener, server_db, async {
+            let public_url = format!("http://{addr}");
+            let _ = warren::http::serve(listener, server_db, &public_url, async {
                 let _ = stop.await;
             })
             .await;
