@@ -109,7 +109,10 @@ pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
         return Err(refused);
     };
     let now = Utc::now();
-    if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
+    if token.revoked_at.is_some()
+        || token.expires_at.is_some_and(|at| at <= now)
+        || person.cancelled_at.is_some()
+    {
         return Err(refused);
     }
     if token

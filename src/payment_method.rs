@@ -527,21 +527,21 @@ async fn billed_in_change(change: &Change, id: Uuid) -> ApiResult<payment_method
     }
 }
 
-/// Refuses when, without `person` and `team` as direct billers, the payment method would have
-/// no billing path left: no person directly, no team with an UNLIMITED member.
-async fn keep_a_billing_path(
+/// Whether the payment method keeps a billing path — a person directly, or a team with an
+/// UNLIMITED member — without `without_person` and `without_team`.
+pub(crate) async fn has_other_billing_path(
     change: &Change,
-    pm: &payment_method::Model,
+    pm: Uuid,
     without_person: Option<Uuid>,
     without_team: Option<Uuid>,
-) -> ApiResult<()> {
+) -> ApiResult<bool> {
     let mut sql = crate::graphql::sql::Sql::new(change.backend());
     sql.push("SELECT COUNT(*) AS n FROM (SELECT person_id AS id FROM payment_method_person WHERE payment_method_id = ")
-        .bind(pm.id)
+        .bind(pm)
         .push(" AND person_id <> ")
         .bind(without_person.unwrap_or_default())
         .push(" UNION SELECT pt.team_id FROM payment_method_team pt JOIN team_member tm ON tm.team_id = pt.team_id AND tm.role = 'UNLIMITED' WHERE pt.payment_method_id = ")
-        .bind(pm.id)
+        .bind(pm)
         .push(" AND pt.team_id <> ")
         .bind(without_team.unwrap_or_default())
         .push(") paths");
@@ -553,16 +553,27 @@ async fn keep_a_billing_path(
         .one(&change.txn)
         .await?
         .map_or(0, |c| c.n);
-    if paths == 0 {
-        return Err(ApiError::Conflict {
-            message: format!(
-                "payment method {} would have nobody left to bill it: invite someone to it first, or delete it",
-                pm.label
-            ),
-            ids: vec![pm.id],
-        });
+    Ok(paths > 0)
+}
+
+/// Refuses when, without `without_person` and `without_team`, the payment method would have
+/// no billing path left.
+async fn keep_a_billing_path(
+    change: &Change,
+    pm: &payment_method::Model,
+    without_person: Option<Uuid>,
+    without_team: Option<Uuid>,
+) -> ApiResult<()> {
+    if has_other_billing_path(change, pm.id, without_person, without_team).await? {
+        return Ok(());
     }
-    Ok(())
+    Err(ApiError::Conflict {
+        message: format!(
+            "payment method {} would have nobody left to bill it: invite someone to it first, or delete it",
+            pm.label
+        ),
+        ids: vec![pm.id],
+    })
 }
 
 fn pm_subject(pm: &payment_method::Model) -> Subject {

@@ -384,6 +384,7 @@ pub async fn create(
         name: Set(name),
         account_type: Set(account_type),
         created_at: Set(Utc::now()),
+        cancelled_at: Set(None),
     }
     .insert(conn)
     .await?)
@@ -448,9 +449,84 @@ pub struct UpdateViewerPayload {
     pub client_mutation_id: Option<String>,
 }
 
+/// The viewer's request to cancel its own account.
+#[derive(async_graphql::InputObject)]
+pub struct CancelAccountInput {
+    /// Echoed in the payload.
+    pub client_mutation_id: Option<String>,
+}
+
+/// The result of `cancelAccount`.
+#[derive(async_graphql::SimpleObject)]
+pub struct CancelAccountPayload {
+    /// The id of the cancelled account.
+    pub cancelled_person_id: ID,
+    /// As given in the input.
+    pub client_mutation_id: Option<String>,
+}
+
 /// Mutations of people.
 #[derive(Default)]
 pub struct PersonMutation;
+
+/// What keeps `person` from cancelling: teams it is the only member or the last UNLIMITED member
+/// of, payment methods it is the last billing path of. Team rows are locked first (PostgreSQL).
+async fn cancellation_blockers(
+    change: &Change,
+    person: Uuid,
+) -> ApiResult<(Vec<String>, Vec<Uuid>)> {
+    use entity::{payment_method, payment_method_person, team, team_member};
+    use sea_orm::PaginatorTrait;
+    let (mut reasons, mut ids) = (Vec::new(), Vec::new());
+    let memberships = team_member::Entity::find()
+        .filter(team_member::Column::PersonId.eq(person))
+        .find_also_related(team::Entity)
+        .all(&change.txn)
+        .await?;
+    for (membership, team) in memberships {
+        let Some(team) = team else { continue };
+        crate::team::team_in_change(change, team.id).await?;
+        let others = team_member::Entity::find()
+            .filter(team_member::Column::TeamId.eq(team.id))
+            .filter(team_member::Column::PersonId.ne(person));
+        if others.clone().count(&change.txn).await? == 0 {
+            reasons.push(format!(
+                "you are the only member of team {} (delete it)",
+                team.name
+            ));
+            ids.push(team.id);
+        } else if membership.role == TeamRole::Unlimited
+            && others
+                .filter(team_member::Column::Role.eq(TeamRole::Unlimited))
+                .count(&change.txn)
+                .await?
+                == 0
+        {
+            reasons.push(format!(
+                "you are the last UNLIMITED member of team {} (promote someone)",
+                team.name
+            ));
+            ids.push(team.id);
+        }
+    }
+    let billed = payment_method_person::Entity::find()
+        .filter(payment_method_person::Column::PersonId.eq(person))
+        .find_also_related(payment_method::Entity)
+        .all(&change.txn)
+        .await?;
+    for (_, pm) in billed {
+        let Some(pm) = pm else { continue };
+        if !crate::payment_method::has_other_billing_path(change, pm.id, Some(person), None).await?
+        {
+            reasons.push(format!(
+                "you are the last billing path of payment method {} (invite someone or delete it)",
+                pm.label
+            ));
+            ids.push(pm.id);
+        }
+    }
+    Ok((reasons, ids))
+}
 
 /// What stands in the way of becoming a CLIENT: memberships, connections, keys.
 async fn developer_belongings(
@@ -487,6 +563,111 @@ async fn developer_belongings(
 
 #[Object]
 impl PersonMutation {
+    /// Cancels the viewer's account: it leaves every team, its connections, billing access,
+    /// SSH keys and tokens end, and it can no longer sign in; its past events stay. Refused
+    /// (CONFLICT, listing what is in the way) while it is the only or last UNLIMITED member of
+    /// a team or the last billing path of a payment method.
+    async fn cancel_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelAccountInput,
+    ) -> ApiResult<Option<CancelAccountPayload>> {
+        use entity::{access_request, developer_connection, payment_method_person, team_member};
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, QuerySelect};
+        let scope = scope(ctx)?;
+        let viewer = scope.writer()?;
+        let me = viewer.id();
+        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let (reasons, ids) = cancellation_blockers(&change, me).await?;
+        if !reasons.is_empty() {
+            return Err(ApiError::Conflict {
+                message: format!(
+                    "your account cannot be cancelled yet: {}",
+                    reasons.join("; ")
+                ),
+                ids,
+            });
+        }
+        let reach = change.reach().await?;
+        let mut subjects = vec![Subject::person(&change.actor)];
+        subjects.extend(
+            reach
+                .team_ids()
+                .into_iter()
+                .map(|t| Subject::new(crate::event::EventSubjectKind::Team, t, String::new())),
+        );
+        let apps: Vec<Uuid> = developer_connection::Entity::find()
+            .select_only()
+            .column(developer_connection::Column::AppId)
+            .filter(developer_connection::Column::PersonId.eq(me))
+            .into_tuple()
+            .all(&change.txn)
+            .await?;
+        team_member::Entity::delete_many()
+            .filter(team_member::Column::PersonId.eq(me))
+            .exec(&change.txn)
+            .await?;
+        developer_connection::Entity::delete_many()
+            .filter(developer_connection::Column::PersonId.eq(me))
+            .exec(&change.txn)
+            .await?;
+        payment_method_person::Entity::delete_many()
+            .filter(payment_method_person::Column::PersonId.eq(me))
+            .exec(&change.txn)
+            .await?;
+        ssh_key::Entity::delete_many()
+            .filter(ssh_key::Column::PersonId.eq(me))
+            .exec(&change.txn)
+            .await?;
+        let now = Utc::now();
+        personal_access_token::Entity::update_many()
+            .col_expr(
+                personal_access_token::Column::RevokedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(personal_access_token::Column::PersonId.eq(me))
+            .filter(personal_access_token::Column::RevokedAt.is_null())
+            .exec(&change.txn)
+            .await?;
+        access_request::Entity::update_many()
+            .col_expr(
+                access_request::Column::State,
+                sea_orm::sea_query::Expr::value("CANCELLED"),
+            )
+            .filter(access_request::Column::RequesterId.eq(me))
+            .filter(access_request::Column::State.eq(entity::enums::AccessRequestState::Pending))
+            .exec(&change.txn)
+            .await?;
+        crate::app::ensure_technical_contacts(&change.txn, &apps).await?;
+        person::ActiveModel {
+            id: Set(me),
+            cancelled_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .update(&change.txn)
+        .await?;
+        // Team names, for the teams' members who read the event.
+        for subject in subjects.iter_mut().skip(1) {
+            if let Some(team) = entity::team::Entity::find_by_id(subject.id)
+                .one(&change.txn)
+                .await?
+            {
+                subject.name = team.name;
+            }
+        }
+        change.record(NewEvent {
+            event_type: EventType::AccountCancelled,
+            summary: format!("{} cancelled their account", change.actor.name),
+            subjects,
+            payload: serde_json::json!({ "endedConnections": apps.len() }),
+        });
+        change.commit().await?;
+        Ok(Some(CancelAccountPayload {
+            cancelled_person_id: global_id(NodeKind::Person, me),
+            client_mutation_id: input.client_mutation_id,
+        }))
+    }
+
     /// Changes the viewer's name or account type.
     async fn update_viewer(
         &self,

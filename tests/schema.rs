@@ -215,6 +215,11 @@ fn schema_has_every_name_clients_rely_on() {
                 "acceptInvitation(",
                 "declineInvitation(",
                 "revokeInvitation(",
+                "requestAppAccess(",
+                "approveAccessRequest(",
+                "denyAccessRequest(",
+                "cancelAccessRequest(",
+                "cancelAccount(",
             ][..],
         ),
         (

@@ -15,6 +15,8 @@ pub struct Model {
     pub name: String,
     pub account_type: AccountType,
     pub created_at: DateTimeUtc,
+    /// Set when the person cancelled the account; the row stays for the events that name it.
+    pub cancelled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ impl MigrationTrait for Migration {
                     .col(text(Person::Name))
                     .col(text(Person::AccountType))
                     .col(timestamp_with_time_zone(Person::CreatedAt))
+                    .col(timestamp_with_time_zone_null(Person::CancelledAt))
                     .take(),
             )
             .await?;
@@ -132,6 +133,7 @@ pub(crate) enum Person {
     Name,
     AccountType,
     CreatedAt,
+    CancelledAt,
 }
 
 #[derive(DeriveIden)]

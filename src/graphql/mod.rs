@@ -47,6 +47,7 @@ pub struct Mutation(
     crate::payment_method::PaymentMethodMutation,
     crate::invitation::InvitationMutation,
     crate::invitation::InvitationAnswerMutation,
+    crate::access_request::AccessRequestMutation,
     crate::event::EventFilterMutation,
 );
 

@@ -76,6 +76,7 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
                 AccountType::Developer
             }),
             created_at: Set(at),
+            cancelled_at: Set(None),
         });
     }
     insert_all(&txn, rows).await?;

@@ -108,6 +108,7 @@ impl<'c, C: ConnectionTrait> World<'c, C> {
             name: Set(name.to_owned()),
             account_type: Set(account),
             created_at: Set(at),
+            cancelled_at: Set(None),
         }
         .insert(self.conn)
         .await?;
