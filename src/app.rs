@@ -302,6 +302,21 @@ impl App {
     async fn viewer_access(&self, ctx: &Context<'_>) -> ApiResult<AppAccess> {
         Ok(reach(ctx).await?.app_access(self.0.id).into())
     }
+
+    /// The events about this app that the viewer may see, oldest first (`last:` gives the
+    /// newest), optionally filtered further.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<crate::event::EventFilterInput>,
+    ) -> ApiResult<crate::event::EventConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        crate::event::about(ctx, crate::event::About::App(self.0.id), args, filter).await
+    }
 }
 
 /// Loads an app the viewer may see.

@@ -268,6 +268,9 @@ pub struct EventCriteria {
     pub app_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_method_id: Option<Uuid>,
+    /// Only events about this person (set by `Person.events`, not by filters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<Uuid>,
     /// Set when merged conditions contradict each other.
     #[serde(skip)]
     pub matches_nothing: bool,
@@ -297,6 +300,7 @@ impl EventCriteria {
                 .map(|c| category_value(c).to_owned())
                 .collect(),
             matches_nothing: false,
+            person_id: None,
             team_id: input
                 .team_id
                 .as_ref()
@@ -352,7 +356,8 @@ impl EventCriteria {
             & intersect(&mut self.categories, other.categories)
             & agree(&mut self.team_id, other.team_id)
             & agree(&mut self.app_id, other.app_id)
-            & agree(&mut self.payment_method_id, other.payment_method_id);
+            & agree(&mut self.payment_method_id, other.payment_method_id)
+            & agree(&mut self.person_id, other.person_id);
         self.matches_nothing |= other.matches_nothing || !satisfiable;
     }
 
@@ -372,6 +377,7 @@ impl EventCriteria {
             ("TEAM", self.team_id),
             ("APP", self.app_id),
             ("PAYMENT_METHOD", self.payment_method_id),
+            ("PERSON", self.person_id),
         ] {
             if let Some(id) = id {
                 sql.push(" AND EXISTS (SELECT 1 FROM event_subject f WHERE f.event_id = e.id AND f.kind = ")
@@ -581,6 +587,34 @@ impl EventTotal {
 
 /// A connection of events, oldest first.
 pub type EventConnection = async_graphql::connection::Connection<String, Event, EventTotal>;
+
+/// The object an object's `events` connection is about.
+pub enum About {
+    Person(Uuid),
+    Team(Uuid),
+    App(Uuid),
+    PaymentMethod(Uuid),
+}
+
+/// The events about one object that the viewer may see, optionally filtered further: what
+/// `Person.events`, `Team.events`, `App.events` and `PaymentMethod.events` show.
+pub async fn about(
+    ctx: &Context<'_>,
+    about: About,
+    args: PageArgs,
+    filter: Option<EventFilterInput>,
+) -> ApiResult<EventConnection> {
+    let mut criteria = EventCriteria::from_input(ctx, filter).await?;
+    let mut pinned = EventCriteria::default();
+    match about {
+        About::Person(id) => pinned.person_id = Some(id),
+        About::Team(id) => pinned.team_id = Some(id),
+        About::App(id) => pinned.app_id = Some(id),
+        About::PaymentMethod(id) => pinned.payment_method_id = Some(id),
+    }
+    criteria.merge(pinned);
+    connection(ctx, args, criteria).await
+}
 
 /// The events the viewer may see, matching `criteria`.
 pub async fn connection(

@@ -118,6 +118,27 @@ impl PaymentMethod {
         self.0.created_at
     }
 
+    /// The events about this payment method that the viewer may see, oldest first (`last:` gives the
+    /// newest), optionally filtered further.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<crate::event::EventFilterInput>,
+    ) -> ApiResult<crate::event::EventConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        crate::event::about(
+            ctx,
+            crate::event::About::PaymentMethod(self.0.id),
+            args,
+            filter,
+        )
+        .await
+    }
+
     /// The apps it owns and pays for.
     async fn apps(
         &self,

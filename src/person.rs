@@ -225,6 +225,21 @@ impl Person {
         self.0.created_at
     }
 
+    /// The events about this person that the viewer may see, oldest first (`last:` gives the
+    /// newest), optionally filtered further.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<crate::event::EventFilterInput>,
+    ) -> ApiResult<crate::event::EventConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        crate::event::about(ctx, crate::event::About::Person(self.0.id), args, filter).await
+    }
+
     /// The teams the person belongs to, as far as the viewer belongs to them too; the edge
     /// carries the person's role.
     async fn teams(

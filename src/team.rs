@@ -138,6 +138,21 @@ impl Team {
         self.role(ctx).await
     }
 
+    /// The events about this team that the viewer may see, oldest first (`last:` gives the
+    /// newest), optionally filtered further.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<crate::event::EventFilterInput>,
+    ) -> ApiResult<crate::event::EventConnection> {
+        let args = PageArgs::new(first, after, last, before)?;
+        crate::event::about(ctx, crate::event::About::Team(self.0.id), args, filter).await
+    }
+
     /// The members with their roles. Members only; empty for anyone else.
     async fn members(
         &self,

@@ -522,7 +522,61 @@ async fn saved_event_filters_are_their_owners(app: TestApp) {
     assert!(node_visible(&app, &demo.bo, &saved_id).await);
 }
 
+async fn objects_list_the_events_about_them_that_the_viewer_may_see(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let types = |data: &serde_json::Value| -> Vec<String> {
+        data["node"]["events"]["nodes"]
+            .as_array()
+            .map(|n| {
+                n.iter()
+                    .map(|e| e["type"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let q = "query($id: ID!) { node(id: $id) { ... on Team { events { nodes { type } } } ... on App { events { nodes { type } } }
+        ... on PaymentMethod { events { nodes { type } } } ... on Person { events { nodes { type } } } } }";
+    let rocket = team_id(&app, "Rocket").await;
+    let bo = app.query(&demo.bo, q, json!({ "id": rocket })).await;
+    assert_eq!(
+        types(&bo),
+        [
+            "TEAM_CREATED",
+            "MEMBER_JOINED",
+            "APP_CREATED",
+            "DEVELOPER_SUBSCRIBED",
+            "MEMBER_INVITED"
+        ]
+    );
+    let ana = app.query(&demo.ana, q, json!({ "id": rocket })).await;
+    assert_eq!(types(&ana).len(), 6, "UNLIMITED: the billing event too");
+    let shop = app_id(&app, "acme-shop").await;
+    assert_eq!(
+        types(&app.query(&demo.dana, q, json!({ "id": shop })).await),
+        ["APP_CREATED", "DEVELOPER_SUBSCRIBED"]
+    );
+    let acme = payment_method_id(&app, "Acme Corp").await;
+    assert_eq!(
+        types(&app.query(&demo.dana, q, json!({ "id": acme })).await),
+        [
+            "PAYMENT_METHOD_CREATED",
+            "TEAM_CONNECTED_TO_PAYMENT_METHOD",
+            "APP_CREATED"
+        ]
+    );
+    let bo_id = person_id(&app, "bo@demo.example").await;
+    assert_eq!(
+        types(&app.query(&demo.ana, q, json!({ "id": bo_id })).await),
+        ["MEMBER_JOINED", "DEVELOPER_SUBSCRIBED"]
+    );
+    let filtered = app
+        .query(&demo.ana, "query($id: ID!) { node(id: $id) { ... on Team { events(filter: { types: [MEMBER_JOINED] }) { totalCount } } } }", json!({ "id": rocket }))
+        .await;
+    assert_eq!(filtered["node"]["events"]["totalCount"], 1);
+}
+
 on_both_databases!(
+    objects_list_the_events_about_them_that_the_viewer_may_see,
     events_are_seen_through_the_access_of_their_category,
     event_filters_narrow_what_is_visible,
     saved_event_filters_are_their_owners,
