@@ -4,33 +4,17 @@ mod common;
 
 use common::demo::{Demo, app_id, team_id};
 use common::{TestApp, error_code};
-use serde_json::{Value, json};
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    mutation: &str,
-    input: Value,
-    fields: &str,
-) -> (Value, Option<String>) {
-    let upper = format!("{}{}", mutation[..1].to_uppercase(), &mutation[1..]);
-    let query =
-        format!("mutation($input: {upper}Input!) {{ {mutation}(input: $input) {{ {fields} }} }}");
-    let (_, body) = app
-        .graphql_raw(Some(token), &query, json!({ "input": input }))
-        .await;
-    (body.clone(), error_code(&body).map(str::to_owned))
-}
+use serde_json::json;
 
 async fn request(app: &TestApp, token: &str, team: &str, app_: &str) -> (String, Option<String>) {
-    let (body, code) = call(
-        app,
-        token,
-        "requestAppAccess",
-        json!({ "teamId": team, "appId": app_ }),
-        "accessRequest { id state }",
-    )
-    .await;
+    let (body, code) = app
+        .mutate(
+            token,
+            "requestAppAccess",
+            json!({ "teamId": team, "appId": app_ }),
+            "accessRequest { id state }",
+        )
+        .await;
     (
         body["data"]["requestAppAccess"]["accessRequest"]["id"]
             .as_str()
@@ -68,8 +52,7 @@ async fn an_approved_request_subscribes_the_requester(app: TestApp) {
         Some("NOT_FOUND")
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.eli,
             "approveAccessRequest",
             json!({ "accessRequestId": id }),
@@ -81,14 +64,14 @@ async fn an_approved_request_subscribes_the_requester(app: TestApp) {
         Some("NOT_FOUND"),
         "another LIMITED member"
     );
-    let (_, code) = call(
-        &app,
-        &demo.chen,
-        "approveAccessRequest",
-        json!({ "accessRequestId": id }),
-        "accessRequest { state }",
-    )
-    .await;
+    let (_, code) = app
+        .mutate(
+            &demo.chen,
+            "approveAccessRequest",
+            json!({ "accessRequestId": id }),
+            "accessRequest { state }",
+        )
+        .await;
     assert_eq!(code, None);
     let data = app
         .query(
@@ -103,8 +86,7 @@ async fn an_approved_request_subscribes_the_requester(app: TestApp) {
         "{data}"
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.chen,
             "denyAccessRequest",
             json!({ "accessRequestId": id }),
@@ -139,8 +121,7 @@ async fn requests_are_denied_or_withdrawn(app: TestApp) {
         .expect("Eli's request")
         .to_owned();
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.chen,
             "cancelAccessRequest",
             json!({ "accessRequestId": id }),
@@ -153,8 +134,7 @@ async fn requests_are_denied_or_withdrawn(app: TestApp) {
         "only its requester"
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.eli,
             "denyAccessRequest",
             json!({ "accessRequestId": id }),
@@ -167,8 +147,7 @@ async fn requests_are_denied_or_withdrawn(app: TestApp) {
         "not its requester's to decide"
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.chen,
             "denyAccessRequest",
             json!({ "accessRequestId": id }),
@@ -181,8 +160,7 @@ async fn requests_are_denied_or_withdrawn(app: TestApp) {
     let api = app_id(&app, "nebula-api").await;
     let (id, _) = request(&app, &demo.eli, &nebula, &api).await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.eli,
             "cancelAccessRequest",
             json!({ "accessRequestId": id }),

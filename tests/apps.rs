@@ -2,25 +2,9 @@
 
 mod common;
 
+use common::TestApp;
 use common::demo::{Demo, app_id, person_id, team_id};
-use common::{TestApp, error_code};
 use serde_json::{Value, json};
-
-async fn run(app: &TestApp, token: &str, mutation: &str, input: Value) -> (Value, Option<String>) {
-    let name = mutation;
-    let upper = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
-    let query = format!(
-        "mutation($input: {upper}Input!) {{ {name}(input: $input) {{ clientMutationId }} }}"
-    );
-    let (_, body) = app
-        .graphql_raw(Some(token), &query, json!({ "input": input }))
-        .await;
-    (body.clone(), error_code(&body).map(str::to_owned))
-}
-
-async fn code(app: &TestApp, token: &str, mutation: &str, input: Value) -> Option<String> {
-    run(app, token, mutation, input).await.1
-}
 
 async fn app_view(app: &TestApp, token: &str, id: &str) -> Value {
     let q = "query($id: ID!) { node(id: $id) { ... on App { name isTrial environments { name }
@@ -96,8 +80,7 @@ async fn team_apps_and_billed_apps_need_membership_and_billing(app: TestApp) {
         "Bo is LIMITED in Rocket"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "createApp",
             json!({ "name": "x", "paymentMethodId": acme })
@@ -107,8 +90,7 @@ async fn team_apps_and_billed_apps_need_membership_and_billing(app: TestApp) {
         Some("NOT_FOUND")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.eli,
             "createApp",
             json!({ "name": "x", "teamId": rocket })
@@ -129,14 +111,9 @@ async fn team_apps_and_billed_apps_need_membership_and_billing(app: TestApp) {
 async fn clients_create_apps_only_on_their_payment_methods(app: TestApp) {
     let demo = Demo::seed(&app).await;
     assert_eq!(
-        code(
-            &app,
-            &demo.dana,
-            "createApp",
-            json!({ "name": "dana-site" })
-        )
-        .await
-        .as_deref(),
+        app.mutation_code(&demo.dana, "createApp", json!({ "name": "dana-site" }))
+            .await
+            .as_deref(),
         Some("FORBIDDEN")
     );
     let acme = common::demo::payment_method_id(&app, "Acme Corp").await;
@@ -162,8 +139,7 @@ async fn settings_need_a_developer_connection_and_deletion_full_rights(app: Test
     let demo = Demo::seed(&app).await;
     let shop = app_id(&app, "acme-shop").await;
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "updateApp",
             json!({ "appId": shop, "name": "shop" })
@@ -173,8 +149,7 @@ async fn settings_need_a_developer_connection_and_deletion_full_rights(app: Test
         Some("FORBIDDEN")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.fay,
             "updateApp",
             json!({ "appId": shop, "name": "shop" })
@@ -184,8 +159,7 @@ async fn settings_need_a_developer_connection_and_deletion_full_rights(app: Test
         Some("NOT_FOUND")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "updateApp",
             json!({ "appId": shop, "description": "the shop" })
@@ -194,14 +168,15 @@ async fn settings_need_a_developer_connection_and_deletion_full_rights(app: Test
         None
     );
     assert_eq!(
-        code(&app, &demo.bo, "deleteApp", json!({ "appId": shop }))
+        app.mutation_code(&demo.bo, "deleteApp", json!({ "appId": shop }))
             .await
             .as_deref(),
         Some("FORBIDDEN"),
         "technical only"
     );
     assert_eq!(
-        code(&app, &demo.dana, "deleteApp", json!({ "appId": shop })).await,
+        app.mutation_code(&demo.dana, "deleteApp", json!({ "appId": shop }))
+            .await,
         None,
         "billing access"
     );
@@ -238,8 +213,7 @@ async fn an_app_keeps_at_least_one_environment(app: TestApp) {
         .await;
     let preview = body["data"]["createEnvironment"]["environment"]["id"].clone();
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "createEnvironment",
             json!({ "appId": blog, "name": "preview" })
@@ -249,8 +223,7 @@ async fn an_app_keeps_at_least_one_environment(app: TestApp) {
         Some("CONFLICT")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "renameEnvironment",
             json!({ "environmentId": preview, "name": "x" })
@@ -260,8 +233,7 @@ async fn an_app_keeps_at_least_one_environment(app: TestApp) {
         Some("NOT_FOUND")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "renameEnvironment",
             json!({ "environmentId": preview, "name": "review" })
@@ -270,8 +242,7 @@ async fn an_app_keeps_at_least_one_environment(app: TestApp) {
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "deleteEnvironment",
             json!({ "environmentId": preview })
@@ -290,8 +261,7 @@ async fn an_app_keeps_at_least_one_environment(app: TestApp) {
         .await;
     let last = envs["node"]["environments"][0]["id"].clone();
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "deleteEnvironment",
             json!({ "environmentId": last })
@@ -310,8 +280,7 @@ async fn linking_an_app_to_a_team_needs_both_sides(app: TestApp) {
         app_id(&app, "side-project").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "addAppToTeam",
             json!({ "appId": side, "teamId": rocket })
@@ -322,8 +291,7 @@ async fn linking_an_app_to_a_team_needs_both_sides(app: TestApp) {
         "LIMITED in the team"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "addAppToTeam",
             json!({ "appId": side, "teamId": rocket })
@@ -334,8 +302,7 @@ async fn linking_an_app_to_a_team_needs_both_sides(app: TestApp) {
         "no access to the app"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "addAppToTeam",
             json!({ "appId": portfolio, "teamId": rocket })
@@ -344,8 +311,7 @@ async fn linking_an_app_to_a_team_needs_both_sides(app: TestApp) {
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "addAppToTeam",
             json!({ "appId": portfolio, "teamId": rocket })
@@ -368,8 +334,7 @@ async fn either_side_may_unlink_and_connections_through_the_team_end(app: TestAp
         app_id(&app, "acme-blog").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "removeAppFromTeam",
             json!({ "appId": blog, "teamId": rocket })
@@ -379,8 +344,7 @@ async fn either_side_may_unlink_and_connections_through_the_team_end(app: TestAp
         Some("FORBIDDEN")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "removeAppFromTeam",
             json!({ "appId": blog, "teamId": rocket })
@@ -412,8 +376,7 @@ async fn subscribing_needs_membership_and_for_limited_members_a_grant(app: TestA
         app_id(&app, "nebula-api").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "subscribeToApp",
             json!({ "appId": shop, "teamId": rocket })
@@ -421,13 +384,14 @@ async fn subscribing_needs_membership_and_for_limited_members_a_grant(app: TestA
         .await,
         None
     );
-    let (body, code_) = run(
-        &app,
-        &demo.chen,
-        "subscribeToApp",
-        json!({ "appId": shop, "teamId": rocket }),
-    )
-    .await;
+    let (body, code_) = app
+        .mutate(
+            &demo.chen,
+            "subscribeToApp",
+            json!({ "appId": shop, "teamId": rocket }),
+            "clientMutationId",
+        )
+        .await;
     assert_eq!(code_.as_deref(), Some("CONFLICT"));
     assert!(
         body["errors"][0]["message"]
@@ -437,8 +401,7 @@ async fn subscribing_needs_membership_and_for_limited_members_a_grant(app: TestA
         "{body}"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.eli,
             "subscribeToApp",
             json!({ "appId": api, "teamId": nebula })
@@ -449,8 +412,7 @@ async fn subscribing_needs_membership_and_for_limited_members_a_grant(app: TestA
         "no grant"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "subscribeToApp",
             json!({ "appId": shop, "teamId": rocket })
@@ -462,18 +424,12 @@ async fn subscribing_needs_membership_and_for_limited_members_a_grant(app: TestA
     );
     // Unsubscribing takes the grant with it: Bo cannot come back without asking.
     assert_eq!(
-        code(
-            &app,
-            &demo.bo,
-            "unsubscribeFromApp",
-            json!({ "appId": shop })
-        )
-        .await,
+        app.mutation_code(&demo.bo, "unsubscribeFromApp", json!({ "appId": shop }))
+            .await,
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "subscribeToApp",
             json!({ "appId": shop, "teamId": rocket })
@@ -493,8 +449,7 @@ async fn a_connection_switches_teams_but_never_becomes_direct(app: TestApp) {
     );
     // Chen bills Acme and is UNLIMITED in Nebula: he may add acme-shop to Nebula.
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "addAppToTeam",
             json!({ "appId": shop, "teamId": nebula })
@@ -503,8 +458,7 @@ async fn a_connection_switches_teams_but_never_becomes_direct(app: TestApp) {
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "switchDeveloperConnection",
             json!({ "appId": shop, "teamId": nebula })
@@ -515,8 +469,7 @@ async fn a_connection_switches_teams_but_never_becomes_direct(app: TestApp) {
         "LIMITED in Nebula without grant"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "switchDeveloperConnection",
             json!({ "appId": shop, "teamId": nebula })
@@ -527,8 +480,7 @@ async fn a_connection_switches_teams_but_never_becomes_direct(app: TestApp) {
         "nothing to switch"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "subscribeToApp",
             json!({ "appId": shop, "teamId": rocket })
@@ -537,8 +489,7 @@ async fn a_connection_switches_teams_but_never_becomes_direct(app: TestApp) {
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "switchDeveloperConnection",
             json!({ "appId": shop, "teamId": nebula })
@@ -563,8 +514,7 @@ async fn full_or_billing_rights_remove_developers_and_full_rights_set_contacts(a
         person_id(&app, "chen@demo.example").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "setTechnicalContacts",
             json!({ "appId": shop, "personIds": [bo] })
@@ -574,8 +524,7 @@ async fn full_or_billing_rights_remove_developers_and_full_rights_set_contacts(a
         Some("FORBIDDEN")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "setTechnicalContacts",
             json!({ "appId": shop, "personIds": [chen] })
@@ -586,8 +535,7 @@ async fn full_or_billing_rights_remove_developers_and_full_rights_set_contacts(a
         "not a developer"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "setTechnicalContacts",
             json!({ "appId": shop, "personIds": [] })
@@ -597,8 +545,7 @@ async fn full_or_billing_rights_remove_developers_and_full_rights_set_contacts(a
         Some("BAD_USER_INPUT")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "setTechnicalContacts",
             json!({ "appId": shop, "personIds": [bo, ana] })
@@ -607,8 +554,7 @@ async fn full_or_billing_rights_remove_developers_and_full_rights_set_contacts(a
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "removeAppDeveloper",
             json!({ "appId": shop, "personId": ana })
@@ -618,8 +564,7 @@ async fn full_or_billing_rights_remove_developers_and_full_rights_set_contacts(a
         Some("FORBIDDEN")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "removeAppDeveloper",
             json!({ "appId": shop, "personId": bo })
@@ -652,8 +597,7 @@ async fn concurrent_subscriptions_leave_one_connection(app: TestApp) {
             .await;
         let id = body["data"]["createApp"]["app"]["id"].clone();
         assert_eq!(
-            code(
-                &app,
+            app.mutation_code(
                 &demo.chen,
                 "addAppToTeam",
                 json!({ "appId": id, "teamId": nebula })
@@ -662,24 +606,17 @@ async fn concurrent_subscriptions_leave_one_connection(app: TestApp) {
             None
         );
         assert_eq!(
-            code(
-                &app,
-                &demo.chen,
-                "unsubscribeFromApp",
-                json!({ "appId": id })
-            )
-            .await,
+            app.mutation_code(&demo.chen, "unsubscribeFromApp", json!({ "appId": id }))
+                .await,
             None
         );
         let (a, b) = tokio::join!(
-            code(
-                &app,
+            app.mutation_code(
                 &demo.chen,
                 "subscribeToApp",
                 json!({ "appId": id, "teamId": rocket })
             ),
-            code(
-                &app,
+            app.mutation_code(
                 &demo.chen,
                 "subscribeToApp",
                 json!({ "appId": id, "teamId": nebula })

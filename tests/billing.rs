@@ -3,20 +3,9 @@
 
 mod common;
 
+use common::TestApp;
 use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
-use common::{TestApp, error_code};
-use serde_json::{Value, json};
-
-async fn code(app: &TestApp, token: &str, mutation: &str, input: Value) -> Option<String> {
-    let upper = format!("{}{}", mutation[..1].to_uppercase(), &mutation[1..]);
-    let query = format!(
-        "mutation($input: {upper}Input!) {{ {mutation}(input: $input) {{ clientMutationId }} }}"
-    );
-    let (_, body) = app
-        .graphql_raw(Some(token), &query, json!({ "input": input }))
-        .await;
-    error_code(&body).map(str::to_owned)
-}
+use serde_json::json;
 
 async fn labels(app: &TestApp, token: &str) -> Vec<String> {
     let data = app
@@ -40,7 +29,8 @@ async fn anyone_creates_a_payment_method_and_bills_it(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let input = json!({ "label": "Eli Inc", "paymentType": "INVOICE", "invoiceEmail": "Books@Eli.example", "invoiceAddress": "1 Road\nTown", "vatId": "de123456789" });
     assert_eq!(
-        code(&app, &demo.eli, "createPaymentMethod", input).await,
+        app.mutation_code(&demo.eli, "createPaymentMethod", input)
+            .await,
         None
     );
     let data = app.query(&demo.eli, "{ viewer { paymentMethods { nodes { label invoiceEmail vatId people { nodes { name } } } } } }", json!({})).await;
@@ -50,7 +40,7 @@ async fn anyone_creates_a_payment_method_and_bills_it(app: TestApp) {
     );
     let bad = json!({ "label": "x", "paymentType": "INVOICE", "invoiceEmail": "nope", "invoiceAddress": "a" });
     assert_eq!(
-        code(&app, &demo.eli, "createPaymentMethod", bad)
+        app.mutation_code(&demo.eli, "createPaymentMethod", bad)
             .await
             .as_deref(),
         Some("BAD_USER_INPUT")
@@ -61,8 +51,7 @@ async fn billing_details_change_with_billing_access_only(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let acme = payment_method_id(&app, "Acme Corp").await;
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "updatePaymentMethod",
             json!({ "paymentMethodId": acme, "label": "x" })
@@ -72,8 +61,7 @@ async fn billing_details_change_with_billing_access_only(app: TestApp) {
         Some("NOT_FOUND")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "updatePaymentMethod",
             json!({ "paymentMethodId": acme, "vatId": "" })
@@ -83,8 +71,7 @@ async fn billing_details_change_with_billing_access_only(app: TestApp) {
         "through Rocket"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "updatePaymentMethod",
             json!({ "paymentMethodId": acme, "label": "Acme GmbH" })
@@ -107,8 +94,7 @@ async fn connecting_a_team_needs_billing_and_unlimited_membership(app: TestApp) 
         team_id(&app, "Nebula").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "connectTeamToPaymentMethod",
             json!({ "paymentMethodId": card, "teamId": nebula })
@@ -119,8 +105,7 @@ async fn connecting_a_team_needs_billing_and_unlimited_membership(app: TestApp) 
         "LIMITED in Nebula"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "connectTeamToPaymentMethod",
             json!({ "paymentMethodId": card, "teamId": rocket })
@@ -131,8 +116,7 @@ async fn connecting_a_team_needs_billing_and_unlimited_membership(app: TestApp) 
         "Chen does not bill the card"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "connectTeamToPaymentMethod",
             json!({ "paymentMethodId": card, "teamId": rocket })
@@ -166,8 +150,7 @@ async fn a_payment_method_keeps_a_billing_path(app: TestApp) {
         person_id(&app, "dana@demo.example").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "removePaymentMethodPerson",
             json!({ "paymentMethodId": card, "personId": ana })
@@ -177,8 +160,7 @@ async fn a_payment_method_keeps_a_billing_path(app: TestApp) {
         Some("CONFLICT")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "disconnectTeamFromPaymentMethod",
             json!({ "paymentMethodId": acme, "teamId": rocket })
@@ -188,8 +170,7 @@ async fn a_payment_method_keeps_a_billing_path(app: TestApp) {
         "Dana still bills Acme"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "removePaymentMethodPerson",
             json!({ "paymentMethodId": acme, "personId": dana })
@@ -199,8 +180,7 @@ async fn a_payment_method_keeps_a_billing_path(app: TestApp) {
         Some("CONFLICT")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "connectTeamToPaymentMethod",
             json!({ "paymentMethodId": card, "teamId": rocket })
@@ -209,8 +189,7 @@ async fn a_payment_method_keeps_a_billing_path(app: TestApp) {
         None
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "removePaymentMethodPerson",
             json!({ "paymentMethodId": card, "personId": ana })
@@ -220,8 +199,7 @@ async fn a_payment_method_keeps_a_billing_path(app: TestApp) {
         "Rocket bills it now"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.chen,
             "disconnectTeamFromPaymentMethod",
             json!({ "paymentMethodId": card, "teamId": rocket })
@@ -238,8 +216,7 @@ async fn deleting_a_payment_method_deletes_its_apps(app: TestApp) {
     let acme = payment_method_id(&app, "Acme Corp").await;
     let shop = app_id(&app, "acme-shop").await;
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "deletePaymentMethod",
             json!({ "paymentMethodId": acme })
@@ -249,8 +226,7 @@ async fn deleting_a_payment_method_deletes_its_apps(app: TestApp) {
         Some("NOT_FOUND")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.dana,
             "deletePaymentMethod",
             json!({ "paymentMethodId": acme })
@@ -286,8 +262,7 @@ async fn apps_move_to_payment_methods_their_mover_bills(app: TestApp) {
         app_id(&app, "acme-shop").await,
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "changeAppPaymentMethod",
             json!({ "appId": side, "paymentMethodId": acme })
@@ -297,8 +272,7 @@ async fn apps_move_to_payment_methods_their_mover_bills(app: TestApp) {
         Some("NOT_FOUND")
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "changeAppPaymentMethod",
             json!({ "appId": side, "paymentMethodId": card })
@@ -308,8 +282,7 @@ async fn apps_move_to_payment_methods_their_mover_bills(app: TestApp) {
         "a trial app, full developer"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.bo,
             "changeAppPaymentMethod",
             json!({ "appId": side, "paymentMethodId": card })
@@ -320,8 +293,7 @@ async fn apps_move_to_payment_methods_their_mover_bills(app: TestApp) {
         "no longer a trial app, no billing"
     );
     assert_eq!(
-        code(
-            &app,
+        app.mutation_code(
             &demo.ana,
             "changeAppPaymentMethod",
             json!({ "appId": shop, "paymentMethodId": card })

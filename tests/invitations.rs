@@ -4,8 +4,8 @@
 
 mod common;
 
+use common::TestApp;
 use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
-use common::{TestApp, error_code};
 use entity::enums::{AccountType, TokenScope};
 use serde_json::{Value, json};
 
@@ -21,28 +21,12 @@ async fn sign_up(app: &TestApp, name: &str, email: &str, account: AccountType) -
         .secret
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    mutation: &str,
-    input: Value,
-    fields: &str,
-) -> (Value, Option<String>) {
-    let upper = format!("{}{}", mutation[..1].to_uppercase(), &mutation[1..]);
-    let query =
-        format!("mutation($input: {upper}Input!) {{ {mutation}(input: $input) {{ {fields} }} }}");
-    let (_, body) = app
-        .graphql_raw(Some(token), &query, json!({ "input": input }))
-        .await;
-    (
-        body["data"][mutation].clone(),
-        error_code(&body).map(str::to_owned),
-    )
-}
-
 async fn invite(app: &TestApp, token: &str, mutation: &str, input: Value) -> (String, String) {
-    let (data, code) = call(app, token, mutation, input, "invitation { id } acceptUrl").await;
-    assert_eq!(code, None, "{data}");
+    let (body, code) = app
+        .mutate(token, mutation, input, "invitation { id } acceptUrl")
+        .await;
+    assert_eq!(code, None, "{body}");
+    let data = &body["data"][mutation];
     let url = data["acceptUrl"].as_str().expect("acceptUrl").to_owned();
     let token = url
         .split("token=")
@@ -75,8 +59,7 @@ async fn a_team_invitation_is_accepted_once_by_its_invitee(app: TestApp) {
     let gus = sign_up(&app, "Gus Gray", "gus@demo.example", AccountType::Developer).await;
     let id = pending_invitation_id(&app, &gus).await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.fay,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -89,8 +72,7 @@ async fn a_team_invitation_is_accepted_once_by_its_invitee(app: TestApp) {
         "someone else"
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.ana,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -102,16 +84,19 @@ async fn a_team_invitation_is_accepted_once_by_its_invitee(app: TestApp) {
         Some("FORBIDDEN"),
         "its inviter"
     );
-    let (data, code) = call(
-        &app,
-        &gus,
-        "acceptInvitation",
-        json!({ "invitationId": id }),
-        "invitation { state }",
-    )
-    .await;
+    let (body, code) = app
+        .mutate(
+            &gus,
+            "acceptInvitation",
+            json!({ "invitationId": id }),
+            "invitation { state }",
+        )
+        .await;
     assert_eq!(
-        (code, data["invitation"]["state"].clone()),
+        (
+            code,
+            body["data"]["acceptInvitation"]["invitation"]["state"].clone()
+        ),
         (None, json!("ACCEPTED"))
     );
     let view = app.query(&gus, "{ viewer { teams { edges { role node { name } } } apps { edges { node { name } team { name } } } } }", json!({})).await;
@@ -123,14 +108,14 @@ async fn a_team_invitation_is_accepted_once_by_its_invitee(app: TestApp) {
         view["viewer"]["apps"]["edges"],
         json!([{ "node": { "name": "acme-shop" }, "team": { "name": "Rocket" } }])
     );
-    let (_, code) = call(
-        &app,
-        &gus,
-        "acceptInvitation",
-        json!({ "invitationId": id }),
-        "clientMutationId",
-    )
-    .await;
+    let (_, code) = app
+        .mutate(
+            &gus,
+            "acceptInvitation",
+            json!({ "invitationId": id }),
+            "clientMutationId",
+        )
+        .await;
     assert_eq!(code.as_deref(), Some("CONFLICT"), "twice");
     let events = app
         .query(
@@ -149,8 +134,7 @@ async fn the_holder_of_the_link_may_accept(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let rocket = team_id(&app, "Rocket").await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.bo,
             "inviteToTeam",
             json!({ "teamId": rocket, "email": "x@demo.example", "role": "LIMITED" }),
@@ -191,8 +175,7 @@ async fn the_holder_of_the_link_may_accept(app: TestApp) {
         json!({ "kind": "TEAM", "role": "UNLIMITED", "targetName": "Rocket" })
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.eli,
             "acceptInvitation",
             json!({ "token": token }),
@@ -211,8 +194,7 @@ async fn the_holder_of_the_link_may_accept(app: TestApp) {
         .await;
     assert_eq!(data["node"]["viewerRole"], "UNLIMITED");
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.eli,
             "acceptInvitation",
             json!({ "token": token, "invitationId": rocket }),
@@ -237,8 +219,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
     )
     .await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.ana,
             "inviteToTeam",
             json!({ "teamId": rocket, "email": "IVAN@demo.example", "role": "LIMITED" }),
@@ -251,8 +232,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         "one pending at a time"
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.bo,
             "revokeInvitation",
             json!({ "invitationId": id }),
@@ -264,8 +244,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         Some("NOT_FOUND")
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.chen,
             "revokeInvitation",
             json!({ "invitationId": id }),
@@ -276,14 +255,14 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         None,
         "any UNLIMITED member"
     );
-    let (body, code) = call(
-        &app,
-        &ivan,
-        "acceptInvitation",
-        json!({ "token": token }),
-        "clientMutationId",
-    )
-    .await;
+    let (body, code) = app
+        .mutate(
+            &ivan,
+            "acceptInvitation",
+            json!({ "token": token }),
+            "clientMutationId",
+        )
+        .await;
     assert_eq!(code.as_deref(), Some("CONFLICT"), "{body}");
 
     let (id, _) = invite(
@@ -294,8 +273,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
     )
     .await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &ivan,
             "declineInvitation",
             json!({ "invitationId": id }),
@@ -306,8 +284,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         None
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &ivan,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -331,8 +308,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
     .await
     .expect("backdate");
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &ivan,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -360,7 +336,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         events["events"]["nodes"][0],
         json!({ "type": "INVITATION_EXPIRED", "actor": null, "actorName": null })
     );
-    assert_eq!(call(&app, &demo.ana, "inviteToTeam", json!({ "teamId": rocket, "email": "ivan@demo.example", "role": "LIMITED", "expiresInDays": 91 }), "acceptUrl").await.1.as_deref(), Some("BAD_USER_INPUT"));
+    assert_eq!(app.mutate(&demo.ana, "inviteToTeam", json!({ "teamId": rocket, "email": "ivan@demo.example", "role": "LIMITED", "expiresInDays": 91 }), "acceptUrl").await.1.as_deref(), Some("BAD_USER_INPUT"));
 }
 
 async fn an_invitation_fails_once_its_inviter_lost_the_right(app: TestApp) {
@@ -378,8 +354,7 @@ async fn an_invitation_fails_once_its_inviter_lost_the_right(app: TestApp) {
     )
     .await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.chen,
             "changeTeamMemberRole",
             json!({ "teamId": rocket, "personId": ana, "role": "LIMITED" }),
@@ -390,8 +365,7 @@ async fn an_invitation_fails_once_its_inviter_lost_the_right(app: TestApp) {
         None
     );
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &yuri,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -422,8 +396,7 @@ async fn app_and_payment_method_invitations_connect_directly(app: TestApp) {
     let hana = sign_up(&app, "Hana", "hana@demo.example", AccountType::Developer).await;
     let id = pending_invitation_id(&app, &hana).await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &hana,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -448,8 +421,7 @@ async fn app_and_payment_method_invitations_connect_directly(app: TestApp) {
     let ivy = sign_up(&app, "Ivy", "ivy@demo.example", AccountType::Client).await;
     let id = pending_invitation_id(&app, &ivy).await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &ivy,
             "acceptInvitation",
             json!({ "invitationId": id }),
@@ -473,8 +445,7 @@ async fn app_and_payment_method_invitations_connect_directly(app: TestApp) {
 
     let shop = app_id(&app, "acme-shop").await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.bo,
             "inviteToApp",
             json!({ "appId": shop, "email": "z@demo.example" }),
@@ -494,8 +465,7 @@ async fn app_and_payment_method_invitations_connect_directly(app: TestApp) {
     )
     .await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.dana,
             "acceptInvitation",
             json!({ "token": token }),
@@ -513,14 +483,14 @@ async fn taking_over_billing_moves_the_apps_and_keeps_the_inviters_connections(a
     let demo = Demo::seed(&app).await;
     // The demo has Ana's invitation for dana@ to take over side-project.
     let id = pending_invitation_id(&app, &demo.dana).await;
-    let (_, code) = call(
-        &app,
-        &demo.dana,
-        "acceptInvitation",
-        json!({ "invitationId": id }),
-        "clientMutationId",
-    )
-    .await;
+    let (_, code) = app
+        .mutate(
+            &demo.dana,
+            "acceptInvitation",
+            json!({ "invitationId": id }),
+            "clientMutationId",
+        )
+        .await;
     assert_eq!(
         code.as_deref(),
         Some("BAD_USER_INPUT"),
@@ -528,8 +498,7 @@ async fn taking_over_billing_moves_the_apps_and_keeps_the_inviters_connections(a
     );
     let acme = payment_method_id(&app, "Acme Corp").await;
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.dana,
             "acceptInvitation",
             json!({ "invitationId": id, "paymentMethodId": acme }),
@@ -562,8 +531,7 @@ async fn taking_over_billing_moves_the_apps_and_keeps_the_inviters_connections(a
     .await;
     let new_pm = json!({ "label": "Dana Studio", "paymentType": "SEPA_DEBIT", "invoiceEmail": "studio@dana.example", "invoiceAddress": "2 Lane" });
     assert_eq!(
-        call(
-            &app,
+        app.mutate(
             &demo.dana,
             "acceptInvitation",
             json!({ "token": token, "newPaymentMethod": new_pm }),

@@ -189,6 +189,30 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// Runs mutation `name` with `input` as `$input: <Name>Input!`, selecting `fields` of its
+    /// payload; returns the whole response and the first error's code.
+    pub async fn mutate(
+        &self,
+        token: &str,
+        name: &str,
+        input: Value,
+        fields: &str,
+    ) -> (Value, Option<String>) {
+        let input_type = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
+        let query =
+            format!("mutation($input: {input_type}!) {{ {name}(input: $input) {{ {fields} }} }}");
+        let (_, body) = self
+            .graphql_raw(Some(token), &query, json!({ "input": input }))
+            .await;
+        let code = error_code(&body).map(str::to_owned);
+        (body, code)
+    }
+
+    /// The error code of mutation `name` with `input`; `None` when it succeeded.
+    pub async fn mutation_code(&self, token: &str, name: &str, input: Value) -> Option<String> {
+        self.mutate(token, name, input, "clientMutationId").await.1
+    }
+
     /// How many statements the server's database has executed so far.
     pub fn statements(&self) -> u64 {
         self.db.statement_count()
