@@ -14,6 +14,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::db::Db;
+#[cfg(feature = "fault-injection")]
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::event::{EventSubjectKind, EventType};
 
@@ -100,8 +102,43 @@ impl Change {
     /// Writes the recorded events and commits. Dropping a `Change` instead rolls it back.
     pub async fn commit(self) -> ApiResult<()> {
         append_events(&self.txn, self.backend, Some(&self.actor), self.events).await?;
+        #[cfg(feature = "fault-injection")]
+        if fault::armed_for(self.actor.id) {
+            return Err(ApiError::internal("injected fault after the writes"));
+        }
         self.txn.commit().await?;
         Ok(())
+    }
+}
+
+/// Test builds only: makes every mutation of chosen people fail after all its writes (the change
+/// and its events), just before commit, to show that nothing half-done survives.
+#[cfg(feature = "fault-injection")]
+pub mod fault {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    use uuid::Uuid;
+
+    static ARMED: Mutex<Option<HashSet<Uuid>>> = Mutex::new(None);
+
+    /// Mutations by `person` fail from now on (`on`), or work again.
+    pub fn arm(person: Uuid, on: bool) {
+        if let Ok(mut armed) = ARMED.lock() {
+            let set = armed.get_or_insert_with(HashSet::new);
+            if on {
+                set.insert(person);
+            } else {
+                set.remove(&person);
+            }
+        }
+    }
+
+    pub(crate) fn armed_for(person: Uuid) -> bool {
+        ARMED
+            .lock()
+            .map(|armed| armed.as_ref().is_some_and(|set| set.contains(&person)))
+            .unwrap_or(false)
     }
 }
 
