@@ -1307,14 +1307,21 @@ async fn invitation_subjects_in(
 }
 
 /// Marks every pending invitation past its expiry EXPIRED, with a system event each, in one
-/// transaction; returns how many.
+/// transaction; returns how many. Several instances may run this at once: on PostgreSQL each
+/// locks the rows it takes and skips those another holds, so every invitation expires once.
 pub async fn expire_due(db: &crate::db::Db) -> ApiResult<usize> {
     let txn = crate::change::begin_write(db).await?;
-    let due = invitation::Entity::find()
+    let mut select = invitation::Entity::find()
         .filter(invitation::Column::State.eq(InvitationState::Pending))
-        .filter(invitation::Column::ExpiresAt.lte(Utc::now()))
-        .all(&txn)
-        .await?;
+        .filter(invitation::Column::ExpiresAt.lte(Utc::now()));
+    if db.backend() == sea_orm::DbBackend::Postgres {
+        select = sea_orm::QuerySelect::lock_with_behavior(
+            select,
+            sea_orm::sea_query::LockType::Update,
+            sea_orm::sea_query::LockBehavior::SkipLocked,
+        );
+    }
+    let due = select.all(&txn).await?;
     let mut events = Vec::with_capacity(due.len());
     for model in &due {
         invitation::ActiveModel {

@@ -551,7 +551,35 @@ async fn taking_over_billing_moves_the_apps_and_keeps_the_inviters_connections(a
     );
 }
 
+/// Two instances expire at the same moment: each due invitation expires once, with one event.
+async fn concurrent_expiry_expires_each_invitation_once(app: TestApp) {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+    Demo::seed(&app).await;
+    entity::invitation::Entity::update_many()
+        .col_expr(
+            entity::invitation::Column::ExpiresAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .exec(&app.db.conn)
+        .await
+        .expect("backdate");
+    let (a, b) = tokio::join!(
+        warren::invitation::expire_due(&app.db),
+        warren::invitation::expire_due(&app.db)
+    );
+    let expired =
+        a.map_err(|e| e.message()).expect("first") + b.map_err(|e| e.message()).expect("second");
+    assert_eq!(expired, 4, "the demo's four pending invitations");
+    let events = entity::event::Entity::find()
+        .filter(entity::event::Column::EventType.eq("INVITATION_EXPIRED"))
+        .count(&app.db.conn)
+        .await
+        .expect("count");
+    assert_eq!(events, 4);
+}
+
 on_both_databases!(
+    concurrent_expiry_expires_each_invitation_once,
     a_team_invitation_is_accepted_once_by_its_invitee,
     the_holder_of_the_link_may_accept,
     declined_revoked_and_expired_invitations_cannot_be_accepted,
