@@ -240,7 +240,7 @@ impl AccessRequestMutation {
         input: RequestAppAccessInput,
     ) -> ApiResult<Option<RequestAppAccessPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -338,7 +338,7 @@ impl AccessRequestMutation {
         input: ApproveAccessRequestInput,
     ) -> ApiResult<Option<ApproveAccessRequestPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if !change.reach().await?.is_unlimited(request.team_id) {
@@ -415,7 +415,7 @@ impl AccessRequestMutation {
         input: DenyAccessRequestInput,
     ) -> ApiResult<Option<DenyAccessRequestPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if !change.reach().await?.is_unlimited(request.team_id) {
@@ -448,7 +448,7 @@ impl AccessRequestMutation {
         input: CancelAccessRequestInput,
     ) -> ApiResult<Option<CancelAccessRequestPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if request.requester_id != change.actor.id {

@@ -685,7 +685,7 @@ impl AppMutation {
         input: CreateAppInput,
     ) -> ApiResult<Option<CreateAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "an app name")?;
         let description = clean_description(input.description)?;
         let team_id = input
@@ -822,7 +822,7 @@ impl AppMutation {
         input: UpdateAppInput,
     ) -> ApiResult<Option<UpdateAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let name = input
             .name
@@ -874,7 +874,7 @@ impl AppMutation {
         input: DeleteAppInput,
     ) -> ApiResult<Option<DeleteAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let rights = AppRights::load(&change, id).await?;
@@ -913,7 +913,7 @@ impl AppMutation {
         input: CreateEnvironmentInput,
     ) -> ApiResult<Option<CreateEnvironmentPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let name = crate::naming::clean_name(&input.name, "an environment name")?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -957,7 +957,7 @@ impl AppMutation {
         input: RenameEnvironmentInput,
     ) -> ApiResult<Option<RenameEnvironmentPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
         let name = crate::naming::clean_name(&input.name, "an environment name")?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -1004,7 +1004,7 @@ impl AppMutation {
     ) -> ApiResult<Option<DeleteEnvironmentPayload>> {
         use sea_orm::PaginatorTrait;
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let (env, rights) = environment_in_change(&change, id).await?;

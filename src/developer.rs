@@ -216,7 +216,7 @@ impl DeveloperMutation {
         input: AddAppToTeamInput,
     ) -> ApiResult<Option<AddAppToTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -272,7 +272,7 @@ impl DeveloperMutation {
         input: RemoveAppFromTeamInput,
     ) -> ApiResult<Option<RemoveAppFromTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -318,7 +318,7 @@ impl DeveloperMutation {
         input: SubscribeToAppInput,
     ) -> ApiResult<Option<SubscribeToAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -367,7 +367,7 @@ impl DeveloperMutation {
         input: UnsubscribeFromAppInput,
     ) -> ApiResult<Option<UnsubscribeFromAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let rights = AppRights::load(&change, app_id).await?;
@@ -401,7 +401,7 @@ impl DeveloperMutation {
         input: SwitchDeveloperConnectionInput,
     ) -> ApiResult<Option<SwitchDeveloperConnectionPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -460,7 +460,7 @@ impl DeveloperMutation {
         input: RemoveAppDeveloperInput,
     ) -> ApiResult<Option<RemoveAppDeveloperPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -500,7 +500,7 @@ impl DeveloperMutation {
         input: SetTechnicalContactsInput,
     ) -> ApiResult<Option<SetTechnicalContactsPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut people = Vec::new();
         for id in &input.person_ids {

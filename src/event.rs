@@ -960,7 +960,7 @@ impl EventFilterMutation {
     ) -> ApiResult<Option<CreateEventFilterPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "a filter name")?;
         if input.filter.saved_filter_id.is_some() {
             return Err(ApiError::bad_input(
@@ -1012,7 +1012,7 @@ impl EventFilterMutation {
     ) -> ApiResult<Option<DeleteEventFilterPayload>> {
         use sea_orm::ModelTrait;
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.event_filter_id, NodeKind::EventFilter)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let saved = event_filter::Entity::find_by_id(id)

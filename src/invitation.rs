@@ -497,7 +497,7 @@ impl InvitationMutation {
         input: InviteToTeamInput,
     ) -> ApiResult<Option<InviteToTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
@@ -571,7 +571,7 @@ impl InvitationMutation {
         input: InviteToAppInput,
     ) -> ApiResult<Option<InviteToAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
@@ -619,7 +619,7 @@ impl InvitationMutation {
         input: InviteToPaymentMethodInput,
     ) -> ApiResult<Option<InviteToPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
@@ -676,7 +676,7 @@ impl InvitationMutation {
         input: InviteToTakeOverBillingInput,
     ) -> ApiResult<Option<InviteToTakeOverBillingPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let mut apps = Vec::new();
@@ -1104,7 +1104,7 @@ impl InvitationAnswerMutation {
         input: AcceptInvitationInput,
     ) -> ApiResult<Option<AcceptInvitationPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let model = invitation_to_answer(
             &change,
@@ -1173,7 +1173,7 @@ impl InvitationAnswerMutation {
         input: DeclineInvitationInput,
     ) -> ApiResult<Option<DeclineInvitationPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let model = invitation_to_answer(
             &change,
@@ -1205,7 +1205,7 @@ impl InvitationAnswerMutation {
         input: RevokeInvitationInput,
     ) -> ApiResult<Option<RevokeInvitationPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.invitation_id, NodeKind::Invitation)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let mut select = invitation::Entity::find_by_id(id);

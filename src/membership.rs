@@ -180,7 +180,7 @@ impl MembershipMutation {
         input: ChangeTeamMemberRoleInput,
     ) -> ApiResult<Option<ChangeTeamMemberRolePayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -266,7 +266,7 @@ impl MembershipMutation {
         input: RemoveTeamMemberInput,
     ) -> ApiResult<Option<RemoveTeamMemberPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -304,7 +304,7 @@ impl MembershipMutation {
         input: LeaveTeamInput,
     ) -> ApiResult<Option<LeaveTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let (team, role) = team_in_change(&change, team_id).await?;

@@ -610,7 +610,7 @@ impl PaymentMethodMutation {
         input: CreatePaymentMethodInput,
     ) -> ApiResult<Option<CreatePaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let pm = insert_payment_method(&change, NewPaymentMethod::from(&input)).await?;
         change.record(NewEvent {
@@ -633,7 +633,7 @@ impl PaymentMethodMutation {
         input: UpdatePaymentMethodInput,
     ) -> ApiResult<Option<UpdatePaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let label = input
             .label
@@ -690,7 +690,7 @@ impl PaymentMethodMutation {
         input: DeletePaymentMethodInput,
     ) -> ApiResult<Option<DeletePaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let pm = billed_in_change(&change, id).await?;
@@ -763,7 +763,7 @@ impl PaymentMethodMutation {
         input: ConnectTeamToPaymentMethodInput,
     ) -> ApiResult<Option<ConnectTeamToPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -817,7 +817,7 @@ impl PaymentMethodMutation {
         input: DisconnectTeamFromPaymentMethodInput,
     ) -> ApiResult<Option<DisconnectTeamFromPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -873,7 +873,7 @@ impl PaymentMethodMutation {
         input: RemovePaymentMethodPersonInput,
     ) -> ApiResult<Option<RemovePaymentMethodPersonPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -914,7 +914,7 @@ impl PaymentMethodMutation {
         input: ChangeAppPaymentMethodInput,
     ) -> ApiResult<Option<ChangeAppPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;

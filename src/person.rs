@@ -590,7 +590,7 @@ impl PersonMutation {
         use entity::{access_request, developer_connection, payment_method_person, team_member};
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, QuerySelect};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let me = viewer.id();
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let (reasons, ids) = cancellation_blockers(&change, me).await?;
@@ -691,7 +691,7 @@ impl PersonMutation {
     ) -> ApiResult<Option<UpdateViewerPayload>> {
         use sea_orm::{ActiveEnum, ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let name = input
             .name
             .as_deref()

@@ -129,7 +129,7 @@ impl SshKeyMutation {
     ) -> ApiResult<Option<AddSshKeyPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let title = crate::naming::clean_name(&input.title, "a key title")?;
         let (public_key, fingerprint) = parse_public_key(&input.public_key)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -194,7 +194,7 @@ impl SshKeyMutation {
     ) -> ApiResult<Option<RemoveSshKeyPayload>> {
         use sea_orm::{EntityTrait, ModelTrait};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.ssh_key_id, NodeKind::SshKey)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let key = ssh_key::Entity::find_by_id(id)

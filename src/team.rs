@@ -506,7 +506,7 @@ impl TeamMutation {
     ) -> ApiResult<Option<CreateTeamPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let me = entity::person::Entity::find_by_id(viewer.id())
@@ -558,7 +558,7 @@ impl TeamMutation {
     ) -> ApiResult<Option<RenameTeamPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
@@ -596,7 +596,7 @@ impl TeamMutation {
     ) -> ApiResult<Option<DeleteTeamPayload>> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let team =

@@ -130,7 +130,7 @@ impl TokenMutation {
         input: CreatePersonalAccessTokenInput,
     ) -> ApiResult<Option<CreatePersonalAccessTokenPayload>> {
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let expires_in = match input.expires_in_days {
             None => None,
             Some(days @ 1..=365) => Some(chrono::Duration::days(i64::from(days))),
@@ -175,7 +175,7 @@ impl TokenMutation {
     ) -> ApiResult<Option<RevokePersonalAccessTokenPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
         let scope = scope(ctx)?;
-        let viewer = scope.writer()?;
+        let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(
             &input.personal_access_token_id,
             NodeKind::PersonalAccessToken,

@@ -446,7 +446,32 @@ async fn saved_filters_are_created_and_deleted_by_their_owner(app: TestApp) {
     assert_eq!(data["viewer"]["eventFilters"], json!([]));
 }
 
+/// Several mutations in one request run one after the other, and each payload shows the state
+/// its mutation left, not what the request had loaded before it.
+async fn each_payload_sees_its_own_mutation(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let q = r#"mutation {
+        one: createTeam(input: { name: "One" }) { team { name viewerRole } }
+        two: createTeam(input: { name: "Two" }) { team { name viewerRole } }
+        me: updateViewer(input: {}) { viewer { teams { totalCount } } }
+    }"#;
+    let data = app.query(&demo.eli, q, json!({})).await;
+    assert_eq!(
+        data["one"]["team"],
+        json!({ "name": "One", "viewerRole": "UNLIMITED" })
+    );
+    assert_eq!(
+        data["two"]["team"],
+        json!({ "name": "Two", "viewerRole": "UNLIMITED" })
+    );
+    assert_eq!(
+        data["me"]["viewer"]["teams"]["totalCount"], 3,
+        "Nebula, One and Two"
+    );
+}
+
 on_both_databases!(
+    each_payload_sees_its_own_mutation,
     updating_the_viewer_records_an_event,
     a_developer_with_belongings_cannot_become_a_client,
     read_tokens_cannot_mutate,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::access::Reach;
@@ -25,7 +25,8 @@ pub struct RequestScope {
     pub viewer: Option<Viewer>,
     /// Where people reach the service, for links such as invitations'.
     pub public_url: Arc<str>,
-    reach: OnceCell<Arc<Reach>>,
+    /// Loaded on first use; forgotten when a mutation starts, since it may change it.
+    reach: Mutex<Option<Arc<Reach>>>,
 }
 
 impl RequestScope {
@@ -34,7 +35,7 @@ impl RequestScope {
             db,
             viewer,
             public_url,
-            reach: OnceCell::new(),
+            reach: Mutex::new(None),
         })
     }
 
@@ -59,14 +60,17 @@ impl RequestScope {
         }
     }
 
-    /// The viewer's reach, loaded on first use and shared by the whole request.
+    /// The viewer's reach, loaded on first use and shared until a mutation starts. The lock is
+    /// held while loading, so batches that need it at once load it once.
     pub async fn reach(&self) -> ApiResult<Arc<Reach>> {
         let viewer = self.viewer()?.id();
-        self.reach
-            .get_or_try_init(|| async { Reach::load(&self.db.conn, viewer).await.map(Arc::new) })
-            .await
-            .cloned()
-            .map_err(ApiError::from)
+        let mut reach = self.reach.lock().await;
+        if let Some(reach) = reach.as_ref() {
+            return Ok(reach.clone());
+        }
+        let loaded = Arc::new(Reach::load(&self.db.conn, viewer).await?);
+        *reach = Some(loaded.clone());
+        Ok(loaded)
     }
 
     /// A dataloader for this request, caching for the request's life. Its batches run in
@@ -86,6 +90,20 @@ impl RequestScope {
 pub struct Batch(pub Arc<RequestScope>);
 
 pub type RequestLoader = DataLoader<Batch, HashMapCache>;
+
+/// The viewer of a mutation, if its credential may change things (see `RequestScope::writer`).
+/// What the request loaded so far may be outdated by the mutations before this one in the same
+/// request, so the reach is forgotten and the dataloader stops caching: the payload reads the
+/// state as this mutation leaves it.
+pub fn writer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
+    let scope = scope(ctx)?;
+    let viewer = scope.writer()?;
+    if let Ok(mut reach) = scope.reach.try_lock() {
+        *reach = None;
+    }
+    loader(ctx)?.enable_all_cache(false);
+    Ok(viewer)
+}
 
 pub fn scope<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<RequestScope>> {
     ctx.data::<Arc<RequestScope>>()
