@@ -156,16 +156,6 @@ impl PageArgs {
             before: before.as_deref().map(decode_cursor).transpose()?,
         })
     }
-
-    /// The first page of `limit` items, for lists that are not exposed as connections.
-    pub fn first(limit: u64) -> Self {
-        PageArgs {
-            limit,
-            backward: false,
-            after: None,
-            before: None,
-        }
-    }
 }
 
 #[cfg(test)]
