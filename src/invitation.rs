@@ -1307,19 +1307,17 @@ async fn invitation_subjects_in(
 }
 
 /// Marks every pending invitation past its expiry EXPIRED, with a system event each, in one
-/// transaction; returns how many. Several instances may run this at once: on PostgreSQL each
-/// locks the rows it takes and skips those another holds, so every invitation expires once.
+/// transaction; returns how many. Several instances may run this at once: on PostgreSQL the due
+/// rows are locked, so a second run waits, finds them no longer pending, and leaves them. (It
+/// does not skip locked rows: a mutation that just failed may still hold one until its rollback
+/// reaches the database, and that invitation is due all the same.)
 pub async fn expire_due(db: &crate::db::Db) -> ApiResult<usize> {
     let txn = crate::change::begin_write(db).await?;
     let mut select = invitation::Entity::find()
         .filter(invitation::Column::State.eq(InvitationState::Pending))
         .filter(invitation::Column::ExpiresAt.lte(Utc::now()));
     if db.backend() == sea_orm::DbBackend::Postgres {
-        select = sea_orm::QuerySelect::lock_with_behavior(
-            select,
-            sea_orm::sea_query::LockType::Update,
-            sea_orm::sea_query::LockBehavior::SkipLocked,
-        );
+        select = sea_orm::QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
     }
     let due = select.all(&txn).await?;
     let mut events = Vec::with_capacity(due.len());
