@@ -195,9 +195,7 @@ impl Parties {
 async fn pending_request(change: &Change, id: &ID) -> ApiResult<access_request::Model> {
     let id = expect_global_id(id, NodeKind::AccessRequest)?;
     let mut select = access_request::Entity::find_by_id(id);
-    if change.backend() == sea_orm::DbBackend::Postgres {
-        select = sea_orm::QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
-    }
+    select = change.locked(select);
     let request = select
         .one(&change.txn)
         .await?

@@ -1013,9 +1013,7 @@ impl AppMutation {
         let mut others = environment::Entity::find()
             .filter(environment::Column::AppId.eq(env.app_id))
             .filter(environment::Column::Id.ne(id));
-        if change.backend() == sea_orm::DbBackend::Postgres {
-            others = sea_orm::QuerySelect::lock(others, sea_orm::sea_query::LockType::Update);
-        }
+        others = change.locked(others);
         if others.count(&change.txn).await? == 0 {
             return Err(ApiError::Conflict {
                 message: format!(

@@ -8,7 +8,7 @@
 
 use entity::{event, event_subject, person};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QuerySelect,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
@@ -77,13 +77,9 @@ impl Change {
         self.backend
     }
 
-    /// `FOR UPDATE` on PostgreSQL, where rows read to check a rule must stay as read until
-    /// commit; nothing on SQLite, whose write transactions exclude each other already.
-    pub fn lock_clause(&self) -> &'static str {
-        match self.backend {
-            DbBackend::Postgres => " FOR UPDATE",
-            _ => "",
-        }
+    /// `select` with `FOR UPDATE` on PostgreSQL (see `lock_for_update`).
+    pub fn locked<S: QuerySelect>(&self, select: S) -> S {
+        lock_for_update(self.backend, select)
     }
 
     /// The actor's reach as this transaction sees it, for decisions that must not rest on the
@@ -139,6 +135,15 @@ pub mod fault {
             .lock()
             .map(|armed| armed.as_ref().is_some_and(|set| set.contains(&person)))
             .unwrap_or(false)
+    }
+}
+
+/// `select` with `FOR UPDATE` on PostgreSQL, where rows read to check a rule must stay as read
+/// until commit; unchanged on SQLite, whose write transactions exclude each other already.
+pub fn lock_for_update<S: QuerySelect>(backend: DbBackend, select: S) -> S {
+    match backend {
+        DbBackend::Postgres => select.lock(sea_orm::sea_query::LockType::Update),
+        _ => select,
     }
 }
 

@@ -824,9 +824,7 @@ async fn invitation_to_answer(
             ));
         }
     };
-    if change.backend() == sea_orm::DbBackend::Postgres {
-        select = sea_orm::QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
-    }
+    select = change.locked(select);
     let model = select
         .one(&change.txn)
         .await?
@@ -1209,9 +1207,7 @@ impl InvitationAnswerMutation {
         let id = expect_global_id(&input.invitation_id, NodeKind::Invitation)?;
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let mut select = invitation::Entity::find_by_id(id);
-        if change.backend() == sea_orm::DbBackend::Postgres {
-            select = sea_orm::QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
-        }
+        select = change.locked(select);
         let model = select
             .one(&change.txn)
             .await?
@@ -1316,9 +1312,7 @@ pub async fn expire_due(db: &crate::db::Db) -> ApiResult<usize> {
     let mut select = invitation::Entity::find()
         .filter(invitation::Column::State.eq(InvitationState::Pending))
         .filter(invitation::Column::ExpiresAt.lte(Utc::now()));
-    if db.backend() == sea_orm::DbBackend::Postgres {
-        select = sea_orm::QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
-    }
+    select = crate::change::lock_for_update(db.backend(), select);
     let due = select.all(&txn).await?;
     let mut events = Vec::with_capacity(due.len());
     for model in &due {

@@ -538,9 +538,7 @@ pub struct PaymentMethodMutation;
 /// change one at a time); NOT_FOUND otherwise, since billing access is what makes it visible.
 async fn billed_in_change(change: &Change, id: Uuid) -> ApiResult<payment_method::Model> {
     let mut select = payment_method::Entity::find_by_id(id);
-    if change.backend() == sea_orm::DbBackend::Postgres {
-        select = QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
-    }
+    select = change.locked(select);
     let pm = select.one(&change.txn).await?;
     match pm {
         Some(pm) if change.reach().await?.bills(id) => Ok(pm),
@@ -823,9 +821,7 @@ impl PaymentMethodMutation {
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let (team, role) = crate::team::team_in_change(&change, team_id).await?;
         let mut select = payment_method::Entity::find_by_id(pm_id);
-        if change.backend() == sea_orm::DbBackend::Postgres {
-            select = QuerySelect::lock(select, sea_orm::sea_query::LockType::Update);
-        }
+        select = change.locked(select);
         let bills = change.reach().await?.bills(pm_id);
         let pm = select
             .one(&change.txn)

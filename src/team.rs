@@ -455,12 +455,9 @@ pub(crate) async fn team_in_change(
     change: &Change,
     id: Uuid,
 ) -> ApiResult<(team::Model, Option<TeamRole>)> {
-    use sea_orm::sea_query::LockType;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let mut select = team::Entity::find_by_id(id);
-    if change.backend() == sea_orm::DbBackend::Postgres {
-        select = sea_orm::QuerySelect::lock(select, LockType::Update);
-    }
+    select = change.locked(select);
     let team = select
         .one(&change.txn)
         .await?
