@@ -372,22 +372,16 @@ impl AccessRequestMutation {
         .on_conflict_do_nothing()
         .exec_without_returning(&change.txn)
         .await?;
-        let connected = entity::developer_connection::Entity::find()
-            .filter(entity::developer_connection::Column::PersonId.eq(request.requester_id))
-            .filter(entity::developer_connection::Column::AppId.eq(request.app_id))
-            .one(&change.txn)
-            .await?;
+        let connected =
+            crate::developer::connection_of(&change, request.requester_id, request.app_id).await?;
         if connected.is_none() {
-            entity::developer_connection::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                person_id: Set(request.requester_id),
-                app_id: Set(request.app_id),
-                team_id: Set(Some(request.team_id)),
-                connected_at: Set(now),
-            }
-            .insert(&change.txn)
+            crate::developer::connect(
+                &change,
+                request.requester_id,
+                request.app_id,
+                Some(request.team_id),
+            )
             .await?;
-            crate::app::ensure_technical_contacts(&change.txn, &[request.app_id]).await?;
         }
         let approved = decide(&change, &request, AccessRequestState::Approved).await?;
         change.record(NewEvent {

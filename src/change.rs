@@ -95,7 +95,12 @@ impl Change {
         self.events.push(event);
     }
 
-    /// Writes the recorded events and commits. Dropping a `Change` instead rolls it back.
+    /// Writes the recorded events and commits. Dropping a `Change` instead rolls it back, which
+    /// is how every refused mutation ends (`?` drops it): on SQLite the rollback goes to the
+    /// connection's worker at once; on PostgreSQL it is queued and sent when the connection
+    /// goes back to the pool, which sqlx does straight away in a task that pings the
+    /// connection (flushing the ROLLBACK) before reuse, so row and advisory locks do not
+    /// outlive the request by more than that round trip.
     pub async fn commit(self) -> ApiResult<()> {
         append_events(&self.txn, self.backend, Some(&self.actor), self.events).await?;
         #[cfg(feature = "fault-injection")]

@@ -99,7 +99,8 @@ pub struct SetTechnicalContactsInput {
 #[derive(Default)]
 pub struct DeveloperMutation;
 
-async fn connection_of(
+/// The developer connection of `person` to `app`, if there is one.
+pub(crate) async fn connection_of(
     change: &Change,
     person: Uuid,
     app: Uuid,
@@ -109,6 +110,26 @@ async fn connection_of(
         .filter(developer_connection::Column::AppId.eq(app))
         .one(&change.txn)
         .await?)
+}
+
+/// Connects `person` to `app` (through `team`, or directly) and gives the app a technical
+/// contact if it had none. The caller has checked the rules, the one-connection rule included.
+pub(crate) async fn connect(
+    change: &Change,
+    person: Uuid,
+    app: Uuid,
+    team: Option<Uuid>,
+) -> ApiResult<()> {
+    developer_connection::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        person_id: Set(person),
+        app_id: Set(app),
+        team_id: Set(team),
+        connected_at: Set(chrono::Utc::now()),
+    }
+    .insert(&change.txn)
+    .await?;
+    crate::app::ensure_technical_contacts(&change.txn, &[app]).await
 }
 
 async fn team_holds_app(change: &Change, team: Uuid, app: Uuid) -> ApiResult<bool> {
@@ -332,16 +353,7 @@ impl DeveloperMutation {
                 name.as_deref(),
             ));
         }
-        developer_connection::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            person_id: Set(change.actor.id),
-            app_id: Set(app_id),
-            team_id: Set(Some(team_id)),
-            connected_at: Set(chrono::Utc::now()),
-        }
-        .insert(&change.txn)
-        .await?;
-        crate::app::ensure_technical_contacts(&change.txn, &[app_id]).await?;
+        connect(&change, change.actor.id, app_id, Some(team_id)).await?;
         let mut subjects = rights.subjects_with_containers(&change).await?;
         subjects.push(Subject::person(&change.actor));
         change.record(NewEvent {

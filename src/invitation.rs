@@ -579,10 +579,7 @@ impl InvitationMutation {
         let rights = app::AppRights::load(&change, app_id).await?;
         rights.require_full_or_billing("inviting developers")?;
         if let Some(person) = person_by_email(&change, &email).await?
-            && entity::developer_connection::Entity::find()
-                .filter(entity::developer_connection::Column::PersonId.eq(person.id))
-                .filter(entity::developer_connection::Column::AppId.eq(app_id))
-                .one(&change.txn)
+            && crate::developer::connection_of(&change, person.id, app_id)
                 .await?
                 .is_some()
         {
@@ -891,7 +888,7 @@ async fn fulfil(
     model: &invitation::Model,
     input: &AcceptInvitationInput,
 ) -> ApiResult<Vec<Subject>> {
-    use entity::{app_grant, developer_connection, payment_method_person, team_member};
+    use entity::{app_grant, payment_method_person, team_member};
     let now = Utc::now();
     let actor = change.actor.clone();
     let developer_only = || {
@@ -931,7 +928,6 @@ async fn fulfil(
             }
             .insert(&change.txn)
             .await?;
-            let mut subscribed = Vec::new();
             for app in listed_apps(change, model.id).await? {
                 // Apps the team has let go of since, or that the invitee works on already, are skipped.
                 if entity::team_app::Entity::find_by_id((team_id, app))
@@ -951,25 +947,13 @@ async fn fulfil(
                     .insert(&change.txn)
                     .await?;
                 }
-                let connected = developer_connection::Entity::find()
-                    .filter(developer_connection::Column::PersonId.eq(actor.id))
-                    .filter(developer_connection::Column::AppId.eq(app))
-                    .one(&change.txn)
-                    .await?;
-                if connected.is_none() {
-                    developer_connection::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        person_id: Set(actor.id),
-                        app_id: Set(app),
-                        team_id: Set(Some(team_id)),
-                        connected_at: Set(now),
-                    }
-                    .insert(&change.txn)
-                    .await?;
-                    subscribed.push(app);
+                if crate::developer::connection_of(change, actor.id, app)
+                    .await?
+                    .is_none()
+                {
+                    crate::developer::connect(change, actor.id, app, Some(team_id)).await?;
                 }
             }
-            crate::app::ensure_technical_contacts(&change.txn, &subscribed).await?;
             subjects.push(Subject::new(EventSubjectKind::Team, team.id, team.name));
         }
         InvitationKind::App => {
@@ -979,27 +963,16 @@ async fn fulfil(
                 .one(&change.txn)
                 .await?
                 .ok_or_else(|| ApiError::not_found("App"))?;
-            let connected = developer_connection::Entity::find()
-                .filter(developer_connection::Column::PersonId.eq(actor.id))
-                .filter(developer_connection::Column::AppId.eq(app_id))
-                .one(&change.txn)
-                .await?;
-            if connected.is_some() {
+            if crate::developer::connection_of(change, actor.id, app_id)
+                .await?
+                .is_some()
+            {
                 return Err(ApiError::Conflict {
                     message: format!("you are connected to {} already", app.name),
                     ids: vec![app_id],
                 });
             }
-            developer_connection::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                person_id: Set(actor.id),
-                app_id: Set(app_id),
-                team_id: Set(None),
-                connected_at: Set(now),
-            }
-            .insert(&change.txn)
-            .await?;
-            crate::app::ensure_technical_contacts(&change.txn, &[app_id]).await?;
+            crate::developer::connect(change, actor.id, app_id, None).await?;
             subjects.push(Subject::new(EventSubjectKind::App, app.id, app.name));
         }
         InvitationKind::PaymentMethod => {
