@@ -32,21 +32,8 @@ use crate::token::{PersonalAccessToken, PersonalAccessTokenConnection};
 
 load_by_id!(PersonId, person);
 
-/// Whether the viewer may see a person; batched into one statement per tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonVisible(pub Uuid);
-
-impl Loader<PersonVisible> for Batch {
-    type Value = bool;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[PersonVisible]) -> ApiResult<HashMap<PersonVisible, bool>> {
-        let reach = self.0.reach().await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let visible = reach.visible_people(&self.0.db.conn, &ids).await?;
-        Ok(keys.iter().map(|k| (*k, visible.contains(&k.0))).collect())
-    }
-}
+// Whether the viewer may see a person: it shares a team, an app or a payment method.
+crate::graphql::context::visibility_by_id!(PersonVisible, visible_people);
 
 /// Loads a person if the viewer may see it.
 pub async fn visible_person(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Person>> {

@@ -30,22 +30,9 @@ use crate::person::{Membership, Person};
 
 load_by_id!(TeamId, team);
 
-/// Whether the viewer may see a team (as a member, or by name through a shared app or
-/// payment method); batched into one statement per tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TeamVisible(pub Uuid);
-
-impl Loader<TeamVisible> for Batch {
-    type Value = bool;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[TeamVisible]) -> ApiResult<HashMap<TeamVisible, bool>> {
-        let reach = self.0.reach().await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let visible = reach.visible_teams(&self.0.db.conn, &ids).await?;
-        Ok(keys.iter().map(|k| (*k, visible.contains(&k.0))).collect())
-    }
-}
+// Whether the viewer may see a team: as a member, or by name through a shared app or
+// payment method.
+crate::graphql::context::visibility_by_id!(TeamVisible, visible_teams);
 
 static MEMBERS: EdgeSql = EdgeSql {
     from: "team_member e JOIN person n ON n.id = e.person_id",

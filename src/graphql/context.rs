@@ -308,3 +308,28 @@ macro_rules! load_by_id {
     };
 }
 pub(crate) use load_by_id;
+
+/// Declares `$key`, a batched "may the viewer see this object?" lookup answered by the
+/// viewer's `Reach` method `$rule` (one statement per batch).
+macro_rules! visibility_by_id {
+    ($key:ident, $rule:ident) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub uuid::Uuid);
+
+        impl async_graphql::dataloader::Loader<$key> for $crate::graphql::context::Batch {
+            type Value = bool;
+            type Error = $crate::error::ApiError;
+
+            async fn load(
+                &self,
+                keys: &[$key],
+            ) -> Result<std::collections::HashMap<$key, bool>, Self::Error> {
+                let reach = self.0.reach().await?;
+                let ids: Vec<uuid::Uuid> = keys.iter().map(|k| k.0).collect();
+                let visible = reach.$rule(&self.0.db.conn, &ids).await?;
+                Ok(keys.iter().map(|k| (*k, visible.contains(&k.0))).collect())
+            }
+        }
+    };
+}
+pub(crate) use visibility_by_id;
