@@ -651,7 +651,10 @@ async fn environment_in_change(
         .ok_or_else(|| ApiError::not_found("Environment"))?;
     let rights = AppRights::load(change, env.app_id)
         .await
-        .map_err(|_| ApiError::not_found("Environment"))?;
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::not_found("Environment"),
+            other => other,
+        })?;
     if !rights.reach.sees_app_internals(env.app_id) {
         return Err(ApiError::not_found("Environment"));
     }
@@ -1009,11 +1012,16 @@ impl AppMutation {
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
         let (env, rights) = environment_in_change(&change, id).await?;
         rights.require_developer("deleting an environment")?;
-        // Lock the app's environments (PostgreSQL) so two deletions cannot both see two left.
-        let mut others = environment::Entity::find()
+        // Deletions of one app's environments queue on the app's row (PostgreSQL), so the
+        // second counts after the first committed and cannot take the last one. Locking the
+        // other environments instead would let two deletions lock each other's row: deadlock.
+        change
+            .locked(app::Entity::find_by_id(env.app_id))
+            .one(&change.txn)
+            .await?;
+        let others = environment::Entity::find()
             .filter(environment::Column::AppId.eq(env.app_id))
             .filter(environment::Column::Id.ne(id));
-        others = change.locked(others);
         if others.count(&change.txn).await? == 0 {
             return Err(ApiError::Conflict {
                 message: format!(

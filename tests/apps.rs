@@ -628,6 +628,60 @@ async fn concurrent_subscriptions_leave_one_connection(app: TestApp) {
     }
 }
 
+/// Two developers each delete one of an app's two environments at the same moment, 20 times
+/// over: one deletion succeeds, the other gets CONFLICT, and the app keeps one environment.
+async fn concurrent_environment_deletions_keep_one(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let create_app = "mutation($input: CreateAppInput!) { createApp(input: $input) { app { id environments { id } } } }";
+    let create_env = "mutation($input: CreateEnvironmentInput!) { createEnvironment(input: $input) { environment { id } } }";
+    for i in 0..20 {
+        let (_, body) = app
+            .graphql_raw(
+                Some(&demo.chen),
+                create_app,
+                json!({ "input": { "name": format!("envs-{i}") } }),
+            )
+            .await;
+        let app_gid = body["data"]["createApp"]["app"]["id"].clone();
+        let main = body["data"]["createApp"]["app"]["environments"][0]["id"].clone();
+        let (_, body) = app
+            .graphql_raw(
+                Some(&demo.chen),
+                create_env,
+                json!({ "input": { "appId": app_gid, "name": "staging" } }),
+            )
+            .await;
+        let staging = body["data"]["createEnvironment"]["environment"]["id"].clone();
+        let (a, b) = tokio::join!(
+            app.mutation_code(
+                &demo.chen,
+                "deleteEnvironment",
+                json!({ "environmentId": main })
+            ),
+            app.mutation_code(
+                &demo.chen,
+                "deleteEnvironment",
+                json!({ "environmentId": staging })
+            ),
+        );
+        let mut outcomes = [a, b];
+        outcomes.sort();
+        assert_eq!(outcomes, [None, Some("CONFLICT".to_owned())], "race {i}");
+        let left = app
+            .query(
+                &demo.chen,
+                "query($id: ID!) { node(id: $id) { ... on App { environments { id } } } }",
+                json!({ "id": app_gid }),
+            )
+            .await;
+        assert_eq!(
+            left["node"]["environments"].as_array().map(Vec::len),
+            Some(1),
+            "race {i}"
+        );
+    }
+}
+
 on_both_databases!(
     a_personal_app_connects_its_creator_directly,
     team_apps_and_billed_apps_need_membership_and_billing,
@@ -640,4 +694,5 @@ on_both_databases!(
     a_connection_switches_teams_but_never_becomes_direct,
     full_or_billing_rights_remove_developers_and_full_rights_set_contacts,
     concurrent_subscriptions_leave_one_connection,
+    concurrent_environment_deletions_keep_one,
 );
