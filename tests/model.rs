@@ -1,16 +1,20 @@
 //! Model-based test of the collaboration rules (DOMAIN.md).
 //!
 //! A small reference model of the rules, written plainly below, and the running service are
-//! driven through the same random sequences of operations. After every step the outcome of each
-//! GraphQL mutation (success or its `extensions.code`) must be what the model predicts, and what
-//! each of four people (three developers and a client) can see — their teams, connections and
-//! payment methods, and every object of the sequence through `nodes(ids:)` with its gated
-//! fields — must equal what the model says they see.
+//! driven through the same random sequences of operations: teams, roles, apps, environments,
+//! developer connections, grants, technical contacts, billing, cascading deletions,
+//! invitations of all four kinds with their whole lifecycle (the inviter's right checked again
+//! at acceptance), access requests, account types and account cancellation. After every step
+//! the outcome of each GraphQL mutation (success or its `extensions.code`) must be what the
+//! model predicts, and what each of four people (three developers and a client) can see —
+//! their teams, connections, payment methods and pending invitations, and every object of the
+//! sequence through `nodes(ids:)` with its gated fields — must equal what the model says.
 //!
 //! Every sequence gets four new people in the same database, so sequences never share objects
 //! and one migrated database serves the whole run. `MODEL_CASES` overrides the number of
-//! sequences and `MODEL_SEED` replays a run (the seed is printed when a sequence fails, with
-//! the shrunk sequence and the steps it took).
+//! sequences and `MODEL_SEED` replays a run: a failure prints the seed, the steps as they ran
+//! and the shortest failing sequence found. `MODEL_TALLY=1` counts outcomes per operation and
+//! `MODEL_TRACE=1` prints every sequence, to see what a run exercised.
 
 mod common;
 
@@ -194,13 +198,15 @@ enum Op {
         actor: usize,
         team: usize,
     },
-    /// An invitation left pending, for later steps to answer.
+    /// An invitation left pending, for later steps to answer. A TEAM invitation with `apps`
+    /// lists them (resolved to the team's apps at that moment).
     Invite {
         actor: usize,
         kind: InvitationKind,
         target: usize,
         person: usize,
         role: Role,
+        apps: Option<Vec<usize>>,
     },
     /// acceptInvitation by id; `pm` picks the payment method taking over billing (None: a new
     /// one in the same call).
@@ -222,12 +228,31 @@ enum Op {
         actor: usize,
         client: bool,
     },
-    /// requestAppAccess, then approveAccessRequest by `approver` (cancelled if that fails).
+    /// setTechnicalContacts with the people of bitmask `people` (see `resolve`).
+    SetContacts {
+        actor: usize,
+        app: usize,
+        people: usize,
+    },
+    CreateEnvironment {
+        actor: usize,
+        app: usize,
+    },
+    DeleteEnvironment {
+        actor: usize,
+        environment: usize,
+    },
+    CancelAccount {
+        actor: usize,
+    },
+    /// requestAppAccess, then approveAccessRequest (or denyAccessRequest) by `approver`; the
+    /// requester cancels the request if that fails.
     RequestAccess {
         actor: usize,
         team: usize,
         app: usize,
         approver: usize,
+        deny: bool,
     },
 }
 
@@ -270,8 +295,12 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         2 => (a(), o(), o()).prop_map(|(actor, app, pm)| Op::MoveApp { actor, app, pm }),
         1 => (a(), o()).prop_map(|(actor, pm)| Op::DeletePaymentMethod { actor, pm }),
         1 => (a(), o()).prop_map(|(actor, team)| Op::DeleteTeam { actor, team }),
-        3 => (a(), o(), o(), a()).prop_map(|(actor, team, app, approver)| Op::RequestAccess { actor, team, app, approver }),
-        4 => (a(), invitation_kind(), o(), p(), role()).prop_map(|(actor, kind, target, person, role)| Op::Invite { actor, kind, target, person, role }),
+        3 => (a(), o(), o(), a(), proptest::bool::weighted(0.3)).prop_map(|(actor, team, app, approver, deny)| Op::RequestAccess { actor, team, app, approver, deny }),
+        4 => (a(), invitation_kind(), o(), p(), role(), any::<bool>()).prop_map(|(actor, kind, target, person, role, apps)| Op::Invite { actor, kind, target, person, role, apps: apps.then(Vec::new) }),
+        2 => (a(), o(), 0..32usize).prop_map(|(actor, app, people)| Op::SetContacts { actor, app, people }),
+        2 => (a(), o()).prop_map(|(actor, app)| Op::CreateEnvironment { actor, app }),
+        2 => (a(), o()).prop_map(|(actor, environment)| Op::DeleteEnvironment { actor, environment }),
+        1 => a().prop_map(|actor| Op::CancelAccount { actor }),
         4 => (a(), o(), proptest::option::of(o())).prop_map(|(actor, invitation, pm)| Op::Accept { actor, invitation, pm }),
         1 => (a(), o()).prop_map(|(actor, invitation)| Op::Decline { actor, invitation }),
         2 => (a(), o()).prop_map(|(actor, invitation)| Op::Revoke { actor, invitation }),
@@ -286,11 +315,13 @@ enum Outcome {
     NotFound,
     Forbidden,
     Conflict,
+    BadInput,
+    Unauthenticated,
     /// Any other code; the model never predicts one.
     Other,
 }
 
-use Outcome::{Conflict, Forbidden, NotFound};
+use Outcome::{BadInput, Conflict, Forbidden, NotFound, Unauthenticated};
 
 impl Outcome {
     fn of(code: Option<&str>) -> Outcome {
@@ -299,6 +330,8 @@ impl Outcome {
             Some("NOT_FOUND") => NotFound,
             Some("FORBIDDEN") => Forbidden,
             Some("CONFLICT") => Conflict,
+            Some("BAD_USER_INPUT") => BadInput,
+            Some("UNAUTHENTICATED") => Unauthenticated,
             Some(_) => Outcome::Other,
         }
     }
@@ -359,6 +392,8 @@ struct InvitationModel {
     /// The team, app (also for TAKE_OVER_BILLING) or payment method offered.
     target: usize,
     role: Role,
+    /// The apps a TEAM invitation lists.
+    apps: Vec<usize>,
     pending: bool,
     /// Its `state` as the service names it.
     state: &'static str,
@@ -377,6 +412,10 @@ struct Model {
     invitations: Vec<InvitationModel>,
     /// Which people have CLIENT accounts now.
     clients: [bool; PEOPLE],
+    /// Who cancelled their account.
+    cancelled: [bool; PEOPLE],
+    /// Environments, by creation order: the app each belongs to (None once deleted).
+    environments: Vec<Option<usize>>,
     clock: u64,
 }
 
@@ -390,6 +429,8 @@ impl Default for Model {
             pms: Vec::new(),
             invitations: Vec::new(),
             clients,
+            cancelled: [false; PEOPLE],
+            environments: Vec::new(),
             clock: 0,
         }
     }
@@ -610,6 +651,11 @@ impl Model {
     }
 
     fn delete_app(&mut self, a: usize) {
+        for environment in &mut self.environments {
+            if *environment == Some(a) {
+                *environment = None;
+            }
+        }
         for invitation in &mut self.invitations {
             if invitation.kind == InvitationKind::App && invitation.target == a {
                 invitation.gone = true;
@@ -677,6 +723,10 @@ impl Model {
     // --- the operations: each returns the outcome of every call the test makes for it ---
 
     fn apply(&mut self, op: &Op) -> Vec<Outcome> {
+        // A cancelled account's token is revoked with it.
+        if self.cancelled[actor(op)] {
+            return vec![Unauthenticated];
+        }
         match *op {
             Op::CreateTeam { actor } => {
                 if self.is_client(actor) {
@@ -770,6 +820,7 @@ impl Model {
                 })();
                 if check.is_ok() {
                     let a = self.apps.len();
+                    self.environments.push(Some(a));
                     self.apps.push(Some(AppModel {
                         pm,
                         ..AppModel::default()
@@ -1014,7 +1065,92 @@ impl Model {
                 target,
                 person,
                 role,
-            } => vec![outcome(self.invite(actor, kind, target, person, role))],
+                ref apps,
+            } => {
+                let apps = apps.clone().unwrap_or_default();
+                vec![outcome(
+                    self.invite(actor, kind, target, person, role, apps),
+                )]
+            }
+            Op::SetContacts { actor, app, people } => {
+                let chosen: BTreeSet<usize> =
+                    (0..PEOPLE).filter(|p| people & (1 << p) != 0).collect();
+                let check = (|| {
+                    refuse_unless(!chosen.is_empty(), BadInput)?;
+                    refuse_unless(self.sees_app(actor, app), NotFound)?;
+                    refuse_unless(self.full(actor, app), Forbidden)?;
+                    refuse_unless(
+                        chosen.iter().all(|p| self.connection(*p, app).is_some()),
+                        Conflict,
+                    )
+                })();
+                if check.is_ok() {
+                    self.app_mut(app).contacts = chosen;
+                }
+                vec![outcome(check)]
+            }
+            Op::CreateEnvironment { actor, app } => {
+                let check = refuse_unless(self.sees_app(actor, app), NotFound)
+                    .and_then(|()| refuse_unless(self.connection(actor, app).is_some(), Forbidden));
+                if check.is_ok() {
+                    self.environments.push(Some(app));
+                }
+                vec![outcome(check)]
+            }
+            Op::DeleteEnvironment { actor, environment } => {
+                let check = (|| {
+                    let app = self.environments[environment].ok_or(NotFound)?;
+                    // Environments are internals: hidden from whoever does not see them.
+                    refuse_unless(
+                        self.sees_app(actor, app) && self.sees_internals(actor, app),
+                        NotFound,
+                    )?;
+                    refuse_unless(self.connection(actor, app).is_some(), Forbidden)?;
+                    let others = self
+                        .environments
+                        .iter()
+                        .enumerate()
+                        .filter(|(e, a)| *e != environment && **a == Some(app))
+                        .count();
+                    refuse_unless(others > 0, Conflict)
+                })();
+                if check.is_ok() {
+                    self.environments[environment] = None;
+                }
+                vec![outcome(check)]
+            }
+            Op::CancelAccount { actor } => {
+                // Refused while it is a team's last UNLIMITED member or a payment method's
+                // last billing path.
+                let last_unlimited = self
+                    .live_teams()
+                    .any(|(t, _)| self.unlimited(actor, t) && !self.has_other_unlimited(t, actor));
+                let last_path = (0..self.pms.len()).any(|m| {
+                    self.pm(m).is_some_and(|pm| pm.people.contains(&actor))
+                        && !self.has_billing_path(m, Some(actor), None)
+                });
+                if last_unlimited || last_path {
+                    return vec![Conflict];
+                }
+                let teams: Vec<usize> = self
+                    .live_teams()
+                    .filter(|(_, t)| t.members.contains_key(&actor))
+                    .map(|(t, _)| t)
+                    .collect();
+                for t in teams {
+                    self.end_membership(t, actor);
+                }
+                for a in 0..self.apps.len() {
+                    if self.connection(actor, a).is_some() {
+                        self.disconnect(actor, a);
+                    }
+                }
+                for pm in self.pms.iter_mut().flatten() {
+                    pm.people.remove(&actor);
+                }
+                self.cancelled[actor] = true;
+                vec![Outcome::Ok]
+            }
             Op::Accept {
                 actor,
                 invitation,
@@ -1049,6 +1185,7 @@ impl Model {
                 team,
                 app,
                 approver,
+                deny,
             } => {
                 let request = (|| {
                     refuse_unless(self.sees_team(actor, team), NotFound)?;
@@ -1071,14 +1208,19 @@ impl Model {
                 if let Err(refusal) = request {
                     return vec![refusal];
                 }
-                let approve = if approver == actor {
+                let decide = if self.cancelled[approver] {
+                    Err(Unauthenticated)
+                } else if approver == actor {
                     Err(Forbidden)
                 } else {
                     refuse_unless(self.unlimited(approver, team), NotFound)
                 };
-                if let Err(refusal) = approve {
-                    // The requester cancels the request it could not get approved.
+                if let Err(refusal) = decide {
+                    // The requester cancels the request nobody could decide.
                     return vec![Outcome::Ok, refusal, Outcome::Ok];
+                }
+                if deny {
+                    return vec![Outcome::Ok, Outcome::Ok];
                 }
                 self.app_mut(app).grants.insert((team, actor));
                 if self.connection(actor, app).is_none() {
@@ -1113,6 +1255,7 @@ impl Model {
         target: usize,
         person: usize,
         role: Role,
+        apps: Vec<usize>,
     ) -> Check {
         match kind {
             InvitationKind::Team => {
@@ -1155,6 +1298,7 @@ impl Model {
             invitee: person,
             target,
             role,
+            apps,
             pending: true,
             state: "PENDING",
             gone: false,
@@ -1178,17 +1322,35 @@ impl Model {
     }
 
     fn accept(&mut self, actor: usize, i: usize, pm: Option<usize>) -> Check {
+        refuse_unless(!self.cancelled[actor], Unauthenticated)?;
         self.answerable(actor, i)?;
         // The inviter's right is checked again.
         refuse_unless(self.may_send(self.invitations[i].inviter, i), Conflict)?;
         let InvitationModel {
-            kind, target, role, ..
+            kind,
+            target,
+            role,
+            apps,
+            ..
         } = self.invitations[i].clone();
         match kind {
             InvitationKind::Team => {
                 refuse_unless(!self.is_client(actor), Forbidden)?;
                 refuse_unless(self.role(actor, target).is_none(), Conflict)?;
                 self.team_mut(target).members.insert(actor, role);
+                // Listed apps the team still holds become grants (LIMITED) and subscriptions,
+                // unless the invitee works on one already.
+                for a in apps {
+                    if !self.team(target).is_some_and(|t| t.apps.contains(&a)) {
+                        continue;
+                    }
+                    if role == Role::Limited {
+                        self.app_mut(a).grants.insert((target, actor));
+                    }
+                    if self.connection(actor, a).is_none() {
+                        self.connect(actor, a, Some(target));
+                    }
+                }
             }
             InvitationKind::App => {
                 refuse_unless(!self.is_client(actor), Forbidden)?;
@@ -1251,7 +1413,7 @@ impl Model {
         person: usize,
         role: Role,
     ) -> Vec<Outcome> {
-        if let Err(refusal) = self.invite(actor, kind, target, person, role) {
+        if let Err(refusal) = self.invite(actor, kind, target, person, role, Vec::new()) {
             return vec![refusal];
         }
         let i = self.invitations.len() - 1;
@@ -1306,6 +1468,18 @@ impl Model {
         let a = |i: usize| format!("A{i}");
         let m = |i: usize| format!("M{i}");
         let mut view = View::default();
+        if self.cancelled[viewer] {
+            view.signed_out = true;
+            return view;
+        }
+        for (e, app) in self.environments.iter().enumerate() {
+            if let Some(app) = app
+                && self.sees_app(viewer, *app)
+                && self.sees_internals(viewer, *app)
+            {
+                view.nodes.insert(format!("E{e}"), NodeView::Environment);
+            }
+        }
         for (i, team) in self.live_teams() {
             if let Some(role) = team.members.get(&viewer) {
                 view.teams.insert(t(i), *role);
@@ -1412,6 +1586,16 @@ impl Model {
                     },
                     teams: self.teams_of_app(i).map(t).collect(),
                     contacts: app.contacts.iter().map(|p| format!("P{p}")).collect(),
+                    environments: if internals {
+                        self.environments
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, app)| **app == Some(i))
+                            .map(|(e, _)| format!("E{e}"))
+                            .collect()
+                    } else {
+                        BTreeSet::new()
+                    },
                     invitations: if self.full(viewer, i) || billing {
                         self.pending_invitations(|inv| {
                             matches!(
@@ -1462,6 +1646,8 @@ impl Model {
 /// What one person sees, with objects named by their model labels (P0, T1, A2, M0...).
 #[derive(Debug, Default, PartialEq, Eq)]
 struct View {
+    /// The person's credential was refused (401): its account is cancelled.
+    signed_out: bool,
     /// `viewer.teams`: team -> role.
     teams: BTreeMap<String, Role>,
     /// `viewer.apps`: app -> the team the connection goes through (None = direct).
@@ -1494,6 +1680,12 @@ impl View {
             }
         }
         let mut out = String::new();
+        if self.signed_out != model.signed_out {
+            out.push_str(&format!(
+                "  signed out: service {}, model {}\n",
+                self.signed_out, model.signed_out
+            ));
+        }
         entries("viewer.teams", &self.teams, &model.teams, &mut out);
         entries("viewer.apps", &self.apps, &model.apps, &mut out);
         if self.invitations != model.invitations {
@@ -1536,7 +1728,9 @@ enum NodeView {
         teams: BTreeSet<String>,
         contacts: BTreeSet<String>,
         invitations: BTreeSet<String>,
+        environments: BTreeSet<String>,
     },
+    Environment,
     PaymentMethod {
         apps: BTreeSet<String>,
         people: BTreeSet<String>,
@@ -1561,6 +1755,7 @@ query($ids: [ID!]!) {
     __typename
     ... on Person { id }
     ... on Invitation { id state }
+    ... on Environment { id }
     ... on Team {
       id viewerRole
       members(first: 100) { edges { role node { id } } }
@@ -1577,6 +1772,7 @@ query($ids: [ID!]!) {
       teams(first: 100) { nodes { id } }
       technicalContacts { id }
       invitations(first: 100) { nodes { id } }
+      environments { id }
     }
     ... on PaymentMethod {
       id
@@ -1601,6 +1797,7 @@ struct Service<'a> {
     pms: Vec<String>,
     invitations: Vec<String>,
     invitation_kinds: Vec<InvitationKind>,
+    environments: Vec<String>,
 }
 
 impl<'a> Service<'a> {
@@ -1618,6 +1815,7 @@ impl<'a> Service<'a> {
             pms: Vec::new(),
             invitations: Vec::new(),
             invitation_kinds: Vec::new(),
+            environments: Vec::new(),
         };
         for p in 0..PEOPLE {
             let email = format!("p{p}-{run}@model.example");
@@ -1663,6 +1861,7 @@ impl<'a> Service<'a> {
             'T' => &mut self.teams,
             'A' => &mut self.apps,
             'I' => &mut self.invitations,
+            'E' => &mut self.environments,
             _ => &mut self.pms,
         };
         self.labels
@@ -1679,12 +1878,14 @@ impl<'a> Service<'a> {
         target: usize,
         person: usize,
         role: Role,
+        apps: &[usize],
     ) -> Result<Outcome, String> {
         let email = &self.emails[person];
+        let app_ids: Vec<&String> = apps.iter().map(|a| &self.apps[*a]).collect();
         let (mutation, input) = match kind {
             InvitationKind::Team => (
                 "inviteToTeam",
-                json!({ "teamId": self.teams[target], "email": email, "role": role.graphql() }),
+                json!({ "teamId": self.teams[target], "email": email, "role": role.graphql(), "appIds": app_ids }),
             ),
             InvitationKind::App => (
                 "inviteToApp",
@@ -1758,6 +1959,30 @@ impl<'a> Service<'a> {
         .0
     }
 
+    /// The global id of app `app`'s only environment, straight from the database.
+    async fn environments_of(&self, app: &Value) -> Result<Value, String> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let (_, id) = app
+            .as_str()
+            .and_then(warren::graphql::relay::decode_global_id)
+            .ok_or_else(|| format!("not an app id: {app}"))?;
+        let environments = entity::environment::Entity::find()
+            .filter(entity::environment::Column::AppId.eq(id))
+            .all(&self.app.db.conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        match environments.as_slice() {
+            [main] => Ok(json!(
+                warren::graphql::relay::global_id(
+                    warren::graphql::relay::NodeKind::Environment,
+                    main.id
+                )
+                .0
+            )),
+            other => Err(format!("a new app has {} environments", other.len())),
+        }
+    }
+
     /// Invites as `actor`, accepts as `person`, revokes if acceptance fails.
     async fn invite_and_accept(
         &mut self,
@@ -1767,7 +1992,7 @@ impl<'a> Service<'a> {
         person: usize,
         role: Role,
     ) -> Result<Vec<Outcome>, String> {
-        let invited = self.invite(actor, kind, target, person, role).await?;
+        let invited = self.invite(actor, kind, target, person, role, &[]).await?;
         if invited != Outcome::Ok {
             return Ok(vec![invited]);
         }
@@ -1811,9 +2036,16 @@ impl<'a> Service<'a> {
                 if let Some(m) = pm {
                     input["paymentMethodId"] = json!(self.pms[m]);
                 }
-                let (outcome, body) = self.call(actor, "createApp", input, "app { id }").await;
+                let (outcome, body) = self
+                    .call(actor, "createApp", input, "app { id environments { id } }")
+                    .await;
                 if outcome == Outcome::Ok {
-                    self.remember('A', &body["data"]["createApp"]["app"]["id"])?;
+                    let created = body["data"]["createApp"]["app"]["id"].clone();
+                    self.remember('A', &created)?;
+                    // A client creator does not see the app's environments: read the id of
+                    // `main` from the database.
+                    let main = self.environments_of(&created).await?;
+                    self.remember('E', &main)?;
                 }
                 vec![outcome]
             }
@@ -1857,7 +2089,26 @@ impl<'a> Service<'a> {
             Op::AddBiller { actor, pm, person } => {
                 self.invite_and_accept(actor, InvitationKind::PaymentMethod, pm, person, Role::Limited).await?
             }
-            Op::Invite { actor, kind, target, person, role } => vec![self.invite(actor, kind, target, person, role).await?],
+            Op::Invite { actor, kind, target, person, role, ref apps } => {
+                let apps = apps.clone().unwrap_or_default();
+                vec![self.invite(actor, kind, target, person, role, &apps).await?]
+            }
+            Op::SetContacts { actor, app, people } => {
+                let ids: Vec<&String> = (0..PEOPLE).filter(|p| people & (1 << p) != 0).map(|p| &self.people[p]).collect();
+                one(self.call(actor, "setTechnicalContacts", json!({ "appId": self.apps[app], "personIds": ids }), "clientMutationId").await)
+            }
+            Op::CreateEnvironment { actor, app } => {
+                let input = json!({ "appId": self.apps[app], "name": format!("env {}", self.environments.len()) });
+                let (outcome, body) = self.call(actor, "createEnvironment", input, "environment { id }").await;
+                if outcome == Outcome::Ok {
+                    self.remember('E', &body["data"]["createEnvironment"]["environment"]["id"])?;
+                }
+                vec![outcome]
+            }
+            Op::DeleteEnvironment { actor, environment } => one(
+                self.call(actor, "deleteEnvironment", json!({ "environmentId": self.environments[environment] }), "clientMutationId").await,
+            ),
+            Op::CancelAccount { actor } => one(self.call(actor, "cancelAccount", json!({}), "clientMutationId").await),
             Op::Accept { actor, invitation, pm } => vec![self.accept(actor, invitation, pm).await?],
             Op::Decline { actor, invitation } => one(
                 self.call(actor, "declineInvitation", json!({ "invitationId": self.invitations[invitation] }), "clientMutationId").await,
@@ -1884,7 +2135,7 @@ impl<'a> Service<'a> {
             Op::DeleteTeam { actor, team } => one(
                 self.call(actor, "deleteTeam", json!({ "teamId": self.teams[team] }), "clientMutationId").await,
             ),
-            Op::RequestAccess { actor, team, app, approver } => {
+            Op::RequestAccess { actor, team, app, approver, deny } => {
                 let (requested, body) = self
                     .call(actor, "requestAppAccess", json!({ "teamId": self.teams[team], "appId": self.apps[app] }), "accessRequest { id }")
                     .await;
@@ -1892,8 +2143,9 @@ impl<'a> Service<'a> {
                     return Ok(vec![requested]);
                 }
                 let request = body["data"]["requestAppAccess"]["accessRequest"]["id"].clone();
+                let decision = if deny { "denyAccessRequest" } else { "approveAccessRequest" };
                 let (approved, _) = self
-                    .call(approver, "approveAccessRequest", json!({ "accessRequestId": request }), "clientMutationId")
+                    .call(approver, decision, json!({ "accessRequestId": request }), "clientMutationId")
                     .await;
                 if approved == Outcome::Ok {
                     return Ok(vec![requested, approved]);
@@ -1940,6 +2192,7 @@ impl<'a> Service<'a> {
             .chain(&self.apps)
             .chain(&self.pms)
             .chain(&self.invitations)
+            .chain(&self.environments)
             .collect();
         let (status, body) = self
             .app
@@ -1949,6 +2202,12 @@ impl<'a> Service<'a> {
                 json!({ "ids": ids }),
             )
             .await;
+        if status == 401 && body["errors"][0]["extensions"]["code"] == json!("UNAUTHENTICATED") {
+            return Ok(View {
+                signed_out: true,
+                ..View::default()
+            });
+        }
         if status != 200 || body.get("errors").is_some() {
             return Err(format!(
                 "the view query of P{viewer} failed ({status}): {body}"
@@ -1983,6 +2242,7 @@ impl<'a> Service<'a> {
             let label = self.label(&node["id"])?;
             let seen = match node["__typename"].as_str() {
                 Some("Person") => NodeView::Person,
+                Some("Environment") => NodeView::Environment,
                 Some("Invitation") => NodeView::Invitation(match node["state"].as_str() {
                     Some("PENDING") => "PENDING",
                     Some("ACCEPTED") => "ACCEPTED",
@@ -2036,6 +2296,7 @@ impl<'a> Service<'a> {
                     teams: self.labels_of(&node["teams"]["nodes"])?,
                     contacts: self.labels_of(&node["technicalContacts"])?,
                     invitations: self.labels_of(&node["invitations"]["nodes"])?,
+                    environments: self.labels_of(&node["environments"])?,
                 },
                 Some("PaymentMethod") => NodeView::PaymentMethod {
                     apps: self.labels_of(&node["apps"]["nodes"])?,
@@ -2119,10 +2380,13 @@ fn resolve(op: &Op, model: &Model) -> Op {
             InvitationKind::App | InvitationKind::TakeOverBilling => (false, true, false),
             InvitationKind::PaymentMethod => (false, false, true),
         },
+        Op::SetContacts { .. } | Op::CreateEnvironment { .. } => (false, true, false),
         Op::Accept { .. }
         | Op::Decline { .. }
         | Op::Revoke { .. }
-        | Op::ChangeAccountType { .. } => (false, false, false),
+        | Op::ChangeAccountType { .. }
+        | Op::CancelAccount { .. }
+        | Op::DeleteEnvironment { .. } => (false, false, false),
     };
     if needs.0 && nt == 0 {
         return Op::CreateTeam { actor };
@@ -2136,6 +2400,14 @@ fn resolve(op: &Op, model: &Model) -> Op {
     }
     if needs.2 && nm == 0 {
         return Op::CreatePaymentMethod { actor };
+    }
+    let ne = model.environments.len();
+    if ne == 0 && matches!(op, Op::DeleteEnvironment { .. }) {
+        return Op::CreateApp {
+            actor,
+            team: None,
+            pm: None,
+        };
     }
     let ni = model.invitations.len();
     if ni == 0
@@ -2152,8 +2424,33 @@ fn resolve(op: &Op, model: &Model) -> Op {
 
     // The main object, and who sees it.
     let insiders: Vec<usize> = match &mut op {
-        Op::CreateTeam { .. } | Op::CreatePaymentMethod { .. } | Op::ChangeAccountType { .. } => {
-            (0..PEOPLE).collect()
+        Op::CreateTeam { .. }
+        | Op::CreatePaymentMethod { .. }
+        | Op::ChangeAccountType { .. }
+        | Op::CancelAccount { .. } => (0..PEOPLE).collect(),
+        Op::SetContacts { app, .. } | Op::CreateEnvironment { app, .. } => {
+            *app %= na;
+            (0..PEOPLE).filter(|p| model.sees_app(*p, *app)).collect()
+        }
+        Op::DeleteEnvironment { environment, .. } => {
+            // Related: the environments of apps that have another one.
+            let live: Vec<usize> = (0..ne)
+                .filter(|e| {
+                    model.environments[*e].is_some_and(|app| {
+                        model
+                            .environments
+                            .iter()
+                            .filter(|a| **a == Some(app))
+                            .count()
+                            > 1
+                    })
+                })
+                .collect();
+            *environment = choose(*environment, ne, &live);
+            match model.environments[*environment] {
+                Some(app) => (0..PEOPLE).filter(|p| model.sees_app(*p, app)).collect(),
+                None => (0..PEOPLE).collect(),
+            }
         }
         Op::Invite { kind, target, .. } => match kind {
             InvitationKind::Team => {
@@ -2197,7 +2494,6 @@ fn resolve(op: &Op, model: &Model) -> Op {
         | Op::DeleteTeam { team, .. }
         | Op::Subscribe { team, .. }
         | Op::Switch { team, .. }
-        | Op::RequestAccess { team, .. }
         | Op::RemoveAppFromTeam { team, .. }
         | Op::ConnectTeam { team, .. }
         | Op::DisconnectTeam { team, .. } => {
@@ -2205,6 +2501,20 @@ fn resolve(op: &Op, model: &Model) -> Op {
             (0..PEOPLE)
                 .filter(|p| model.role(*p, *team).is_some())
                 .collect()
+        }
+        // Access requests are for LIMITED members: pick one when there is one.
+        Op::RequestAccess { team, .. } => {
+            *team %= nt;
+            let limited: Vec<usize> = (0..PEOPLE)
+                .filter(|p| model.role(*p, *team) == Some(Role::Limited))
+                .collect();
+            if limited.is_empty() {
+                (0..PEOPLE)
+                    .filter(|p| model.role(*p, *team).is_some())
+                    .collect()
+            } else {
+                limited
+            }
         }
         Op::AddAppToTeam { app, .. }
         | Op::Unsubscribe { app, .. }
@@ -2314,7 +2624,39 @@ fn resolve(op: &Op, model: &Model) -> Op {
                 }
             }
         }
-        Op::Invite { person: p, .. } => *p %= PEOPLE,
+        Op::Invite {
+            person: p,
+            kind,
+            target,
+            apps,
+            ..
+        } => {
+            *p %= PEOPLE;
+            *apps = match (kind, apps.as_ref()) {
+                (InvitationKind::Team, Some(_)) => Some(team_apps(*target)),
+                _ => None,
+            };
+        }
+        // Below 16 a plain bitmask of people (0: nobody); from 16 up, a choice among the
+        // app's developers (at least one, if it has any).
+        Op::SetContacts { app, people, .. } if *people >= 16 => {
+            let developers: Vec<usize> = model
+                .app(*app)
+                .map(|a| a.connections.keys().copied().collect())
+                .unwrap_or_default();
+            let bits = *people - 16;
+            let mut mask = developers
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| bits & (1 << n) != 0)
+                .fold(0, |mask, (_, p)| mask | (1 << p));
+            if mask == 0
+                && let Some(first) = developers.first()
+            {
+                mask = 1 << first;
+            }
+            *people = mask;
+        }
         Op::AddMember { person: p, .. }
         | Op::AddDeveloper { person: p, .. }
         | Op::AddBiller { person: p, .. } => {
@@ -2362,8 +2704,18 @@ fn actor_of(op: &mut Op) -> &mut usize {
         | Op::Accept { actor, .. }
         | Op::Decline { actor, .. }
         | Op::Revoke { actor, .. }
-        | Op::ChangeAccountType { actor, .. } => actor,
+        | Op::ChangeAccountType { actor, .. }
+        | Op::SetContacts { actor, .. }
+        | Op::CreateEnvironment { actor, .. }
+        | Op::DeleteEnvironment { actor, .. }
+        | Op::CancelAccount { actor } => actor,
     }
+}
+
+/// Who performs `op`.
+fn actor(op: &Op) -> usize {
+    let mut op = op.clone();
+    *actor_of(&mut op)
 }
 
 /// Proptest shrinks the values of a fixed-length sequence; this drops the steps the failure
@@ -2403,7 +2755,10 @@ async fn run_sequence(app: &TestApp, ops: &[Op], tally: &mut Tally) -> Result<()
     for op in ops {
         let op = resolve(op, &model);
         let expected = model.apply(&op);
-        let actual = service.apply(&op).await?;
+        let actual = service
+            .apply(&op)
+            .await
+            .map_err(|e| format!("step {op:?}: {e}\nsteps before:\n{trace}"))?;
         trace.0.push(format!("{op:?} -> {actual:?}"));
         tally.steps += 1;
         for outcome in &actual {
