@@ -416,6 +416,28 @@ pub async fn ensure_technical_contacts(
     Ok(())
 }
 
+/// Locks the rows of `apps` (PostgreSQL; SQLite write transactions exclude each other already),
+/// in id order so that two changes never wait for each other in a cycle. Every change that adds
+/// or ends developer connections takes it first, so the technical-contact succession of an app
+/// (`ensure_technical_contacts`) runs one change at a time: two developers leaving together
+/// cannot each count on the other to stay contact, and a newcomer cannot arrive unseen while the
+/// last contact leaves.
+pub(crate) async fn lock_developers_of(change: &Change, apps: &[Uuid]) -> ApiResult<()> {
+    use sea_orm::QueryOrder;
+    if apps.is_empty() || change.backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    change
+        .locked(
+            app::Entity::find()
+                .filter(app::Column::Id.is_in(apps.iter().copied()))
+                .order_by_asc(app::Column::Id),
+        )
+        .all(&change.txn)
+        .await?;
+    Ok(())
+}
+
 /// Who the actor is to an app, as the change's transaction sees it. An app it cannot see is
 /// NOT_FOUND; `refuse` turns a missing right into FORBIDDEN for an app it does see.
 pub(crate) struct AppRights {

@@ -120,6 +120,7 @@ pub(crate) async fn connect(
     app: Uuid,
     team: Option<Uuid>,
 ) -> ApiResult<()> {
+    crate::app::lock_developers_of(change, &[app]).await?;
     developer_connection::ActiveModel {
         id: Set(Uuid::now_v7()),
         person_id: Set(person),
@@ -213,6 +214,7 @@ async fn team_name(change: &Change, team: Option<Uuid>) -> ApiResult<Option<Stri
 
 /// Removes a connection with the grant it used and hands on the contact role if needed.
 async fn disconnect(change: &Change, connection: &developer_connection::Model) -> ApiResult<()> {
+    crate::app::lock_developers_of(change, &[connection.app_id]).await?;
     developer_connection::Entity::delete_by_id(connection.id)
         .exec(&change.txn)
         .await?;
@@ -311,6 +313,7 @@ impl DeveloperMutation {
             });
         }
         let subjects = rights.subjects_with_containers(&change).await?;
+        crate::app::lock_developers_of(&change, &[app_id]).await?;
         team_app::Entity::delete_by_id((team_id, app_id))
             .exec(&change.txn)
             .await?;

@@ -139,6 +139,7 @@ async fn end_membership(change: &Change, team: Uuid, person: Uuid) -> ApiResult<
         .into_tuple()
         .all(&change.txn)
         .await?;
+    crate::app::lock_developers_of(change, &apps).await?;
     team_member::Entity::delete_many()
         .filter(team_member::Column::TeamId.eq(team))
         .filter(team_member::Column::PersonId.eq(person))

@@ -605,6 +605,7 @@ impl PersonMutation {
             .into_tuple()
             .all(&change.txn)
             .await?;
+        crate::app::lock_developers_of(&change, &apps).await?;
         team_member::Entity::delete_many()
             .filter(team_member::Column::PersonId.eq(me))
             .exec(&change.txn)

@@ -596,6 +596,8 @@ impl TeamMutation {
             .into_tuple()
             .all(&change.txn)
             .await?;
+        // The connections through the team end with it.
+        crate::app::lock_developers_of(&change, &team_apps).await?;
         let members: Vec<person::Model> = entity::team_member::Entity::find()
             .filter(entity::team_member::Column::TeamId.eq(id))
             .find_also_related(person::Entity)

@@ -4,7 +4,10 @@ mod common;
 
 use common::TestApp;
 use common::demo::{Demo, app_id, person_id, team_id};
+use entity::enums::{AccountType, TokenScope};
 use serde_json::{Value, json};
+use warren::graphql::relay::{NodeKind, global_id};
+use warren::seed::world::{Clock, World};
 
 async fn app_view(app: &TestApp, token: &str, id: &str) -> Value {
     let q = "query($id: ID!) { node(id: $id) { ... on App { name isTrial environments { name }
@@ -682,6 +685,129 @@ async fn concurrent_environment_deletions_keep_one(app: TestApp) {
     }
 }
 
+/// The technical contact and another developer of an app with three developers leave at the
+/// same moment, 20 times over: both succeed and the third developer is the contact.
+async fn concurrent_departures_leave_a_contact(app: TestApp) {
+    let mut world = World::new(&app.db.conn, Clock::now());
+    for i in 0..20 {
+        let mut people = Vec::new();
+        let mut tokens = Vec::new();
+        for who in ["a", "b", "c"] {
+            let person = world
+                .person(
+                    who,
+                    &format!("{who}{i}@contacts.example"),
+                    AccountType::Developer,
+                )
+                .await
+                .expect("person");
+            tokens.push(
+                world
+                    .token(person, TokenScope::Write)
+                    .await
+                    .map_err(|e| e.message())
+                    .expect("token"),
+            );
+            people.push(person);
+        }
+        let shop = world.app(&format!("shop {i}"), None).await.expect("app");
+        for person in &people {
+            world
+                .connect(*person, shop, None)
+                .await
+                .expect("connection");
+        }
+        world.contact(shop, people[0]).await.expect("contact");
+        let input = json!({ "appId": global_id(NodeKind::App, shop).0 });
+        let (a, b) = tokio::join!(
+            app.mutation_code(&tokens[0], "unsubscribeFromApp", input.clone()),
+            app.mutation_code(&tokens[1], "unsubscribeFromApp", input.clone()),
+        );
+        assert_eq!((a, b), (None, None), "race {i}");
+        let contacts = app
+            .query(
+                &tokens[2],
+                "query($id: ID!) { node(id: $id) { ... on App { technicalContacts { id } } } }",
+                json!({ "id": input["appId"] }),
+            )
+            .await;
+        assert_eq!(
+            contacts["node"]["technicalContacts"],
+            json!([{ "id": global_id(NodeKind::Person, people[2]).0 }]),
+            "race {i}"
+        );
+    }
+}
+
+/// An app's only developer (its contact) leaves while a team member subscribes, 20 times over:
+/// both succeed and the newcomer is the contact.
+async fn a_newcomer_during_the_last_departure_becomes_contact(app: TestApp) {
+    use entity::enums::TeamRole;
+    let mut world = World::new(&app.db.conn, Clock::now());
+    for i in 0..20 {
+        let leaving = world
+            .person(
+                "a",
+                &format!("a{i}@newcomer.example"),
+                AccountType::Developer,
+            )
+            .await
+            .expect("person");
+        let newcomer = world
+            .person(
+                "b",
+                &format!("b{i}@newcomer.example"),
+                AccountType::Developer,
+            )
+            .await
+            .expect("person");
+        let ta = world
+            .token(leaving, TokenScope::Write)
+            .await
+            .map_err(|e| e.message())
+            .expect("token");
+        let tb = world
+            .token(newcomer, TokenScope::Write)
+            .await
+            .map_err(|e| e.message())
+            .expect("token");
+        let team = world.team(&format!("crew {i}")).await.expect("team");
+        world
+            .member(team, newcomer, TeamRole::Unlimited)
+            .await
+            .expect("member");
+        let shop = world.app(&format!("shop {i}"), None).await.expect("app");
+        world.team_app(team, shop).await.expect("team app");
+        world
+            .connect(leaving, shop, None)
+            .await
+            .expect("connection");
+        world.contact(shop, leaving).await.expect("contact");
+        let app_gid = global_id(NodeKind::App, shop).0;
+        let (a, b) = tokio::join!(
+            app.mutation_code(&ta, "unsubscribeFromApp", json!({ "appId": app_gid })),
+            app.mutation_code(
+                &tb,
+                "subscribeToApp",
+                json!({ "appId": app_gid, "teamId": global_id(NodeKind::Team, team).0 })
+            ),
+        );
+        assert_eq!((a, b), (None, None), "race {i}");
+        let contacts = app
+            .query(
+                &tb,
+                "query($id: ID!) { node(id: $id) { ... on App { technicalContacts { id } } } }",
+                json!({ "id": app_gid }),
+            )
+            .await;
+        assert_eq!(
+            contacts["node"]["technicalContacts"],
+            json!([{ "id": global_id(NodeKind::Person, newcomer).0 }]),
+            "race {i}"
+        );
+    }
+}
+
 on_both_databases!(
     a_personal_app_connects_its_creator_directly,
     team_apps_and_billed_apps_need_membership_and_billing,
@@ -695,4 +821,6 @@ on_both_databases!(
     full_or_billing_rights_remove_developers_and_full_rights_set_contacts,
     concurrent_subscriptions_leave_one_connection,
     concurrent_environment_deletions_keep_one,
+    concurrent_departures_leave_a_contact,
+    a_newcomer_during_the_last_departure_becomes_contact,
 );
