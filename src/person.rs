@@ -472,16 +472,20 @@ pub struct CancelAccountPayload {
 pub struct PersonMutation;
 
 /// What keeps `person` from cancelling: teams it is the only member or the last UNLIMITED member
-/// of, payment methods it is the last billing path of. Team rows are locked first (PostgreSQL).
+/// of, payment methods it is the last billing path of. The rows of those teams and payment
+/// methods are locked first (PostgreSQL), in id order, as leaving a team or removing a billing
+/// person does: a concurrent departure of the other UNLIMITED member or biller waits, and one
+/// of the two then sees it would strand the team or payment method.
 async fn cancellation_blockers(
     change: &Change,
     person: Uuid,
 ) -> ApiResult<(Vec<String>, Vec<Uuid>)> {
     use entity::{payment_method, payment_method_person, team, team_member};
-    use sea_orm::PaginatorTrait;
+    use sea_orm::{PaginatorTrait, QueryOrder};
     let (mut reasons, mut ids) = (Vec::new(), Vec::new());
     let memberships = team_member::Entity::find()
         .filter(team_member::Column::PersonId.eq(person))
+        .order_by_asc(team_member::Column::TeamId)
         .find_also_related(team::Entity)
         .all(&change.txn)
         .await?;
@@ -513,11 +517,16 @@ async fn cancellation_blockers(
     }
     let billed = payment_method_person::Entity::find()
         .filter(payment_method_person::Column::PersonId.eq(person))
+        .order_by_asc(payment_method_person::Column::PaymentMethodId)
         .find_also_related(payment_method::Entity)
         .all(&change.txn)
         .await?;
     for (_, pm) in billed {
         let Some(pm) = pm else { continue };
+        change
+            .locked(payment_method::Entity::find_by_id(pm.id))
+            .one(&change.txn)
+            .await?;
         if !crate::payment_method::has_other_billing_path(change, pm.id, Some(person), None).await?
         {
             reasons.push(format!(
