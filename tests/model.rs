@@ -317,6 +317,8 @@ enum Outcome {
     Conflict,
     BadInput,
     Unauthenticated,
+    /// What a mutation made to fail just before commit answers (see `Step`).
+    Internal,
     /// Any other code; the model never predicts one.
     Other,
 }
@@ -332,6 +334,7 @@ impl Outcome {
             Some("CONFLICT") => Conflict,
             Some("BAD_USER_INPUT") => BadInput,
             Some("UNAUTHENTICATED") => Unauthenticated,
+            Some("INTERNAL") => Outcome::Internal,
             Some(_) => Outcome::Other,
         }
     }
@@ -1423,6 +1426,18 @@ impl Model {
         }
     }
 
+    /// `op` with its first mutation failing at commit: an operation that would have gone
+    /// through answers INTERNAL and changes nothing; a refused one is refused as before.
+    fn apply_failing(&mut self, op: &Op) -> Vec<Outcome> {
+        let mut attempt = self.clone();
+        let outcomes = attempt.apply(op);
+        if outcomes.first() == Some(&Outcome::Ok) {
+            return vec![Outcome::Internal];
+        }
+        *self = attempt;
+        outcomes
+    }
+
     fn has_other_unlimited(&self, t: usize, p: usize) -> bool {
         self.team(t).is_some_and(|team| {
             team.members
@@ -1792,6 +1807,8 @@ struct Service<'a> {
     /// Global id -> model label, and model label -> global id.
     labels: HashMap<String, String>,
     people: Vec<String>,
+    /// The people's database ids, to arm faults for them.
+    uuids: Vec<uuid::Uuid>,
     teams: Vec<String>,
     apps: Vec<String>,
     pms: Vec<String>,
@@ -1810,6 +1827,7 @@ impl<'a> Service<'a> {
             emails: Vec::new(),
             labels: HashMap::new(),
             people: Vec::new(),
+            uuids: Vec::new(),
             teams: Vec::new(),
             apps: Vec::new(),
             pms: Vec::new(),
@@ -1837,10 +1855,19 @@ impl<'a> Service<'a> {
                 warren::graphql::relay::global_id(warren::graphql::relay::NodeKind::Person, id).0;
             service.labels.insert(global.clone(), format!("P{p}"));
             service.people.push(global);
+            service.uuids.push(id);
             service.tokens.push(token);
             service.emails.push(email);
         }
         service
+    }
+
+    /// Makes every mutation of `person` fail just before commit (`on`), or work again.
+    fn arm_fault(&self, person: usize, on: bool) {
+        #[cfg(feature = "fault-injection")]
+        warren::change::fault::arm(self.uuids[person], on);
+        #[cfg(not(feature = "fault-injection"))]
+        let _ = (person, on);
     }
 
     /// Runs mutation `name` as `actor`; returns its outcome and the response.
@@ -2720,7 +2747,7 @@ fn actor(op: &Op) -> usize {
 
 /// Proptest shrinks the values of a fixed-length sequence; this drops the steps the failure
 /// does not need, one at a time, and returns the shortest failing sequence with its report.
-async fn minimize(app: &TestApp, mut ops: Vec<Op>) -> (Vec<Op>, String) {
+async fn minimize(app: &TestApp, mut ops: Vec<Step>) -> (Vec<Step>, String) {
     let mut tally = Tally::default();
     let mut reason = match run_sequence(app, &ops, &mut tally).await {
         Err(reason) => reason,
@@ -2748,18 +2775,41 @@ struct Tally {
     calls: BTreeMap<String, usize>,
 }
 
-async fn run_sequence(app: &TestApp, ops: &[Op], tally: &mut Tally) -> Result<(), String> {
+/// One step: an operation, and whether its first mutation is made to fail just before commit
+/// (the `fault-injection` feature; `cargo test --all-features` has it). A failing mutation must
+/// change nothing, so the model stays as it was and every view must agree with that.
+type Step = (Op, bool);
+
+fn step_strategy() -> impl Strategy<Value = Step> {
+    (op_strategy(), proptest::bool::weighted(0.08))
+}
+
+async fn run_sequence(app: &TestApp, steps: &[Step], tally: &mut Tally) -> Result<(), String> {
     let mut service = Service::new(app).await;
     let mut model = Model::default();
     let mut trace = Trace(Vec::new());
-    for op in ops {
+    for (op, fault) in steps {
         let op = resolve(op, &model);
-        let expected = model.apply(&op);
-        let actual = service
-            .apply(&op)
-            .await
-            .map_err(|e| format!("step {op:?}: {e}\nsteps before:\n{trace}"))?;
-        trace.0.push(format!("{op:?} -> {actual:?}"));
+        let fault = *fault && cfg!(feature = "fault-injection");
+        let expected = if fault {
+            model.apply_failing(&op)
+        } else {
+            model.apply(&op)
+        };
+        if fault {
+            service.arm_fault(actor(&op), true);
+        }
+        let actual = service.apply(&op).await;
+        if fault {
+            service.arm_fault(actor(&op), false);
+        }
+        let actual = actual.map_err(|e| format!("step {op:?}: {e}\nsteps before:\n{trace}"))?;
+        let faulty = if fault {
+            " (failing before commit)"
+        } else {
+            ""
+        };
+        trace.0.push(format!("{op:?}{faulty} -> {actual:?}"));
         tally.steps += 1;
         for outcome in &actual {
             *tally.calls.entry(format!("{outcome:?}")).or_default() += 1;
@@ -2826,7 +2876,7 @@ fn run(backend: Backend, cases: u32) {
         config,
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
-    let strategy = proptest::collection::vec(op_strategy(), STEPS);
+    let strategy = proptest::collection::vec(step_strategy(), STEPS);
     let tally = std::sync::Mutex::new(Tally::default());
     let result = runner.run(&strategy, |ops| {
         let mut tally = tally
