@@ -1862,6 +1862,16 @@ impl<'a> Service<'a> {
         service
     }
 
+    /// How many events the sequence's people have caused so far, straight from the database.
+    async fn events_written(&self) -> Result<u64, String> {
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        entity::event::Entity::find()
+            .filter(entity::event::Column::ActorId.is_in(self.uuids.iter().copied()))
+            .count(&self.app.db.conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Makes every mutation of `person` fail just before commit (`on`), or work again.
     fn arm_fault(&self, person: usize, on: bool) {
         #[cfg(feature = "fault-injection")]
@@ -2788,9 +2798,13 @@ async fn run_sequence(app: &TestApp, steps: &[Step], tally: &mut Tally) -> Resul
     let mut service = Service::new(app).await;
     let mut model = Model::default();
     let mut trace = Trace(Vec::new());
+    let mut events = 0;
     for (op, fault) in steps {
         let op = resolve(op, &model);
         let fault = *fault && cfg!(feature = "fault-injection");
+        // An account type "change" to the type it has is a success that changes nothing.
+        let no_op =
+            matches!(op, Op::ChangeAccountType { actor, client } if model.clients[actor] == client);
         let expected = if fault {
             model.apply_failing(&op)
         } else {
@@ -2832,6 +2846,21 @@ async fn run_sequence(app: &TestApp, steps: &[Step], tally: &mut Tally) -> Resul
                 trace.0.len()
             ));
         }
+        // Every successful mutation writes at least one event; a refused or failed one none.
+        let written = service.events_written().await?;
+        let successes = actual
+            .iter()
+            .filter(|o| **o == Outcome::Ok)
+            .count()
+            .saturating_sub(usize::from(no_op));
+        let new_events = usize::try_from(written - events).unwrap_or_default();
+        if (successes == 0 && new_events != 0) || new_events < successes {
+            return Err(format!(
+                "step {} had {successes} successful mutation(s) but wrote {new_events} event(s)\nsteps:\n{trace}",
+                trace.0.len()
+            ));
+        }
+        events = written;
         for viewer in 0..PEOPLE {
             let seen = service.view(viewer).await?;
             let expected = model.view(viewer);
