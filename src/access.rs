@@ -233,6 +233,55 @@ impl Reach {
         Ok(reach)
     }
 
+    /// Whether the viewer may see an event (DOMAIN.md, "Events"): its actor, the people it is
+    /// about, and by category whoever sees one of the objects it concerns. The same rule as the
+    /// SQL of `event::push_visibility`, for events already in memory (the live feed).
+    pub fn sees_event(
+        &self,
+        event: &entity::event::Model,
+        subjects: &[entity::event_subject::Model],
+    ) -> bool {
+        use entity::enums::EventCategory;
+        if event.actor_id == Some(self.person) {
+            return true;
+        }
+        subjects.iter().any(|s| {
+            let id = s.object_id;
+            match (s.kind.as_str(), event.category) {
+                ("PERSON", _) => id == self.person,
+                ("TEAM", EventCategory::Collaboration) => self.is_member(id),
+                ("APP", EventCategory::Collaboration) => self.sees_app(id),
+                ("APP", EventCategory::Technical) => {
+                    self.sees_app(id) && self.sees_app_internals(id)
+                }
+                ("PAYMENT_METHOD", EventCategory::Collaboration | EventCategory::Billing) => {
+                    self.bills(id)
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// Whether `event` is one that may change what this viewer can reach: it names the viewer,
+    /// one of its teams, apps or payment methods, or the viewer did it.
+    pub fn touched_by(
+        &self,
+        event: &entity::event::Model,
+        subjects: &[entity::event_subject::Model],
+    ) -> bool {
+        event.actor_id == Some(self.person)
+            || subjects.iter().any(|s| {
+                let id = s.object_id;
+                match s.kind.as_str() {
+                    "PERSON" => id == self.person,
+                    "TEAM" => self.is_member(id),
+                    "APP" => self.sees_app(id),
+                    "PAYMENT_METHOD" => self.bills(id),
+                    _ => false,
+                }
+            })
+    }
+
     /// Which of `people` share a team, an app or a payment method with this viewer (and so may
     /// be seen by it, e-mail included). One statement for the whole batch.
     pub async fn visible_people(

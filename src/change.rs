@@ -22,6 +22,9 @@ use crate::event::{EventSubjectKind, EventType};
 /// Any constant will do: it only has to be the same for every writer of events.
 const EVENT_LOG_LOCK: i64 = 0x7761_7272_656e;
 
+/// The PostgreSQL channel on which commits that wrote events notify every instance.
+pub const EVENTS_CHANNEL: &str = "warren_events";
+
 /// An object an event concerns, with its name at that moment.
 #[derive(Debug, Clone)]
 pub struct Subject {
@@ -58,7 +61,7 @@ pub struct NewEvent {
 pub struct Change {
     pub txn: DatabaseTransaction,
     pub actor: person::Model,
-    backend: DbBackend,
+    db: Db,
     events: Vec<NewEvent>,
 }
 
@@ -68,18 +71,18 @@ impl Change {
         Ok(Change {
             txn,
             actor: actor.clone(),
-            backend: db.backend(),
+            db: db.clone(),
             events: Vec::new(),
         })
     }
 
     pub fn backend(&self) -> DbBackend {
-        self.backend
+        self.db.backend()
     }
 
     /// `select` with `FOR UPDATE` on PostgreSQL (see `lock_for_update`).
     pub fn locked<S: QuerySelect>(&self, select: S) -> S {
-        lock_for_update(self.backend, select)
+        lock_for_update(self.backend(), select)
     }
 
     /// The actor's reach as this transaction sees it, for decisions that must not rest on the
@@ -102,12 +105,14 @@ impl Change {
     /// connection (flushing the ROLLBACK) before reuse, so row and advisory locks do not
     /// outlive the request by more than that round trip.
     pub async fn commit(self) -> ApiResult<()> {
-        append_events(&self.txn, self.backend, Some(&self.actor), self.events).await?;
+        let backend = self.backend();
+        append_events(&self.txn, backend, Some(&self.actor), self.events).await?;
         #[cfg(feature = "fault-injection")]
         if fault::armed_for(self.actor.id) {
             return Err(ApiError::internal("injected fault after the writes"));
         }
         self.txn.commit().await?;
+        self.db.announce_events();
         Ok(())
     }
 }
@@ -210,6 +215,11 @@ pub async fn append_events(
     event::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;
+    if backend == DbBackend::Postgres {
+        // Delivered at commit, and only if the transaction commits.
+        txn.execute_unprepared(&format!("NOTIFY {EVENTS_CHANNEL}"))
+            .await?;
+    }
     if !subjects.is_empty() {
         event_subject::Entity::insert_many(subjects)
             .exec_without_returning(txn)

@@ -14,15 +14,34 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
+    url: Arc<str>,
     statements: Arc<AtomicU64>,
+    /// Rung after every commit that wrote events, so this instance's event feed reads them
+    /// at once (other instances hear of them through PostgreSQL's NOTIFY).
+    news: Arc<tokio::sync::Notify>,
 }
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
-        let mut options = ConnectOptions::new(url.to_owned());
         // SQLite: readers run beside the one writer (WAL); PostgreSQL: enough for two cores.
+        Db::connect_pool(url, 16, Arc::new(tokio::sync::Notify::new())).await
+    }
+
+    /// A small pool of its own on the same database, for background work (the event feed):
+    /// it never takes a connection requests need, and its statements are counted apart. It
+    /// shares this handle's `announce_events`.
+    pub async fn companion(&self, connections: u32) -> Result<Db, DbErr> {
+        Db::connect_pool(&self.url, connections, self.news.clone()).await
+    }
+
+    async fn connect_pool(
+        url: &str,
+        connections: u32,
+        news: Arc<tokio::sync::Notify>,
+    ) -> Result<Db, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
         options
-            .max_connections(16)
+            .max_connections(connections)
             .min_connections(1)
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(5))
@@ -45,7 +64,12 @@ impl Db {
             counter.fetch_add(1, Ordering::Relaxed);
             tracing::trace!(target: "warren::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
         });
-        Ok(Db { conn, statements })
+        Ok(Db {
+            conn,
+            url: Arc::from(url),
+            statements,
+            news,
+        })
     }
 
     /// Connects and applies every pending migration.
@@ -57,6 +81,16 @@ impl Db {
 
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
+    }
+
+    /// Tells this instance's event feed that events were committed.
+    pub fn announce_events(&self) {
+        self.news.notify_one();
+    }
+
+    /// Completes at the next `announce_events` (or at once if one came since the last wait).
+    pub async fn events_announced(&self) {
+        self.news.notified().await;
     }
 
     /// How many statements this handle has executed since it was opened.

@@ -146,6 +146,40 @@ impl EventType {
         serde_json::from_value(serde_json::Value::String(stored.to_owned())).ok()
     }
 
+    /// Whether events of this type may change who reaches what: memberships, connections,
+    /// billing links, the objects themselves, accounts. A live subscriber reloads its reach
+    /// when one of them touches it.
+    pub fn changes_access(self) -> bool {
+        use EventType::*;
+        matches!(
+            self,
+            TeamCreated
+                | TeamDeleted
+                | MemberJoined
+                | MemberLeft
+                | MemberRemoved
+                | MemberRoleChanged
+                | AppCreated
+                | AppDeleted
+                | AppAddedToTeam
+                | AppRemovedFromTeam
+                | AppPaymentMethodChanged
+                | DeveloperSubscribed
+                | DeveloperUnsubscribed
+                | DeveloperRemoved
+                | DeveloperConnectionSwitched
+                | InvitationAccepted
+                | AccessRequestApproved
+                | PaymentMethodCreated
+                | PaymentMethodDeleted
+                | BillingPersonRemoved
+                | TeamConnectedToPaymentMethod
+                | TeamDisconnectedFromPaymentMethod
+                | AccountUpdated
+                | AccountCancelled
+        )
+    }
+
     /// Which access shows events of this type (DOMAIN.md, "Events").
     pub fn category(self) -> EventCategory {
         use EventType::*;
@@ -361,6 +395,24 @@ impl EventCriteria {
         self.matches_nothing |= other.matches_nothing || !satisfiable;
     }
 
+    /// Whether an event in memory matches, as `push_conditions` decides in SQL.
+    pub fn matches(&self, event: &event::Model, subjects: &[event_subject::Model]) -> bool {
+        let about = |kind: &str, id: Option<Uuid>| {
+            id.is_none_or(|id| subjects.iter().any(|s| s.kind == kind && s.object_id == id))
+        };
+        !self.matches_nothing
+            && (self.types.is_empty() || self.types.iter().any(|t| t.as_str() == event.event_type))
+            && (self.categories.is_empty()
+                || self
+                    .categories
+                    .iter()
+                    .any(|c| c == category_value(event.category)))
+            && about("TEAM", self.team_id)
+            && about("APP", self.app_id)
+            && about("PAYMENT_METHOD", self.payment_method_id)
+            && about("PERSON", self.person_id)
+    }
+
     fn push_conditions(&self, sql: &mut Sql) {
         if self.matches_nothing {
             sql.push(" AND 1 = 0");
@@ -433,6 +485,33 @@ pub struct EventPage {
     pub events: Vec<event::Model>,
     pub has_next: bool,
     pub has_previous: bool,
+}
+
+/// Up to `limit` events after sequence `after` that `reach` may see and `criteria` matches,
+/// oldest first: what a subscription replays before it goes live.
+pub async fn visible_after(
+    db: &crate::db::Db,
+    reach: &Reach,
+    criteria: &EventCriteria,
+    after: i64,
+    limit: u64,
+) -> ApiResult<Vec<event::Model>> {
+    let mut sql = Sql::new(db.backend());
+    sql.push("SELECT e.* FROM event e WHERE ");
+    push_visibility(&mut sql, reach);
+    criteria.push_conditions(&mut sql);
+    sql.push(" AND e.sequence > ")
+        .bind(after)
+        .push(" ORDER BY e.sequence ASC LIMIT ")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    Ok(event::Model::find_by_statement(sql.statement())
+        .all(&db.conn)
+        .await?)
+}
+
+/// The sequence an event cursor points at.
+pub fn cursor_sequence(cursor: &str) -> ApiResult<i64> {
+    sequence_of(crate::graphql::relay::decode_cursor(cursor)?)
 }
 
 fn sequence_of(key: CursorKey) -> ApiResult<i64> {

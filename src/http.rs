@@ -1,12 +1,14 @@
-//! The HTTP surface: GraphQL at `/graphql` (POST, and GET for queries), GraphiQL for browsers,
-//! health and readiness probes. Authentication happens here, once per request.
+//! The HTTP surface: GraphQL at `/graphql` (POST, GET for queries, WebSocket for
+//! subscriptions), GraphiQL for browsers, health and readiness probes. Authentication happens
+//! here, once per request or per WebSocket connection.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::Data;
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -19,6 +21,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{Viewer, authenticate_token, bearer_token};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::feed::Feed;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::graphql::{WarrenSchema, build_schema};
@@ -30,14 +33,16 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 struct AppState {
     schema: WarrenSchema,
     db: Db,
+    feed: Feed,
     public_url: Arc<str>,
 }
 
 /// `public_url` is where people reach this service; invitation links point there.
-pub fn router(db: Db, public_url: &str) -> Router {
+pub fn router(db: Db, feed: Feed, public_url: &str) -> Router {
     let state = AppState {
         schema: build_schema(),
         db,
+        feed,
         public_url: Arc::from(public_url.trim_end_matches('/')),
     };
     Router::new()
@@ -57,7 +62,10 @@ pub async fn serve(
     public_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(db, public_url))
+    let feed = Feed::start(&db)
+        .await
+        .map_err(|e| std::io::Error::other(e.message()))?;
+    axum::serve(listener, router(db, feed, public_url))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -154,16 +162,23 @@ async fn graphql_post(
     execute(&state, &headers, request.into_inner()).await
 }
 
-/// GET runs queries given in the query string and shows GraphiQL to everyone else.
-async fn graphql_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let Some(query) = query.filter(|q| !q.is_empty()) else {
+/// GET upgrades WebSocket requests to subscriptions, runs queries given in the query string and
+/// shows GraphiQL to everyone else.
+async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let upgrading = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrading {
+        return subscriptions(state, &mut parts).await;
+    }
+    let headers = parts.headers;
+    let Some(query) = parts.uri.query().filter(|q| !q.is_empty()) else {
         return graphiql().await.into_response();
     };
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
         Err(err) => {
             return refuse(
@@ -179,6 +194,58 @@ async fn graphql_get(
         );
     }
     execute(&state, &headers, request).await
+}
+
+/// Serves subscriptions over `graphql-transport-ws` or the legacy `graphql-ws` protocol. The
+/// connection authenticates in `connection_init`: `{"Authorization": "Bearer <token>"}`.
+async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) -> Response {
+    let Some(protocol) = crate::websocket::protocol(&parts.headers) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ApiError::bad_input("offer the graphql-transport-ws (or graphql-ws) subprotocol"),
+        );
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            crate::websocket::serve(socket, schema, protocol, move |payload| {
+                connection_data(state, payload)
+            })
+        })
+}
+
+/// The data of an authenticated subscription connection; a missing or bad credential refuses
+/// the connection.
+async fn connection_data(
+    state: AppState,
+    payload: serde_json::Value,
+) -> async_graphql::Result<Data> {
+    let token = payload
+        .as_object()
+        .and_then(|fields| {
+            fields
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+        })
+        .and_then(|(_, value)| value.as_str())
+        .and_then(bearer_token)
+        .ok_or_else(|| {
+            async_graphql::Error::from(ApiError::Unauthenticated(
+                "send `{\"Authorization\": \"Bearer <token>\"}` in connection_init",
+            ))
+        })?;
+    let viewer = authenticate_token(&state.db, token).await?;
+    let scope = RequestScope::new(state.db.clone(), Some(viewer), state.public_url.clone());
+    let mut data = Data::default();
+    data.insert(scope.streaming_loader());
+    data.insert(scope);
+    data.insert(state.feed.clone());
+    Ok(data)
 }
 
 /// Whether the operation the request would run is a mutation. A document that does not parse

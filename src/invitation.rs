@@ -1306,6 +1306,7 @@ pub async fn expire_due(db: &crate::db::Db) -> ApiResult<usize> {
     }
     crate::change::append_events(&txn, db.backend(), None, events).await?;
     txn.commit().await?;
+    db.announce_events();
     Ok(due.len())
 }
 

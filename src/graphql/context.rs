@@ -62,6 +62,14 @@ impl RequestScope {
 
     /// The viewer's reach, loaded on first use and shared until a mutation starts. The lock is
     /// held while loading, so batches that need it at once load it once.
+    /// Drops the remembered reach; the next `reach` loads it again. Mutations do it as they
+    /// start, live subscriptions when an event may have changed it.
+    pub fn forget_reach(&self) {
+        if let Ok(mut reach) = self.reach.try_lock() {
+            *reach = None;
+        }
+    }
+
     pub async fn reach(&self) -> ApiResult<Arc<Reach>> {
         let viewer = self.viewer()?.id();
         let mut reach = self.reach.lock().await;
@@ -83,6 +91,20 @@ impl RequestScope {
         )
         .delay(Duration::ZERO)
     }
+
+    /// The loader of a long-lived subscription: its batches run as tasks (there is no request
+    /// to drive them in waves) and nothing is cached, since the data changes while it lives.
+    pub fn streaming_loader(self: &Arc<Self>) -> RequestLoader {
+        let loader = DataLoader::with_cache(
+            Batch(self.clone()),
+            |batch| {
+                tokio::spawn(batch);
+            },
+            HashMapCache::default(),
+        );
+        loader.enable_all_cache(false);
+        loader
+    }
 }
 
 /// The loader behind every batched lookup of a request. Each domain module implements
@@ -98,9 +120,7 @@ pub type RequestLoader = DataLoader<Batch, HashMapCache>;
 pub fn writer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
     let scope = scope(ctx)?;
     let viewer = scope.writer()?;
-    if let Ok(mut reach) = scope.reach.try_lock() {
-        *reach = None;
-    }
+    scope.forget_reach();
     loader(ctx)?.enable_all_cache(false);
     Ok(viewer)
 }

@@ -7,7 +7,7 @@ pub mod relay;
 pub mod sql;
 pub mod waves;
 
-use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Schema};
+use async_graphql::{Context, ID, Interface, MergedObject, Object, Schema};
 
 use crate::access_request::{self, AccessRequest};
 use crate::app::{self, App, Environment};
@@ -31,7 +31,7 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 /// At most this many ids per `nodes(ids:)`.
 pub const MAX_NODES: usize = 100;
 
-pub type WarrenSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type WarrenSchema = Schema<Query, Mutation, crate::feed::EventSubscription>;
 
 /// Every mutation: each takes one `input` and returns a nullable `<Name>Payload`, runs in one
 /// transaction and records its events in it.
@@ -52,7 +52,7 @@ pub struct Mutation(
 );
 
 pub fn build_schema() -> WarrenSchema {
-    Schema::build(Query, Mutation::default(), EmptySubscription)
+    Schema::build(Query, Mutation::default(), crate::feed::EventSubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

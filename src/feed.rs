@@ -1,0 +1,350 @@
+//! The live event feed of one instance: new events are read from the table once, in sequence
+//! order, and handed to every subscriber of this instance in memory.
+//!
+//! The events table is the truth. A commit that wrote events rings `Db::announce_events` on its
+//! own instance and, on PostgreSQL, sends `NOTIFY warren_events`, which wakes every instance;
+//! both are only wake-ups. The reader also looks every `POLL` on its own, and after the
+//! listening connection was lost it reads at once, so a lost notification delays events by at
+//! most that long and never loses one. Sequences become visible in commit order (see `change`),
+//! so reading "after the last sequence read" never skips an event that commits late.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use entity::{event, event_subject};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use async_graphql::{Context, Subscription};
+use futures_util::Stream;
+
+use crate::access::Reach;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::event::{Event, EventCriteria, EventFilterInput, EventType};
+use crate::graphql::context::{RequestScope, scope};
+
+/// How often the reader looks for new events without being told.
+const POLL: Duration = Duration::from_secs(1);
+/// Events read per statement.
+const READ_BATCH: u64 = 500;
+/// Batches a subscriber may fall behind before it is dropped (and told to resume with `after`).
+const BACKLOG: usize = 256;
+
+/// An event with the objects it concerns, as subscribers need it to decide who sees it.
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub event: event::Model,
+    pub subjects: Vec<event_subject::Model>,
+}
+
+/// New events, in sequence order.
+pub type FeedBatch = Arc<Vec<FeedEvent>>;
+
+/// The feed of one instance; cheap to clone. Its background tasks stop once every clone is
+/// gone (the server stopped).
+#[derive(Clone)]
+pub struct Feed {
+    sender: broadcast::Sender<FeedBatch>,
+    alive: Arc<()>,
+}
+
+/// What the reading task needs; it holds the feed only weakly, to notice it is gone.
+struct Reader {
+    db: Db,
+    sender: broadcast::Sender<FeedBatch>,
+    /// The highest sequence read so far.
+    last: i64,
+    alive: Weak<()>,
+}
+
+impl Feed {
+    /// Starts reading from the events after the current last one, on a pool of its own (one
+    /// connection to read, one to LISTEN on PostgreSQL).
+    pub async fn start(db: &Db) -> ApiResult<Feed> {
+        let db = db.companion(2).await?;
+        let (sender, _) = broadcast::channel(BACKLOG);
+        let feed = Feed {
+            sender: sender.clone(),
+            alive: Arc::new(()),
+        };
+        let reader = Reader {
+            last: crate::event::next_sequence(&db.conn).await? - 1,
+            db: db.clone(),
+            sender,
+            alive: Arc::downgrade(&feed.alive),
+        };
+        if db.backend() == DbBackend::Postgres {
+            tokio::spawn(listen(db, Arc::downgrade(&feed.alive)));
+        }
+        tokio::spawn(reader.run());
+        Ok(feed)
+    }
+
+    /// A receiver of every batch read from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<FeedBatch> {
+        self.sender.subscribe()
+    }
+
+}
+
+impl Reader {
+    async fn run(mut self) {
+        while self.alive.strong_count() > 0 {
+            tokio::select! {
+                () = self.db.events_announced() => {},
+                () = tokio::time::sleep(POLL) => {},
+            }
+            // Every batch until there is nothing new; a failure is retried at the next wake.
+            loop {
+                match self.read_batch().await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(err) => {
+                        tracing::warn!(error = ?err, "reading new events failed; retrying");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads and sends one batch; `true` when there may be more.
+    async fn read_batch(&mut self) -> ApiResult<bool> {
+        let db = &self.db;
+        let events = event::Entity::find()
+            .filter(event::Column::Sequence.gt(self.last))
+            .order_by_asc(event::Column::Sequence)
+            .limit(READ_BATCH)
+            .all(&db.conn)
+            .await?;
+        let Some(newest) = events.last().map(|e| e.sequence) else {
+            return Ok(false);
+        };
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let mut subjects: HashMap<Uuid, Vec<event_subject::Model>> = HashMap::new();
+        for subject in event_subject::Entity::find()
+            .filter(event_subject::Column::EventId.is_in(ids))
+            .all(&db.conn)
+            .await?
+        {
+            subjects.entry(subject.event_id).or_default().push(subject);
+        }
+        let full = events.len() as u64 == READ_BATCH;
+        let batch: Vec<FeedEvent> = events
+            .into_iter()
+            .map(|event| FeedEvent {
+                subjects: subjects.remove(&event.id).unwrap_or_default(),
+                event,
+            })
+            .collect();
+        self.last = newest;
+        // No subscriber at the moment is fine: the batch is simply not needed.
+        let _ = self.sender.send(Arc::new(batch));
+        Ok(full)
+    }
+}
+
+/// Wakes the reader on every `NOTIFY warren_events`, and after the listening connection was
+/// lost and came back (notifications sent meanwhile are gone, so it reads anyway).
+async fn listen(db: Db, alive: Weak<()>) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut backoff = Duration::from_millis(100);
+    while alive.strong_count() > 0 {
+        let connected = async {
+            let mut listener =
+                PgListener::connect_with(db.conn.get_postgres_connection_pool()).await?;
+            listener.listen(crate::change::EVENTS_CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        }
+        .await;
+        let mut listener = match connected {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(%err, "cannot LISTEN for new events; polling meanwhile");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(POLL * 10);
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        // Whatever was committed while nobody listened.
+        db.announce_events();
+        while alive.strong_count() > 0 {
+            match tokio::time::timeout(POLL, listener.try_recv()).await {
+                // Nothing for a while: look whether the feed is still wanted.
+                Err(_) => {}
+                Ok(Ok(Some(_))) => db.announce_events(),
+                // The connection dropped and will be made again: read what may have been missed.
+                Ok(Ok(None)) => db.announce_events(),
+                Ok(Err(err)) => {
+                    tracing::warn!(%err, "listening for new events failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Events replayed per statement before a subscription goes live.
+const REPLAY_PAGE: u64 = 100;
+
+/// The live event feed of the GraphQL API.
+#[derive(Default)]
+pub struct EventSubscription;
+
+#[Subscription(name = "Subscription")]
+impl EventSubscription {
+    /// The events the viewer may see, as they happen, in sequence order. With `after` (an
+    /// event's `cursor`) it first replays every such event after that one, then continues
+    /// live, with no gap and no duplicate. `filter` works as on `Query.events`. Visibility is
+    /// decided when each event is delivered: an access lost mid-stream stops the events it
+    /// gave. A subscriber that falls too far behind receives an error naming the cursor to
+    /// resume after, and the stream ends; so it does when the viewer's account is cancelled.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventFilterInput>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = ApiResult<Event>> + use<>, ApiError> {
+        let scope = scope(ctx)?.clone();
+        let viewer = scope.viewer()?.id();
+        let feed = ctx
+            .data::<Feed>()
+            .map_err(|_| ApiError::internal("the event feed is missing"))?
+            .clone();
+        let criteria = EventCriteria::from_input(ctx, filter).await?;
+        // Subscribe before reading anything, so that nothing committed from now on can slip
+        // between the replay and the live part.
+        let receiver = feed.subscribe();
+        let (seen, replaying) = match after {
+            Some(cursor) => (crate::event::cursor_sequence(&cursor)?, true),
+            None => (
+                crate::event::next_sequence(&scope.db.conn).await? - 1,
+                false,
+            ),
+        };
+        let reach = scope.reach().await?;
+        let live = Live {
+            scope,
+            viewer,
+            criteria,
+            receiver,
+            reach,
+            seen,
+            delivered: seen,
+            replaying,
+            queue: VecDeque::new(),
+            ended: false,
+        };
+        Ok(futures_util::stream::unfold(live, Live::next))
+    }
+}
+
+/// One subscriber's position in the feed.
+struct Live {
+    scope: Arc<RequestScope>,
+    viewer: Uuid,
+    criteria: EventCriteria,
+    receiver: broadcast::Receiver<FeedBatch>,
+    reach: Arc<Reach>,
+    /// The highest sequence considered: delivered, queued or found invisible.
+    seen: i64,
+    /// The sequence of the last event delivered, for resuming.
+    delivered: i64,
+    replaying: bool,
+    queue: VecDeque<event::Model>,
+    ended: bool,
+}
+
+impl Live {
+    async fn next(mut self) -> Option<(ApiResult<Event>, Live)> {
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                self.delivered = event.sequence;
+                return Some((Ok(Event(event)), self));
+            }
+            if self.ended {
+                return None;
+            }
+            let step = if self.replaying {
+                self.replay().await
+            } else {
+                self.listen().await
+            };
+            if let Err(err) = step {
+                self.ended = true;
+                return Some((Err(err), self));
+            }
+        }
+    }
+
+    /// Queues the next page of stored events; goes live once there are none left.
+    async fn replay(&mut self) -> ApiResult<()> {
+        let page = crate::event::visible_after(
+            &self.scope.db,
+            &self.reach,
+            &self.criteria,
+            self.seen,
+            REPLAY_PAGE,
+        )
+        .await?;
+        match page.last() {
+            Some(last) => self.seen = last.sequence,
+            None => self.replaying = false,
+        }
+        self.queue.extend(page);
+        Ok(())
+    }
+
+    /// Waits for the next batch and queues what the viewer may see of it now.
+    async fn listen(&mut self) -> ApiResult<()> {
+        let batch = match self.receiver.recv().await {
+            Ok(batch) => batch,
+            Err(broadcast::error::RecvError::Closed) => {
+                self.ended = true;
+                return Ok(());
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                let cursor = crate::graphql::relay::encode_cursor(
+                    crate::graphql::relay::CursorKey::Sequence(self.delivered),
+                );
+                return Err(ApiError::Conflict {
+                    message: format!(
+                        "this subscription fell too far behind the event feed; subscribe again with after: \"{cursor}\""
+                    ),
+                    ids: Vec::new(),
+                });
+            }
+        };
+        for item in batch.iter() {
+            let event = &item.event;
+            if event.sequence <= self.seen {
+                continue;
+            }
+            self.seen = event.sequence;
+            let kind = EventType::parse(&event.event_type);
+            if kind.is_some_and(EventType::changes_access)
+                && self.reach.touched_by(event, &item.subjects)
+            {
+                // Decide this event and the next ones with the access as it is now; the
+                // fields of the events delivered from now on read it afresh too.
+                self.reach = Arc::new(Reach::load(&self.scope.db.conn, self.viewer).await?);
+                self.scope.forget_reach();
+            }
+            if self.reach.sees_event(event, &item.subjects)
+                && self.criteria.matches(event, &item.subjects)
+            {
+                self.queue.push_back(event.clone());
+            }
+            if kind == Some(EventType::AccountCancelled) && event.actor_id == Some(self.viewer) {
+                // The credential died with the account.
+                self.ended = true;
+                break;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,344 @@
+//! The live event feed over WebSocket (`graphql-transport-ws`): events arrive as they commit,
+//! `after` replays what came before without gap or duplicate, visibility is decided at
+//! delivery, filters apply, and a connection without a valid credential is refused.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestApp;
+use common::demo::{Demo, person_id, team_id};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const EVENTS: &str = "subscription($after: String, $filter: EventFilterInput) {
+  events(after: $after, filter: $filter) { sequence cursor type summary }
+}";
+
+/// Opens a `graphql-transport-ws` connection and sends `connection_init` with `payload`.
+async fn open(app: &TestApp, payload: Value) -> Socket {
+    let mut request = format!("ws://{}/graphql", app.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket handshake");
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    socket
+}
+
+/// A connection authenticated with `token`, acknowledged.
+async fn connect(app: &TestApp, token: &str) -> Socket {
+    let mut socket = open(app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    let ack = receive(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .expect("send");
+}
+
+/// The next text message. The timeout only keeps a broken server from hanging the suite.
+async fn receive(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a message within 20 s")
+            .expect("the connection is open")
+            .expect("a message");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
+            Message::Close(frame) => return json!({ "closed": frame.map(|f| u16::from(f.code)) }),
+            _ => continue,
+        }
+    }
+}
+
+async fn subscribe(socket: &mut Socket, id: &str, variables: Value) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": EVENTS, "variables": variables } }),
+    )
+    .await;
+}
+
+/// The next event delivered on `socket` (`next` messages only).
+async fn next_event(socket: &mut Socket) -> Value {
+    let message = receive(socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    message["payload"]["data"]["events"].clone()
+}
+
+async fn create_team(app: &TestApp, token: &str, name: &str) -> String {
+    let (body, code) = app
+        .mutate(token, "createTeam", json!({ "name": name }), "team { id }")
+        .await;
+    assert_eq!(code, None, "{body}");
+    body["data"]["createTeam"]["team"]["id"]
+        .as_str()
+        .expect("team id")
+        .to_owned()
+}
+
+/// Subscribes on `socket` from "now": after the newest event `token` sees, which it makes by
+/// creating a team first. Subscribing from a cursor closes the race between the subscribe
+/// message and the mutations that follow it (the replay covers whatever commits meanwhile).
+async fn subscribe_from_now(app: &TestApp, socket: &mut Socket, token: &str, filter: Value) {
+    create_team(app, token, "Starting point").await;
+    let newest = app
+        .query(token, "{ events(last: 1) { edges { cursor } } }", json!({}))
+        .await;
+    let cursor = newest["events"]["edges"][0]["cursor"].clone();
+    assert!(cursor.is_string(), "{newest}");
+    subscribe(socket, "1", json!({ "after": cursor, "filter": filter })).await;
+}
+
+/// Events reach a subscriber as they commit, in sequence order.
+async fn events_arrive_live_in_order(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let mut socket = connect(&app, &demo.ana).await;
+    subscribe_from_now(&app, &mut socket, &demo.ana, Value::Null).await;
+    create_team(&app, &demo.ana, "Live one").await;
+    let first = next_event(&mut socket).await;
+    create_team(&app, &demo.ana, "Live two").await;
+    let second = next_event(&mut socket).await;
+    assert_eq!(first["type"], "TEAM_CREATED");
+    assert!(
+        first["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Live one"),
+        "{first}"
+    );
+    assert!(
+        second["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Live two"),
+        "{second}"
+    );
+    assert!(second["sequence"].as_i64() > first["sequence"].as_i64());
+}
+
+/// `after` replays the visible events after a cursor, then continues live: each event once.
+async fn after_replays_then_continues_live(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    for name in ["Replay one", "Replay two", "Replay three"] {
+        create_team(&app, &demo.ana, name).await;
+    }
+    let newest = app
+        .query(
+            &demo.ana,
+            "{ events(last: 3) { edges { cursor node { summary } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = newest["events"]["edges"].as_array().expect("edges").clone();
+    assert!(
+        edges[0]["node"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Replay one")
+    );
+    let mut socket = connect(&app, &demo.ana).await;
+    subscribe(&mut socket, "1", json!({ "after": edges[0]["cursor"] })).await;
+    let replayed = [next_event(&mut socket).await, next_event(&mut socket).await];
+    assert!(
+        replayed[0]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Replay two")
+    );
+    assert!(
+        replayed[1]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Replay three")
+    );
+    create_team(&app, &demo.ana, "Replay four").await;
+    let live = next_event(&mut socket).await;
+    assert!(
+        live["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Replay four"),
+        "{live}"
+    );
+    assert_eq!(
+        live["sequence"].as_i64(),
+        replayed[1]["sequence"].as_i64().map(|s| s + 1),
+        "nothing between the replay and the live part, nothing twice"
+    );
+}
+
+/// Bo loses Rocket mid-stream: he is told he was removed, and Rocket's events stop.
+async fn visibility_is_decided_at_delivery(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let rocket = team_id(&app, "Rocket").await;
+    let mut socket = connect(&app, &demo.bo).await;
+    subscribe_from_now(&app, &mut socket, &demo.bo, Value::Null).await;
+    let removed = app
+        .mutation_code(
+            &demo.ana,
+            "removeTeamMember",
+            json!({ "teamId": rocket, "personId": person_id(&app, "bo@demo.example").await }),
+        )
+        .await;
+    assert_eq!(removed, None);
+    let renamed = app
+        .mutation_code(
+            &demo.ana,
+            "renameTeam",
+            json!({ "teamId": rocket, "name": "Rocket 2" }),
+        )
+        .await;
+    assert_eq!(renamed, None);
+    create_team(&app, &demo.bo, "Bo alone").await;
+    assert_eq!(next_event(&mut socket).await["type"], "MEMBER_REMOVED");
+    // Not TEAM_RENAMED: Bo no longer sees Rocket.
+    assert_eq!(next_event(&mut socket).await["type"], "TEAM_CREATED");
+}
+
+/// Filters apply to the live feed as to `Query.events`.
+async fn filters_apply_live(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let mut socket = connect(&app, &demo.ana).await;
+    subscribe_from_now(
+        &app,
+        &mut socket,
+        &demo.ana,
+        json!({ "types": ["TEAM_RENAMED"] }),
+    )
+    .await;
+    let team = create_team(&app, &demo.ana, "Filtered").await;
+    let renamed = app
+        .mutation_code(
+            &demo.ana,
+            "renameTeam",
+            json!({ "teamId": team, "name": "Filtered 2" }),
+        )
+        .await;
+    assert_eq!(renamed, None);
+    let event = next_event(&mut socket).await;
+    assert_eq!(event["type"], "TEAM_RENAMED", "{event}");
+}
+
+/// Without a valid credential in `connection_init` the connection is refused and closed.
+async fn connections_need_a_valid_token(app: TestApp) {
+    for payload in [
+        json!({}),
+        json!({ "Authorization": "Bearer wrn_not-a-token" }),
+    ] {
+        let mut socket = open(&app, payload.clone()).await;
+        let answer = receive(&mut socket).await;
+        assert_eq!(answer["closed"], 4403, "{payload}: {answer}");
+    }
+}
+
+/// The live feed decides visibility in memory (`Reach::sees_event`), `Query.events` in SQL:
+/// after some activity in the demo world, both give every person the same events.
+async fn live_and_stored_visibility_agree(app: TestApp) {
+    use sea_orm::EntityTrait;
+    let demo = Demo::seed(&app).await;
+    let rocket = team_id(&app, "Rocket").await;
+    create_team(&app, &demo.chen, "Side project").await;
+    for (token, mutation, input) in [
+        (
+            &demo.ana,
+            "renameTeam",
+            json!({ "teamId": rocket, "name": "Rocket!" }),
+        ),
+        (
+            &demo.chen,
+            "createApp",
+            json!({ "name": "probe", "teamId": rocket }),
+        ),
+        (
+            &demo.dana,
+            "createPaymentMethod",
+            json!({ "label": "Dana 2", "paymentType": "INVOICE", "invoiceEmail": "d@demo.example", "invoiceAddress": "Main St" }),
+        ),
+    ] {
+        assert_eq!(
+            app.mutation_code(token, mutation, input.clone()).await,
+            None,
+            "{mutation}"
+        );
+    }
+    let events = entity::event::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("events");
+    let subjects = entity::event_subject::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("subjects");
+    for (email, token) in [
+        ("ana@demo.example", &demo.ana),
+        ("bo@demo.example", &demo.bo),
+        ("chen@demo.example", &demo.chen),
+        ("dana@demo.example", &demo.dana),
+        ("eli@demo.example", &demo.eli),
+        ("fay@demo.example", &demo.fay),
+    ] {
+        let person = common::demo::person_uuid(&app, email).await;
+        let reach = warren::access::Reach::load(&app.db.conn, person)
+            .await
+            .expect("reach");
+        let mut in_memory: Vec<i64> = events
+            .iter()
+            .filter(|e| {
+                let mine: Vec<_> = subjects
+                    .iter()
+                    .filter(|s| s.event_id == e.id)
+                    .cloned()
+                    .collect();
+                reach.sees_event(e, &mine)
+            })
+            .map(|e| e.sequence)
+            .collect();
+        in_memory.sort();
+        let stored = app
+            .query(
+                token,
+                "{ events(first: 100) { nodes { sequence } } }",
+                json!({}),
+            )
+            .await;
+        let stored: Vec<i64> = stored["events"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .filter_map(|n| n["sequence"].as_i64())
+            .collect();
+        assert!(stored.len() < 100, "one page holds them all");
+        assert_eq!(in_memory, stored, "{email}");
+    }
+}
+
+on_both_databases!(
+    events_arrive_live_in_order,
+    after_replays_then_continues_live,
+    visibility_is_decided_at_delivery,
+    filters_apply_live,
+    connections_need_a_valid_token,
+    live_and_stored_visibility_agree,
+);
