@@ -31,6 +31,10 @@ impl Db {
     /// it never takes a connection requests need, and its statements are counted apart. It
     /// shares this handle's `announce_events`.
     pub async fn companion(&self, connections: u32) -> Result<Db, DbErr> {
+        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+            // A second pool would open a second, empty in-memory database.
+            return Ok(self.clone());
+        }
         Db::connect_pool(&self.url, connections, self.news.clone()).await
     }
 

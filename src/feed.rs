@@ -87,7 +87,6 @@ impl Feed {
     pub fn subscribe(&self) -> broadcast::Receiver<FeedBatch> {
         self.sender.subscribe()
     }
-
 }
 
 impl Reader {
@@ -281,8 +280,11 @@ impl Live {
         }
     }
 
-    /// Queues the next page of stored events; goes live once there are none left.
+    /// Queues the next page of stored events; goes live once there are none left. Each page
+    /// is decided with the access as it is now: what changed since the subscription began
+    /// (or since the events happened) counts, as it does for live events.
     async fn replay(&mut self) -> ApiResult<()> {
+        self.refresh_reach().await?;
         let page = crate::event::visible_after(
             &self.scope.db,
             &self.reach,
@@ -296,6 +298,14 @@ impl Live {
             None => self.replaying = false,
         }
         self.queue.extend(page);
+        Ok(())
+    }
+
+    /// Loads the viewer's access as it is now, for the events decided from now on; the fields
+    /// of the events delivered from now on read it afresh too.
+    async fn refresh_reach(&mut self) -> ApiResult<()> {
+        self.reach = Arc::new(Reach::load(&self.scope.db.conn, self.viewer).await?);
+        self.scope.forget_reach();
         Ok(())
     }
 
@@ -329,10 +339,7 @@ impl Live {
             if kind.is_some_and(EventType::changes_access)
                 && self.reach.touched_by(event, &item.subjects)
             {
-                // Decide this event and the next ones with the access as it is now; the
-                // fields of the events delivered from now on read it afresh too.
-                self.reach = Arc::new(Reach::load(&self.scope.db.conn, self.viewer).await?);
-                self.scope.forget_reach();
+                self.refresh_reach().await?;
             }
             if self.reach.sees_event(event, &item.subjects)
                 && self.criteria.matches(event, &item.subjects)

@@ -4,7 +4,7 @@ mod common;
 
 use common::TestApp;
 use common::demo::{Demo, app_id, person_id, team_id};
-use entity::enums::{AccountType, TokenScope};
+use entity::enums::AccountType;
 use serde_json::{Value, json};
 use warren::graphql::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
@@ -693,21 +693,10 @@ async fn concurrent_departures_leave_a_contact(app: TestApp) {
         let mut people = Vec::new();
         let mut tokens = Vec::new();
         for who in ["a", "b", "c"] {
-            let person = world
-                .person(
-                    who,
-                    &format!("{who}{i}@contacts.example"),
-                    AccountType::Developer,
-                )
-                .await
-                .expect("person");
-            tokens.push(
-                world
-                    .token(person, TokenScope::Write)
-                    .await
-                    .map_err(|e| e.message())
-                    .expect("token"),
-            );
+            let email = format!("{who}{i}@contacts.example");
+            let (person, token) =
+                common::person_with_token(&mut world, who, &email, AccountType::Developer).await;
+            tokens.push(token);
             people.push(person);
         }
         let shop = world.app(&format!("shop {i}"), None).await.expect("app");
@@ -745,32 +734,20 @@ async fn a_newcomer_during_the_last_departure_becomes_contact(app: TestApp) {
     use entity::enums::TeamRole;
     let mut world = World::new(&app.db.conn, Clock::now());
     for i in 0..20 {
-        let leaving = world
-            .person(
-                "a",
-                &format!("a{i}@newcomer.example"),
-                AccountType::Developer,
-            )
-            .await
-            .expect("person");
-        let newcomer = world
-            .person(
-                "b",
-                &format!("b{i}@newcomer.example"),
-                AccountType::Developer,
-            )
-            .await
-            .expect("person");
-        let ta = world
-            .token(leaving, TokenScope::Write)
-            .await
-            .map_err(|e| e.message())
-            .expect("token");
-        let tb = world
-            .token(newcomer, TokenScope::Write)
-            .await
-            .map_err(|e| e.message())
-            .expect("token");
+        let (leaving, ta) = common::person_with_token(
+            &mut world,
+            "a",
+            &format!("a{i}@newcomer.example"),
+            AccountType::Developer,
+        )
+        .await;
+        let (newcomer, tb) = common::person_with_token(
+            &mut world,
+            "b",
+            &format!("b{i}@newcomer.example"),
+            AccountType::Developer,
+        )
+        .await;
         let team = world.team(&format!("crew {i}")).await.expect("team");
         world
             .member(team, newcomer, TeamRole::Unlimited)

@@ -5,7 +5,7 @@
 mod common;
 
 use common::TestApp;
-use entity::enums::{AccountType, PaymentType, TeamRole, TokenScope};
+use entity::enums::{AccountType, PaymentType, TeamRole};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -14,30 +14,18 @@ use warren::seed::world::{Clock, World};
 
 const CANCEL: &str = "cancelAccount";
 
-/// Two people with tokens, named after the race.
+/// Two developers with tokens, named after the race.
 async fn pair(
     world: &mut World<'_, sea_orm::DatabaseConnection>,
     race: &str,
 ) -> [(Uuid, String); 2] {
-    let mut out = Vec::new();
+    let mut pair = Vec::new();
     for who in ["a", "b"] {
-        let person = world
-            .person(
-                who,
-                &format!("{who}-{race}@cancel.example"),
-                AccountType::Developer,
-            )
-            .await
-            .expect("person");
-        let token = world
-            .token(person, TokenScope::Write)
-            .await
-            .map_err(|e| e.message())
-            .expect("token");
-        out.push((person, token));
+        let email = format!("{who}-{race}@cancel.example");
+        pair.push(common::person_with_token(world, who, &email, AccountType::Developer).await);
     }
-    let b = out.pop().expect("b");
-    let a = out.pop().expect("a");
+    let b = pair.pop().expect("b");
+    let a = pair.pop().expect("a");
     [a, b]
 }
 

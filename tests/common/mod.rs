@@ -260,3 +260,19 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// A person written straight into the tables, with a WRITE token.
+pub async fn person_with_token(
+    world: &mut warren::seed::world::World<'_, sea_orm::DatabaseConnection>,
+    name: &str,
+    email: &str,
+    account: entity::enums::AccountType,
+) -> (uuid::Uuid, String) {
+    let person = world.person(name, email, account).await.expect("person");
+    let token = world
+        .token(person, entity::enums::TokenScope::Write)
+        .await
+        .map_err(|e| e.message())
+        .expect("token");
+    (person, token)
+}
