@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use async_graphql::Data;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -210,7 +210,8 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         Err(rejection) => return rejection.into_response(),
     };
     upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Answer with the subprotocol that will be spoken.
+        .protocols([protocol.sec_websocket_protocol()])
         .on_upgrade(move |socket| {
             let schema = state.schema.clone();
             crate::websocket::serve(socket, schema, protocol, move |payload| {

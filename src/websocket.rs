@@ -1,12 +1,16 @@
 //! GraphQL over WebSocket: subscriptions at `/graphql`, in the `graphql-transport-ws` protocol
 //! or the legacy `graphql-ws` one. async-graphql runs the protocol; this module carries its
-//! messages over axum's socket and answers a refused `connection_init` with the close code the
-//! `graphql-transport-ws` protocol prescribes (4403), which async-graphql does not.
+//! messages over axum's socket and, for `graphql-transport-ws`, enforces the rules of the
+//! protocol that async-graphql lets pass, with the close codes the protocol prescribes: no
+//! `connection_init` in time (4408), a second one (4429), `subscribe` before the connection is
+//! acknowledged (4401), an id already in use (4409), a message that is not one of the protocol
+//! (4400), a refused `connection_init` (4403; async-graphql sends 1002).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::{WebSocketProtocols, WsMessage};
@@ -14,11 +18,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::{SinkExt, StreamExt, future};
+use serde::Deserialize;
+use tokio::sync::mpsc;
 
 use crate::graphql::WarrenSchema;
 
-/// Close code for a refused `connection_init` (graphql-transport-ws: "Forbidden").
-const FORBIDDEN: u16 = 4403;
+/// How long a client has to send `connection_init` after the upgrade.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The first subprotocol the client offers that we speak.
 pub fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
@@ -28,6 +34,102 @@ pub fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
         .ok()?
         .split(',')
         .find_map(|offered| WebSocketProtocols::from_str(offered.trim()).ok())
+}
+
+/// Why the server closes a `graphql-transport-ws` connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Violation {
+    code: u16,
+    reason: String,
+}
+
+impl Violation {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Violation {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A client message as far as the rules need it.
+#[derive(Deserialize)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+/// What the connection has seen so far.
+#[derive(Default)]
+struct Session {
+    initialised: bool,
+    acknowledged: bool,
+    /// Subscriptions running, by the client's id.
+    running: HashSet<String>,
+}
+
+impl Session {
+    /// Checks one client message against the protocol; `Err` closes the connection.
+    fn admit(&mut self, raw: &[u8]) -> Result<(), Violation> {
+        let message: ClientMessage = serde_json::from_slice(raw)
+            .map_err(|_| Violation::new(4400, "Invalid message: not a protocol message"))?;
+        match message.kind.as_str() {
+            "connection_init" => {
+                if self.initialised {
+                    return Err(Violation::new(4429, "Too many initialisation requests"));
+                }
+                self.initialised = true;
+            }
+            "subscribe" => {
+                if !self.acknowledged {
+                    return Err(Violation::new(4401, "Unauthorized"));
+                }
+                let id = message
+                    .id
+                    .ok_or_else(|| Violation::new(4400, "Invalid message: subscribe without id"))?;
+                if !self.running.insert(id.clone()) {
+                    return Err(Violation::new(
+                        4409,
+                        format!("Subscriber for {id} already exists"),
+                    ));
+                }
+            }
+            "complete" => {
+                if let Some(id) = message.id {
+                    self.running.remove(&id);
+                }
+            }
+            "ping" | "pong" => {}
+            other => {
+                return Err(Violation::new(
+                    4400,
+                    format!("Invalid message: unknown type {other}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes what the server tells the client: the acknowledgement, and subscriptions that
+    /// ended (their ids may be used again).
+    fn observe(&mut self, text: &str) {
+        // Most messages are `next`; only the others need a look.
+        if text.starts_with(r#"{"type":"next""#) {
+            return;
+        }
+        if let Ok(message) = serde_json::from_str::<ClientMessage>(text) {
+            match message.kind.as_str() {
+                "connection_ack" => self.acknowledged = true,
+                "complete" | "error" => {
+                    if let Some(id) = message.id {
+                        self.running.remove(&id);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Serves one connection until either side closes it. `authenticate` turns the
@@ -41,7 +143,12 @@ pub async fn serve<F, R>(
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
     R: Future<Output = async_graphql::Result<Data>> + Send + 'static,
 {
+    // The legacy protocol is served as async-graphql speaks it.
+    let strict = protocol == WebSocketProtocols::GraphQLWS;
+    let session = Arc::new(Mutex::new(Session::default()));
+    let (violations, mut violated) = mpsc::unbounded_channel::<Violation>();
     let (mut sink, stream) = socket.split();
+    let inspected = session.clone();
     let input = stream
         .take_while(|message| future::ready(message.is_ok()))
         .filter_map(|message| {
@@ -49,40 +156,144 @@ pub async fn serve<F, R>(
                 Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
                 _ => None,
             })
+        })
+        // A violation ends the input, and the connection with it.
+        .take_while(move |raw| {
+            let verdict = match inspected.lock() {
+                Ok(mut session) if strict => session.admit(raw),
+                _ => Ok(()),
+            };
+            future::ready(match verdict {
+                Ok(()) => true,
+                Err(violation) => {
+                    let _ = violations.send(violation);
+                    false
+                }
+            })
         });
-    let refused = Arc::new(AtomicBool::new(false));
+    let refused = Arc::new(Mutex::new(false));
     let init_refused = refused.clone();
     let output = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(
         move |payload| {
             let verdict = authenticate(payload);
             async move {
                 let data = verdict.await;
-                init_refused.store(data.is_err(), Ordering::Release);
+                if let Ok(mut refused) = init_refused.lock() {
+                    *refused = data.is_err();
+                }
                 data
             }
         },
     );
     futures_util::pin_mut!(output);
-    while let Some(message) = output.next().await {
-        let message = match message {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => {
-                // async-graphql closes a refused init with 1002, the protocol wants 4403.
-                let code = if refused.load(Ordering::Acquire)
-                    && protocol == WebSocketProtocols::GraphQLWS
-                {
-                    FORBIDDEN
-                } else {
-                    code
-                };
-                Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }))
+    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    futures_util::pin_mut!(init_deadline);
+    loop {
+        let initialised = session.lock().map(|s| s.initialised).unwrap_or(true);
+        let message = tokio::select! {
+            // A violation first: it also ends the input, and with it async-graphql's output.
+            biased;
+            violation = violated.recv(), if !violated.is_closed() => match violation {
+                Some(violation) => close(violation),
+                // The input is gone; the output ends too, and says how.
+                None => continue,
+            },
+            () = &mut init_deadline, if strict && !initialised => {
+                close(Violation::new(4408, "Connection initialisation timeout"))
             }
+            message = output.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if let Ok(mut session) = session.lock() {
+                        session.observe(&text);
+                    }
+                    Message::Text(text.into())
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let refused = refused.lock().map(|r| *r).unwrap_or(false);
+                    // async-graphql closes a refused init with 1002; the protocol wants 4403.
+                    let code = if strict && refused { 4403 } else { code };
+                    close(Violation { code, reason })
+                }
+                None => match violated.try_recv() {
+                    Ok(violation) => close(violation),
+                    Err(_) => break,
+                },
+            },
         };
-        if sink.send(message).await.is_err() {
+        let closing = matches!(message, Message::Close(_));
+        if sink.send(message).await.is_err() || closing {
             break;
         }
+    }
+}
+
+fn close(violation: Violation) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: violation.code,
+        reason: violation.reason.into(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admit(session: &mut Session, message: &str) -> Result<(), u16> {
+        session.admit(message.as_bytes()).map_err(|v| v.code)
+    }
+
+    #[test]
+    fn the_protocol_rules_and_their_close_codes() {
+        let mut session = Session::default();
+        assert_eq!(admit(&mut session, "not json"), Err(4400));
+        assert_eq!(admit(&mut session, r#"{"type":"hello"}"#), Err(4400));
+        assert_eq!(
+            admit(
+                &mut session,
+                r#"{"type":"subscribe","id":"1","payload":{}}"#
+            ),
+            Err(4401)
+        );
+        assert_eq!(admit(&mut session, r#"{"type":"connection_init"}"#), Ok(()));
+        assert_eq!(
+            admit(&mut session, r#"{"type":"connection_init"}"#),
+            Err(4429)
+        );
+        session.observe(r#"{"type":"connection_ack"}"#);
+        assert_eq!(
+            admit(
+                &mut session,
+                r#"{"type":"subscribe","id":"1","payload":{}}"#
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            admit(
+                &mut session,
+                r#"{"type":"subscribe","id":"1","payload":{}}"#
+            ),
+            Err(4409)
+        );
+        // Once the server completed it, the id is free again.
+        session.observe(r#"{"type":"complete","id":"1"}"#);
+        assert_eq!(
+            admit(
+                &mut session,
+                r#"{"type":"subscribe","id":"1","payload":{}}"#
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            admit(&mut session, r#"{"type":"complete","id":"1"}"#),
+            Ok(())
+        );
+        assert_eq!(
+            admit(
+                &mut session,
+                r#"{"type":"subscribe","id":"1","payload":{}}"#
+            ),
+            Ok(())
+        );
+        assert_eq!(admit(&mut session, r#"{"type":"ping"}"#), Ok(()));
     }
 }

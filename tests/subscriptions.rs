@@ -23,6 +23,17 @@ const EVENTS: &str = "subscription($after: String, $filter: EventFilterInput) {
 
 /// Opens a `graphql-transport-ws` connection and sends `connection_init` with `payload`.
 async fn open(app: &TestApp, payload: Value) -> Socket {
+    let mut socket = handshake(app).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    socket
+}
+
+/// A `graphql-transport-ws` connection on which nothing was said yet.
+async fn handshake(app: &TestApp) -> Socket {
     let mut request = format!("ws://{}/graphql", app.addr)
         .into_client_request()
         .expect("request");
@@ -30,14 +41,9 @@ async fn open(app: &TestApp, payload: Value) -> Socket {
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().expect("header"),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+    let (socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("WebSocket handshake");
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": payload }),
-    )
-    .await;
     socket
 }
 
@@ -334,6 +340,88 @@ async fn live_and_stored_visibility_agree(app: TestApp) {
     }
 }
 
+/// The rules of `graphql-transport-ws`, each broken once: the server closes the connection
+/// with the code the protocol prescribes.
+async fn protocol_violations_close_with_their_codes(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let subscribe_message =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": EVENTS } });
+
+    // 4401: subscribe before the connection is acknowledged.
+    let mut socket = handshake(&app).await;
+    send(&mut socket, subscribe_message.clone()).await;
+    assert_eq!(receive(&mut socket).await["closed"], 4401);
+
+    // 4429: a second connection_init.
+    let mut socket = connect(&app, &demo.ana).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": {} }),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await["closed"], 4429);
+
+    // 4409: an id that is already running.
+    let mut socket = connect(&app, &demo.ana).await;
+    send(&mut socket, subscribe_message.clone()).await;
+    send(&mut socket, subscribe_message.clone()).await;
+    assert_eq!(receive(&mut socket).await["closed"], 4409);
+
+    // 4400: something that is not a protocol message.
+    let mut socket = connect(&app, &demo.ana).await;
+    send(&mut socket, json!({ "type": "shout" })).await;
+    assert_eq!(receive(&mut socket).await["closed"], 4400);
+    let mut socket = connect(&app, &demo.ana).await;
+    socket
+        .send(Message::Text("{not json".into()))
+        .await
+        .expect("send");
+    assert_eq!(receive(&mut socket).await["closed"], 4400);
+}
+
+/// The legacy `graphql-ws` protocol is spoken too, and the handshake names the protocol the
+/// server will speak.
+async fn the_legacy_protocol_is_spoken_too(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    for offered in ["graphql-ws", "graphql-transport-ws"] {
+        let mut request = format!("ws://{}/graphql", app.addr)
+            .into_client_request()
+            .expect("request");
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", offered.parse().expect("header"));
+        let (mut socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("WebSocket handshake");
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            offered,
+            "the subprotocol answered"
+        );
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", demo.ana) } }),
+        )
+        .await;
+        assert_eq!(
+            receive(&mut socket).await["type"],
+            "connection_ack",
+            "{offered}"
+        );
+    }
+}
+
+/// 4408: no connection_init within the init timeout (10 s). SQLite only: the database plays
+/// no part, and the test waits for the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_init_timeout() {
+    let app = TestApp::spawn(common::Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let mut socket = handshake(&app).await;
+    assert_eq!(receive(&mut socket).await["closed"], 4408);
+}
+
 on_both_databases!(
     events_arrive_live_in_order,
     after_replays_then_continues_live,
@@ -341,4 +429,6 @@ on_both_databases!(
     filters_apply_live,
     connections_need_a_valid_token,
     live_and_stored_visibility_agree,
+    protocol_violations_close_with_their_codes,
+    the_legacy_protocol_is_spoken_too,
 );
