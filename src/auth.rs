@@ -136,6 +136,21 @@ pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
     })
 }
 
+/// Whether a credential still authenticates: its token neither revoked nor expired, its
+/// person's account not cancelled. Long-lived connections ask when it may have changed.
+pub async fn still_valid(db: &Db, credential: &Credential) -> ApiResult<bool> {
+    let Credential::PersonalAccessToken { id, .. } = credential;
+    let found = personal_access_token::Entity::find_by_id(*id)
+        .find_also_related(person::Entity)
+        .one(&db.conn)
+        .await?;
+    let now = Utc::now();
+    Ok(matches!(found, Some((token, Some(person)))
+        if token.revoked_at.is_none()
+            && token.expires_at.is_none_or(|at| at > now)
+            && person.cancelled_at.is_none()))
+}
+
 /// Extracts the token of an `Authorization: Bearer <token>` header value.
 pub fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;

@@ -210,6 +210,7 @@ impl EventSubscription {
     ) -> Result<impl Stream<Item = ApiResult<Event>> + use<>, ApiError> {
         let scope = scope(ctx)?.clone();
         let viewer = scope.viewer()?.id();
+        let credential = scope.viewer()?.credential;
         let feed = ctx
             .data::<Feed>()
             .map_err(|_| ApiError::internal("the event feed is missing"))?
@@ -229,6 +230,7 @@ impl EventSubscription {
         let live = Live {
             scope,
             viewer,
+            credential,
             criteria,
             receiver,
             reach,
@@ -237,6 +239,7 @@ impl EventSubscription {
             replaying,
             queue: VecDeque::new(),
             ended: false,
+            failure: None,
         };
         Ok(futures_util::stream::unfold(live, Live::next))
     }
@@ -246,6 +249,8 @@ impl EventSubscription {
 struct Live {
     scope: Arc<RequestScope>,
     viewer: Uuid,
+    /// What authenticated the connection; the stream ends with it.
+    credential: crate::auth::Credential,
     criteria: EventCriteria,
     receiver: broadcast::Receiver<FeedBatch>,
     reach: Arc<Reach>,
@@ -256,6 +261,8 @@ struct Live {
     replaying: bool,
     queue: VecDeque<event::Model>,
     ended: bool,
+    /// Why the stream ends, told after the events queued before it.
+    failure: Option<ApiError>,
 }
 
 impl Live {
@@ -266,7 +273,7 @@ impl Live {
                 return Some((Ok(Event(event)), self));
             }
             if self.ended {
-                return None;
+                return self.failure.take().map(|err| (Err(err), self));
             }
             let step = if self.replaying {
                 self.replay().await
@@ -275,7 +282,7 @@ impl Live {
             };
             if let Err(err) = step {
                 self.ended = true;
-                return Some((Err(err), self));
+                self.failure = Some(err);
             }
         }
     }
@@ -284,6 +291,13 @@ impl Live {
     /// is decided with the access as it is now: what changed since the subscription began
     /// (or since the events happened) counts, as it does for live events.
     async fn replay(&mut self) -> ApiResult<()> {
+        if !crate::auth::still_valid(&self.scope.db, &self.credential).await? {
+            self.ended = true;
+            self.failure = Some(ApiError::Unauthenticated(
+                "the credential of this subscription was revoked",
+            ));
+            return Ok(());
+        }
         self.refresh_reach().await?;
         let page = crate::event::visible_after(
             &self.scope.db,
@@ -346,9 +360,18 @@ impl Live {
             {
                 self.queue.push_back(event.clone());
             }
-            if kind == Some(EventType::AccountCancelled) && event.actor_id == Some(self.viewer) {
-                // The credential died with the account.
+            let own = event.actor_id == Some(self.viewer);
+            if own
+                && matches!(
+                    kind,
+                    Some(EventType::AccountCancelled | EventType::PersonalAccessTokenRevoked)
+                )
+                && !crate::auth::still_valid(&self.scope.db, &self.credential).await?
+            {
                 self.ended = true;
+                self.failure = Some(ApiError::Unauthenticated(
+                    "the credential of this subscription was revoked",
+                ));
                 break;
             }
         }

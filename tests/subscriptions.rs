@@ -379,6 +379,46 @@ async fn protocol_violations_close_with_their_codes(app: TestApp) {
     assert_eq!(receive(&mut socket).await["closed"], 4400);
 }
 
+/// A stream ends when its credential does: Ana revokes the token her subscription uses.
+async fn revoking_the_token_ends_the_stream(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let ana = common::demo::person_uuid(&app, "ana@demo.example").await;
+    let second = warren::auth::create_token(
+        &app.db.conn,
+        ana,
+        "feed",
+        entity::enums::TokenScope::Read,
+        None,
+    )
+    .await
+    .map_err(|e| e.message())
+    .expect("token");
+    let mut socket = connect(&app, &second.secret).await;
+    subscribe_from_now(&app, &mut socket, &demo.ana, Value::Null).await;
+    let revoked = app
+        .mutation_code(
+            &demo.ana,
+            "revokePersonalAccessToken",
+            json!({ "personalAccessTokenId": warren::graphql::relay::global_id(
+                warren::graphql::relay::NodeKind::PersonalAccessToken,
+                second.model.id,
+            ).0 }),
+        )
+        .await;
+    assert_eq!(revoked, None);
+    // The revocation may still be delivered (it is Ana's own event, if it arrives live); then
+    // the stream ends refusing the credential, and nothing else comes.
+    let mut ended = receive(&mut socket).await;
+    if ended["payload"]["data"]["events"]["type"] == "PERSONAL_ACCESS_TOKEN_REVOKED" {
+        ended = receive(&mut socket).await;
+    }
+    assert_eq!(
+        ended["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{ended}"
+    );
+    assert_eq!(receive(&mut socket).await["type"], "complete");
+}
+
 /// The legacy `graphql-ws` protocol is spoken too, and the handshake names the protocol the
 /// server will speak.
 async fn the_legacy_protocol_is_spoken_too(app: TestApp) {
@@ -431,4 +471,5 @@ on_both_databases!(
     live_and_stored_visibility_agree,
     protocol_violations_close_with_their_codes,
     the_legacy_protocol_is_spoken_too,
+    revoking_the_token_ends_the_stream,
 );
