@@ -53,16 +53,34 @@ pub struct ServeArgs {
     /// Where people reach this service (invitation links point there).
     #[arg(long, env = "WARREN_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
     pub public_url: String,
+    /// Seconds a WebSocket client has to send `connection_init` (graphql-transport-ws closes
+    /// with 4408 after them).
+    #[arg(long, env = "WARREN_WS_INIT_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10))]
+    pub ws_init_timeout: u64,
+    /// Seconds between the server's pings on an open WebSocket, to keep it open through proxies.
+    #[arg(long, env = "WARREN_WS_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_heartbeat: u64,
 }
 
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
 
-impl Default for ServeArgs {
-    fn default() -> Self {
-        ServeArgs {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            public_url: std::env::var("WARREN_PUBLIC_URL")
-                .unwrap_or_else(|_| DEFAULT_PUBLIC_URL.to_owned()),
+impl ServeArgs {
+    /// The arguments of a bare `warren` (which serves): as if `warren serve` had been typed,
+    /// with the same defaults and `WARREN_*` variables.
+    pub fn from_env() -> Result<ServeArgs, String> {
+        use clap::FromArgMatches;
+        let command = ServeArgs::augment_args(clap::Command::new("serve"));
+        command
+            .try_get_matches_from(["serve"])
+            .and_then(|matches| ServeArgs::from_arg_matches(&matches))
+            .map_err(|err| err.to_string())
+    }
+
+    /// The WebSocket clocks these arguments ask for.
+    pub fn ws_timings(&self) -> crate::websocket::WsTimings {
+        crate::websocket::WsTimings {
+            init_timeout: std::time::Duration::from_secs(self.ws_init_timeout),
+            heartbeat: std::time::Duration::from_secs(self.ws_heartbeat),
         }
     }
 }

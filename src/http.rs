@@ -25,6 +25,7 @@ use crate::feed::Feed;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::graphql::{WarrenSchema, build_schema};
+use crate::websocket::WsTimings;
 
 /// Largest request body accepted; a GraphQL document is rarely more than a few kilobytes.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -35,15 +36,17 @@ struct AppState {
     db: Db,
     feed: Feed,
     public_url: Arc<str>,
+    ws: WsTimings,
 }
 
 /// `public_url` is where people reach this service; invitation links point there.
-pub fn router(db: Db, feed: Feed, public_url: &str) -> Router {
+pub fn router(db: Db, feed: Feed, public_url: &str, ws: WsTimings) -> Router {
     let state = AppState {
         schema: build_schema(),
         db,
         feed,
         public_url: Arc::from(public_url.trim_end_matches('/')),
+        ws,
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -62,10 +65,21 @@ pub async fn serve(
     public_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, db, public_url, WsTimings::default(), shutdown).await
+}
+
+/// `serve` with the WebSocket clocks given.
+pub async fn serve_with(
+    listener: TcpListener,
+    db: Db,
+    public_url: &str,
+    ws: WsTimings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let feed = Feed::start(&db)
         .await
         .map_err(|e| std::io::Error::other(e.message()))?;
-    axum::serve(listener, router(db, feed, public_url))
+    axum::serve(listener, router(db, feed, public_url, ws))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -214,7 +228,8 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         .protocols([protocol.sec_websocket_protocol()])
         .on_upgrade(move |socket| {
             let schema = state.schema.clone();
-            crate::websocket::serve(socket, schema, protocol, move |payload| {
+            let timings = state.ws;
+            crate::websocket::serve(socket, schema, protocol, timings, move |payload| {
                 connection_data(state, payload)
             })
         })

@@ -43,7 +43,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     let db = Db::connect_and_migrate(&cli.database_url)
         .await
         .map_err(|err| format!("cannot open {}: {err}", redact(&cli.database_url)))?;
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Serve(ServeArgs::from_env()?),
+    };
+    match command {
         Command::Serve(args) => {
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
@@ -53,9 +57,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                 args.listen
             );
             tokio::spawn(invitation::expire_periodically(db.clone()));
-            http::serve(listener, db, &args.public_url, http::shutdown_signal())
-                .await
-                .map_err(|err| format!("server failed: {err}"))
+            http::serve_with(
+                listener,
+                db,
+                &args.public_url,
+                args.ws_timings(),
+                http::shutdown_signal(),
+            )
+            .await
+            .map_err(|err| format!("server failed: {err}"))
         }
         Command::Migrate => {
             println!("migrations applied");

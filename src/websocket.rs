@@ -23,8 +23,23 @@ use tokio::sync::mpsc;
 
 use crate::graphql::WarrenSchema;
 
-/// How long a client has to send `connection_init` after the upgrade.
-pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The clocks of a connection.
+#[derive(Debug, Clone, Copy)]
+pub struct WsTimings {
+    /// How long a client has to send `connection_init` after the upgrade.
+    pub init_timeout: Duration,
+    /// How often the server pings an open connection, so that proxies keep idle ones open.
+    pub heartbeat: Duration,
+}
+
+impl Default for WsTimings {
+    fn default() -> Self {
+        WsTimings {
+            init_timeout: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(30),
+        }
+    }
+}
 
 /// The first subprotocol the client offers that we speak.
 pub fn protocol(headers: &HeaderMap) -> Option<WebSocketProtocols> {
@@ -138,6 +153,7 @@ pub async fn serve<F, R>(
     socket: WebSocket,
     schema: WarrenSchema,
     protocol: WebSocketProtocols,
+    timings: WsTimings,
     authenticate: F,
 ) where
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
@@ -186,8 +202,12 @@ pub async fn serve<F, R>(
         },
     );
     futures_util::pin_mut!(output);
-    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    let init_deadline = tokio::time::sleep(timings.init_timeout);
     futures_util::pin_mut!(init_deadline);
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + timings.heartbeat,
+        timings.heartbeat,
+    );
     loop {
         let initialised = session.lock().map(|s| s.initialised).unwrap_or(true);
         let message = tokio::select! {
@@ -201,6 +221,8 @@ pub async fn serve<F, R>(
             () = &mut init_deadline, if strict && !initialised => {
                 close(Violation::new(4408, "Connection initialisation timeout"))
             }
+            // A WebSocket ping (both protocols): clients answer it by themselves.
+            _ = heartbeat.tick() => Message::Ping(Default::default()),
             message = output.next() => match message {
                 Some(WsMessage::Text(text)) => {
                     if let Ok(mut session) = session.lock() {

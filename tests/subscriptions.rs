@@ -451,15 +451,44 @@ async fn the_legacy_protocol_is_spoken_too(app: TestApp) {
     }
 }
 
-/// 4408: no connection_init within the init timeout (10 s). SQLite only: the database plays
-/// no part, and the test waits for the timeout.
+/// A server whose WebSocket clocks run fast, on SQLite (the database plays no part).
+async fn fast_clocks(init_timeout: Duration, heartbeat: Duration) -> TestApp {
+    TestApp::spawn_with(
+        common::Backend::Sqlite,
+        warren::websocket::WsTimings {
+            init_timeout,
+            heartbeat,
+        },
+    )
+    .await
+    .expect("SQLite is always available")
+}
+
+/// 4408: no connection_init within the init timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_closed_after_the_init_timeout() {
-    let app = TestApp::spawn(common::Backend::Sqlite)
-        .await
-        .expect("SQLite is always available");
+    let app = fast_clocks(Duration::from_millis(300), Duration::from_secs(30)).await;
     let mut socket = handshake(&app).await;
     assert_eq!(receive(&mut socket).await["closed"], 4408);
+}
+
+/// The server pings open connections, so that proxies keep idle ones open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_are_pinged() {
+    let app = fast_clocks(Duration::from_secs(10), Duration::from_millis(200)).await;
+    let demo = Demo::seed(&app).await;
+    let mut socket = connect(&app, &demo.ana).await;
+    // Only a ping ends the wait; a timeout fails the test.
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a ping within 20 s")
+            .expect("the connection is open")
+            .expect("a frame");
+        if let Message::Ping(_) = frame {
+            break;
+        }
+    }
 }
 
 on_both_databases!(

@@ -106,6 +106,11 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestApp {
     /// A server on a fresh database, or `None` when that backend is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, warren::websocket::WsTimings::default()).await
+    }
+
+    /// `spawn` with the WebSocket clocks given.
+    pub async fn spawn_with(backend: Backend, ws: warren::websocket::WsTimings) -> Option<TestApp> {
         init_tracing();
         let (url, dir, postgres) = match backend {
             Backend::Sqlite => {
@@ -142,7 +147,7 @@ impl TestApp {
         let server_db = db.clone();
         tokio::spawn(async move {
             let public_url = format!("http://{addr}");
-            let _ = warren::http::serve(listener, server_db, &public_url, async {
+            let _ = warren::http::serve_with(listener, server_db, &public_url, ws, async {
                 let _ = stop.await;
             })
             .await;
