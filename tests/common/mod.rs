@@ -27,6 +27,8 @@ pub enum Backend {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
+    /// The database's URL, for a second server on the same database.
+    pub database_url: String,
     pub backend: Backend,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -136,6 +138,7 @@ impl TestApp {
                 (url, None, Some(PostgresDatabase { admin_url, name }))
             }
         };
+        let database_url = url.clone();
         let db = Db::connect_and_migrate(&url)
             .await
             .expect("migrate test database");
@@ -155,6 +158,7 @@ impl TestApp {
         Some(TestApp {
             addr,
             db,
+            database_url,
             backend,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),

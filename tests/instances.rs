@@ -1,0 +1,148 @@
+//! Several instances on one PostgreSQL database: an event written through one reaches the
+//! subscribers of another (NOTIFY wakes it; the table is the truth), also after the listening
+//! connection of that instance was killed.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::demo::Demo;
+use common::{Backend, TestApp};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A `warren serve` process on `database_url`, ready to answer; killed when dropped.
+async fn second_instance(database_url: &str) -> (Child, std::net::SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let child = Command::new(env!("CARGO_BIN_EXE_warren"))
+        .args(["serve", "--listen", &addr.to_string()])
+        .env("WARREN_DATABASE_URL", database_url)
+        .env("WARREN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start warren serve");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("http://{addr}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return (child, addr);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the second instance did not become ready");
+}
+
+async fn subscribe(addr: std::net::SocketAddr, token: &str, after: &Value) -> Socket {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket handshake");
+    for message in [
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+        json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($after: String) { events(after: $after) { sequence summary } }",
+            "variables": { "after": after },
+        } }),
+    ] {
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send");
+    }
+    socket
+}
+
+/// The next event's summary; other messages (the acknowledgement) are skipped.
+async fn next_summary(socket: &mut Socket) -> String {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
+            .await
+            .expect("a message within 20 s")
+            .expect("open")
+            .expect("a message");
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).expect("JSON");
+            if value["type"] == "next" {
+                return value["payload"]["data"]["events"]["summary"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+        }
+    }
+}
+
+async fn create_team(app: &TestApp, token: &str, name: &str) {
+    assert_eq!(
+        app.mutation_code(token, "createTeam", json!({ "name": name }))
+            .await,
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_written_on_one_instance_reach_subscribers_of_another() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    create_team(&app, &demo.ana, "Before").await;
+    let newest = app
+        .query(
+            &demo.ana,
+            "{ events(last: 1) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    let after = newest["events"]["edges"][0]["cursor"].clone();
+    let (_child, other) = second_instance(&app.database_url).await;
+    let mut socket = subscribe(other, &demo.ana, &after).await;
+
+    // Written through the first instance, read from the second.
+    create_team(&app, &demo.ana, "Across instances").await;
+    assert!(next_summary(&mut socket).await.contains("Across instances"));
+
+    // Kill the second instance's LISTEN connection: it comes back and reads what it missed.
+    use sea_orm::{ConnectionTrait, Statement};
+    let killed = app
+        .db
+        .conn
+        .query_all_raw(Statement::from_string(
+            app.db.backend(),
+            "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
+        ))
+        .await
+        .expect("terminate the listeners");
+    assert!(!killed.is_empty(), "no LISTEN connection found to kill");
+    create_team(&app, &demo.ana, "After the listener died").await;
+    create_team(&app, &demo.ana, "And one more").await;
+    assert!(
+        next_summary(&mut socket)
+            .await
+            .contains("After the listener died")
+    );
+    assert!(next_summary(&mut socket).await.contains("And one more"));
+}
