@@ -8,16 +8,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::demo::Demo;
-use common::{Backend, TestApp};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use tokio::net::TcpStream;
+use common::{Backend, TestApp, ws};
+use serde_json::json;
 use tokio::process::{Child, Command};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A `warren serve` process on `database_url`, ready to answer; killed when dropped.
 async fn second_instance(database_url: &str) -> (Child, std::net::SocketAddr) {
@@ -47,50 +40,12 @@ async fn second_instance(database_url: &str) -> (Child, std::net::SocketAddr) {
     panic!("the second instance did not become ready");
 }
 
-async fn subscribe(addr: std::net::SocketAddr, token: &str, after: &Value) -> Socket {
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket handshake");
-    for message in [
-        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
-        json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription($after: String) { events(after: $after) { sequence summary } }",
-            "variables": { "after": after },
-        } }),
-    ] {
-        socket
-            .send(Message::Text(message.to_string().into()))
-            .await
-            .expect("send");
-    }
-    socket
-}
-
-/// The next event's summary; other messages (the acknowledgement) are skipped.
-async fn next_summary(socket: &mut Socket) -> String {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
-            .await
-            .expect("a message within 20 s")
-            .expect("open")
-            .expect("a message");
-        if let Message::Text(text) = message {
-            let value: Value = serde_json::from_str(&text).expect("JSON");
-            if value["type"] == "next" {
-                return value["payload"]["data"]["events"]["summary"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-            }
-        }
-    }
+/// The summary of the next event on `socket`.
+async fn next_summary(socket: &mut ws::Socket) -> String {
+    ws::next_event(socket).await["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn create_team(app: &TestApp, token: &str, name: &str) {
@@ -118,7 +73,8 @@ async fn events_written_on_one_instance_reach_subscribers_of_another() {
         .await;
     let after = newest["events"]["edges"][0]["cursor"].clone();
     let (_child, other) = second_instance(&app.database_url).await;
-    let mut socket = subscribe(other, &demo.ana, &after).await;
+    let mut socket = ws::connect(other, &demo.ana).await;
+    ws::subscribe(&mut socket, "1", json!({ "after": after })).await;
 
     // Written through the first instance, read from the second.
     create_team(&app, &demo.ana, "Across instances").await;

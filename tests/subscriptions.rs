@@ -8,90 +8,11 @@ use std::time::Duration;
 
 use common::TestApp;
 use common::demo::{Demo, person_id, team_id};
+use common::ws::{self, EVENTS, Socket, next_event, receive, send, subscribe};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-const EVENTS: &str = "subscription($after: String, $filter: EventFilterInput) {
-  events(after: $after, filter: $filter) { sequence cursor type summary }
-}";
-
-/// Opens a `graphql-transport-ws` connection and sends `connection_init` with `payload`.
-async fn open(app: &TestApp, payload: Value) -> Socket {
-    let mut socket = handshake(app).await;
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": payload }),
-    )
-    .await;
-    socket
-}
-
-/// A `graphql-transport-ws` connection on which nothing was said yet.
-async fn handshake(app: &TestApp) -> Socket {
-    let mut request = format!("ws://{}/graphql", app.addr)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket handshake");
-    socket
-}
-
-/// A connection authenticated with `token`, acknowledged.
-async fn connect(app: &TestApp, token: &str) -> Socket {
-    let mut socket = open(app, json!({ "Authorization": format!("Bearer {token}") })).await;
-    let ack = receive(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    socket
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .expect("send");
-}
-
-/// The next text message. The timeout only keeps a broken server from hanging the suite.
-async fn receive(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(20), socket.next())
-            .await
-            .expect("a message within 20 s")
-            .expect("the connection is open")
-            .expect("a message");
-        match message {
-            Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
-            Message::Close(frame) => return json!({ "closed": frame.map(|f| u16::from(f.code)) }),
-            _ => continue,
-        }
-    }
-}
-
-async fn subscribe(socket: &mut Socket, id: &str, variables: Value) {
-    send(
-        socket,
-        json!({ "id": id, "type": "subscribe", "payload": { "query": EVENTS, "variables": variables } }),
-    )
-    .await;
-}
-
-/// The next event delivered on `socket` (`next` messages only).
-async fn next_event(socket: &mut Socket) -> Value {
-    let message = receive(socket).await;
-    assert_eq!(message["type"], "next", "{message}");
-    message["payload"]["data"]["events"].clone()
-}
 
 async fn create_team(app: &TestApp, token: &str, name: &str) -> String {
     let (body, code) = app
@@ -120,7 +41,7 @@ async fn subscribe_from_now(app: &TestApp, socket: &mut Socket, token: &str, fil
 /// Events reach a subscriber as they commit, in sequence order.
 async fn events_arrive_live_in_order(app: TestApp) {
     let demo = Demo::seed(&app).await;
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     subscribe_from_now(&app, &mut socket, &demo.ana, Value::Null).await;
     create_team(&app, &demo.ana, "Live one").await;
     let first = next_event(&mut socket).await;
@@ -164,7 +85,7 @@ async fn after_replays_then_continues_live(app: TestApp) {
             .unwrap_or_default()
             .contains("Replay one")
     );
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     subscribe(&mut socket, "1", json!({ "after": edges[0]["cursor"] })).await;
     let replayed = [next_event(&mut socket).await, next_event(&mut socket).await];
     assert!(
@@ -199,7 +120,7 @@ async fn after_replays_then_continues_live(app: TestApp) {
 async fn visibility_is_decided_at_delivery(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let rocket = team_id(&app, "Rocket").await;
-    let mut socket = connect(&app, &demo.bo).await;
+    let mut socket = ws::connect(app.addr, &demo.bo).await;
     subscribe_from_now(&app, &mut socket, &demo.bo, Value::Null).await;
     let removed = app
         .mutation_code(
@@ -226,7 +147,7 @@ async fn visibility_is_decided_at_delivery(app: TestApp) {
 /// Filters apply to the live feed as to `Query.events`.
 async fn filters_apply_live(app: TestApp) {
     let demo = Demo::seed(&app).await;
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     subscribe_from_now(
         &app,
         &mut socket,
@@ -253,7 +174,7 @@ async fn connections_need_a_valid_token(app: TestApp) {
         json!({}),
         json!({ "Authorization": "Bearer wrn_not-a-token" }),
     ] {
-        let mut socket = open(&app, payload.clone()).await;
+        let mut socket = ws::open(app.addr, payload.clone()).await;
         let answer = receive(&mut socket).await;
         assert_eq!(answer["closed"], 4403, "{payload}: {answer}");
     }
@@ -348,12 +269,12 @@ async fn protocol_violations_close_with_their_codes(app: TestApp) {
         json!({ "id": "1", "type": "subscribe", "payload": { "query": EVENTS } });
 
     // 4401: subscribe before the connection is acknowledged.
-    let mut socket = handshake(&app).await;
+    let mut socket = ws::handshake(app.addr).await;
     send(&mut socket, subscribe_message.clone()).await;
     assert_eq!(receive(&mut socket).await["closed"], 4401);
 
     // 4429: a second connection_init.
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     send(
         &mut socket,
         json!({ "type": "connection_init", "payload": {} }),
@@ -362,16 +283,16 @@ async fn protocol_violations_close_with_their_codes(app: TestApp) {
     assert_eq!(receive(&mut socket).await["closed"], 4429);
 
     // 4409: an id that is already running.
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     send(&mut socket, subscribe_message.clone()).await;
     send(&mut socket, subscribe_message.clone()).await;
     assert_eq!(receive(&mut socket).await["closed"], 4409);
 
     // 4400: something that is not a protocol message.
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     send(&mut socket, json!({ "type": "shout" })).await;
     assert_eq!(receive(&mut socket).await["closed"], 4400);
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     socket
         .send(Message::Text("{not json".into()))
         .await
@@ -393,7 +314,7 @@ async fn revoking_the_token_ends_the_stream(app: TestApp) {
     .await
     .map_err(|e| e.message())
     .expect("token");
-    let mut socket = connect(&app, &second.secret).await;
+    let mut socket = ws::connect(app.addr, &second.secret).await;
     subscribe_from_now(&app, &mut socket, &demo.ana, Value::Null).await;
     let revoked = app
         .mutation_code(
@@ -539,22 +460,7 @@ async fn read_with_resumes(
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let batch = 1 + (state >> 33) as usize % 700;
-        let mut request = format!("ws://{addr}/graphql")
-            .into_client_request()
-            .expect("request");
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().expect("header"),
-        );
-        let (mut socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("WebSocket handshake");
-        send(
-            &mut socket,
-            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
-        )
-        .await;
-        assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+        let mut socket = ws::connect(addr, token).await;
         subscribe(&mut socket, "1", json!({ "after": after })).await;
         for _ in 0..batch {
             let event = next_event(&mut socket).await;
@@ -587,7 +493,7 @@ async fn fast_clocks(init_timeout: Duration, heartbeat: Duration) -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_closed_after_the_init_timeout() {
     let app = fast_clocks(Duration::from_millis(300), Duration::from_secs(30)).await;
-    let mut socket = handshake(&app).await;
+    let mut socket = ws::handshake(app.addr).await;
     assert_eq!(receive(&mut socket).await["closed"], 4408);
 }
 
@@ -596,7 +502,7 @@ async fn a_silent_connection_is_closed_after_the_init_timeout() {
 async fn idle_connections_are_pinged() {
     let app = fast_clocks(Duration::from_secs(10), Duration::from_millis(200)).await;
     let demo = Demo::seed(&app).await;
-    let mut socket = connect(&app, &demo.ana).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
     // Only a ping ends the wait; a timeout fails the test.
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(20), socket.next())

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use warren::db::Db;
 
 pub mod demo;
+pub mod ws;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
