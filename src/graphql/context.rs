@@ -60,8 +60,6 @@ impl RequestScope {
         }
     }
 
-    /// The viewer's reach, loaded on first use and shared until a mutation starts. The lock is
-    /// held while loading, so batches that need it at once load it once.
     /// Drops the remembered reach; the next `reach` loads it again. Mutations do it as they
     /// start, live subscriptions when an event may have changed it.
     pub fn forget_reach(&self) {
@@ -70,6 +68,8 @@ impl RequestScope {
         }
     }
 
+    /// The viewer's reach, loaded on first use and shared until a mutation starts. The lock is
+    /// held while loading, so batches that need it at once load it once.
     pub async fn reach(&self) -> ApiResult<Arc<Reach>> {
         let viewer = self.viewer()?.id();
         let mut reach = self.reach.lock().await;
