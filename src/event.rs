@@ -487,6 +487,16 @@ pub struct EventPage {
     pub has_previous: bool,
 }
 
+/// `SELECT` of the events `reach` may see that match `criteria`, for callers to add their
+/// bounds and order to.
+fn visible_events(backend: sea_orm::DbBackend, reach: &Reach, criteria: &EventCriteria) -> Sql {
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT e.* FROM event e WHERE ");
+    push_visibility(&mut sql, reach);
+    criteria.push_conditions(&mut sql);
+    sql
+}
+
 /// Up to `limit` events after sequence `after` that `reach` may see and `criteria` matches,
 /// oldest first: what a subscription replays before it goes live.
 pub async fn visible_after(
@@ -496,10 +506,7 @@ pub async fn visible_after(
     after: i64,
     limit: u64,
 ) -> ApiResult<Vec<event::Model>> {
-    let mut sql = Sql::new(db.backend());
-    sql.push("SELECT e.* FROM event e WHERE ");
-    push_visibility(&mut sql, reach);
-    criteria.push_conditions(&mut sql);
+    let mut sql = visible_events(db.backend(), reach, criteria);
     sql.push(" AND e.sequence > ")
         .bind(after)
         .push(" ORDER BY e.sequence ASC LIMIT ")
@@ -530,10 +537,7 @@ impl Loader<EventsPage> for Batch {
         let mut out = HashMap::new();
         for key in keys {
             let args = key.args;
-            let mut sql = Sql::new(self.0.db.backend());
-            sql.push("SELECT e.* FROM event e WHERE ");
-            push_visibility(&mut sql, &reach);
-            key.criteria.push_conditions(&mut sql);
+            let mut sql = visible_events(self.0.db.backend(), &reach, &key.criteria);
             if let Some(after) = args.after {
                 sql.push(" AND e.sequence > ").bind(sequence_of(after)?);
             }

@@ -291,11 +291,7 @@ impl Live {
     /// is decided with the access as it is now: what changed since the subscription began
     /// (or since the events happened) counts, as it does for live events.
     async fn replay(&mut self) -> ApiResult<()> {
-        if !crate::auth::still_valid(&self.scope.db, &self.credential).await? {
-            self.ended = true;
-            self.failure = Some(ApiError::Unauthenticated(
-                "the credential of this subscription was revoked",
-            ));
+        if self.credential_ended().await? {
             return Ok(());
         }
         self.refresh_reach().await?;
@@ -313,6 +309,19 @@ impl Live {
         }
         self.queue.extend(page);
         Ok(())
+    }
+
+    /// Whether the connection's credential no longer authenticates; if so the stream ends,
+    /// telling why after the events already queued.
+    async fn credential_ended(&mut self) -> ApiResult<bool> {
+        if crate::auth::still_valid(&self.scope.db, &self.credential).await? {
+            return Ok(false);
+        }
+        self.ended = true;
+        self.failure = Some(ApiError::Unauthenticated(
+            "the credential of this subscription was revoked",
+        ));
+        Ok(true)
     }
 
     /// Loads the viewer's access as it is now, for the events decided from now on; the fields
@@ -366,12 +375,8 @@ impl Live {
                     kind,
                     Some(EventType::AccountCancelled | EventType::PersonalAccessTokenRevoked)
                 )
-                && !crate::auth::still_valid(&self.scope.db, &self.credential).await?
+                && self.credential_ended().await?
             {
-                self.ended = true;
-                self.failure = Some(ApiError::Unauthenticated(
-                    "the credential of this subscription was revoked",
-                ));
                 break;
             }
         }
