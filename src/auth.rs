@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::enums::TokenScope;
 use entity::{person, personal_access_token};
 use rand::RngCore;
@@ -24,7 +24,24 @@ const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
 /// How the current request proved who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Credential {
-    PersonalAccessToken { id: Uuid, scope: TokenScope },
+    PersonalAccessToken {
+        id: Uuid,
+        scope: TokenScope,
+        /// When the token stops working, if ever; long-lived connections end then.
+        expires_at: Option<DateTime<Utc>>,
+    },
+}
+
+impl Credential {
+    /// When the credential stops authenticating by itself.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        let Credential::PersonalAccessToken { expires_at, .. } = self;
+        *expires_at
+    }
+
+    pub fn expired(&self) -> bool {
+        self.expires_at().is_some_and(|at| at <= Utc::now())
+    }
 }
 
 /// The authenticated person of a request.
@@ -132,6 +149,7 @@ pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
         credential: Credential::PersonalAccessToken {
             id: token.id,
             scope: token.scope,
+            expires_at: token.expires_at,
         },
     })
 }
@@ -139,6 +157,9 @@ pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
 /// Whether a credential still authenticates: its token neither revoked nor expired, its
 /// person's account not cancelled. Long-lived connections ask when it may have changed.
 pub async fn still_valid(db: &Db, credential: &Credential) -> ApiResult<bool> {
+    if credential.expired() {
+        return Ok(false);
+    }
     let Credential::PersonalAccessToken { id, .. } = credential;
     let found = personal_access_token::Entity::find_by_id(*id)
         .find_also_related(person::Entity)

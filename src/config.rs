@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// Seconds between the server's pings on an open WebSocket, to keep it open through proxies.
     #[arg(long, env = "WARREN_WS_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_heartbeat: u64,
+    /// Batches of new events a subscriber may fall behind before its subscription ends with
+    /// the cursor to resume from; bounds the memory a slow subscriber holds.
+    #[arg(long, env = "WARREN_FEED_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub feed_backlog: u64,
 }
 
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
@@ -76,11 +80,12 @@ impl ServeArgs {
             .map_err(|err| err.to_string())
     }
 
-    /// The WebSocket clocks these arguments ask for.
-    pub fn ws_timings(&self) -> crate::websocket::WsTimings {
-        crate::websocket::WsTimings {
+    /// The live-connection clocks and bounds these arguments ask for.
+    pub fn live_options(&self) -> crate::websocket::LiveOptions {
+        crate::websocket::LiveOptions {
             init_timeout: std::time::Duration::from_secs(self.ws_init_timeout),
             heartbeat: std::time::Duration::from_secs(self.ws_heartbeat),
+            feed_backlog: usize::try_from(self.feed_backlog).unwrap_or(usize::MAX),
         }
     }
 }

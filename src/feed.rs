@@ -30,8 +30,6 @@ use crate::graphql::context::{RequestScope, scope};
 const POLL: Duration = Duration::from_secs(1);
 /// Events read per statement.
 const READ_BATCH: u64 = 500;
-/// Batches a subscriber may fall behind before it is dropped (and told to resume with `after`).
-const BACKLOG: usize = 256;
 
 /// An event with the objects it concerns, as subscribers need it to decide who sees it.
 #[derive(Debug, Clone)]
@@ -63,9 +61,11 @@ struct Reader {
 impl Feed {
     /// Starts reading from the events after the current last one, on a pool of its own (one
     /// connection to read, one to LISTEN on PostgreSQL).
-    pub async fn start(db: &Db) -> ApiResult<Feed> {
+    /// A subscriber more than `backlog` batches behind is told to resume with `after`; the
+    /// batches are shared, so this bounds the memory of every slow subscriber together.
+    pub async fn start(db: &Db, backlog: usize) -> ApiResult<Feed> {
         let db = db.companion(2).await?;
-        let (sender, _) = broadcast::channel(BACKLOG);
+        let (sender, _) = broadcast::channel(backlog.max(1));
         let feed = Feed {
             sender: sender.clone(),
             alive: Arc::new(()),
@@ -201,7 +201,9 @@ impl EventSubscription {
     /// live, with no gap and no duplicate. `filter` works as on `Query.events`. Visibility is
     /// decided when each event is delivered: an access lost mid-stream stops the events it
     /// gave. A subscriber that falls too far behind receives an error naming the cursor to
-    /// resume after, and the stream ends; so it does when the viewer's account is cancelled.
+    /// resume after (error code CONFLICT), and the stream ends; it also ends, with
+    /// UNAUTHENTICATED, when the connection's token is revoked or expires or the viewer's
+    /// account is cancelled.
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -318,9 +320,11 @@ impl Live {
             return Ok(false);
         }
         self.ended = true;
-        self.failure = Some(ApiError::Unauthenticated(
-            "the credential of this subscription was revoked",
-        ));
+        self.failure = Some(ApiError::Unauthenticated(if self.credential.expired() {
+            "the personal access token of this subscription expired"
+        } else {
+            "the credential of this subscription was revoked, or its account cancelled"
+        }));
         Ok(true)
     }
 
@@ -332,9 +336,18 @@ impl Live {
         Ok(())
     }
 
-    /// Waits for the next batch and queues what the viewer may see of it now.
+    /// Waits for the next batch and queues what the viewer may see of it now; ends the stream
+    /// when the credential expires meanwhile.
     async fn listen(&mut self) -> ApiResult<()> {
-        let batch = match self.receiver.recv().await {
+        let expiry = self.credential.expires_at();
+        let received = tokio::select! {
+            received = self.receiver.recv() => received,
+            () = sleep_until(expiry) => {
+                self.credential_ended().await?;
+                return Ok(());
+            }
+        };
+        let batch = match received {
             Ok(batch) => batch,
             Err(broadcast::error::RecvError::Closed) => {
                 self.ended = true;
@@ -381,5 +394,16 @@ impl Live {
             }
         }
         Ok(())
+    }
+}
+
+/// Completes at `at`, or never.
+async fn sleep_until(at: Option<chrono::DateTime<chrono::Utc>>) {
+    match at {
+        // A moment already past converts to no wait at all.
+        Some(at) => {
+            tokio::time::sleep((at - chrono::Utc::now()).to_std().unwrap_or_default()).await
+        }
+        None => std::future::pending().await,
     }
 }

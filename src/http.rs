@@ -25,7 +25,7 @@ use crate::feed::Feed;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::graphql::{WarrenSchema, build_schema};
-use crate::websocket::WsTimings;
+use crate::websocket::LiveOptions;
 
 /// Largest request body accepted; a GraphQL document is rarely more than a few kilobytes.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -36,11 +36,11 @@ struct AppState {
     db: Db,
     feed: Feed,
     public_url: Arc<str>,
-    ws: WsTimings,
+    ws: LiveOptions,
 }
 
 /// `public_url` is where people reach this service; invitation links point there.
-pub fn router(db: Db, feed: Feed, public_url: &str, ws: WsTimings) -> Router {
+pub fn router(db: Db, feed: Feed, public_url: &str, ws: LiveOptions) -> Router {
     let state = AppState {
         schema: build_schema(),
         db,
@@ -65,18 +65,18 @@ pub async fn serve(
     public_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, db, public_url, WsTimings::default(), shutdown).await
+    serve_with(listener, db, public_url, LiveOptions::default(), shutdown).await
 }
 
-/// `serve` with the WebSocket clocks given.
+/// `serve` with the live-connection options given.
 pub async fn serve_with(
     listener: TcpListener,
     db: Db,
     public_url: &str,
-    ws: WsTimings,
+    ws: LiveOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let feed = Feed::start(&db)
+    let feed = Feed::start(&db, ws.feed_backlog)
         .await
         .map_err(|e| std::io::Error::other(e.message()))?;
     axum::serve(listener, router(db, feed, public_url, ws))

@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 listener,
                 db,
                 &args.public_url,
-                args.ws_timings(),
+                args.live_options(),
                 http::shutdown_signal(),
             )
             .await

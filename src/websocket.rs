@@ -23,20 +23,25 @@ use tokio::sync::mpsc;
 
 use crate::graphql::WarrenSchema;
 
-/// The clocks of a connection.
+/// The clocks and bounds of live connections.
 #[derive(Debug, Clone, Copy)]
-pub struct WsTimings {
+pub struct LiveOptions {
     /// How long a client has to send `connection_init` after the upgrade.
     pub init_timeout: Duration,
-    /// How often the server pings an open connection, so that proxies keep idle ones open.
+    /// How often the server pings an open connection, so that proxies keep idle ones open. A
+    /// peer that takes no message for as long is gone, and its connection is dropped.
     pub heartbeat: Duration,
+    /// How many batches of new events a subscriber may fall behind the feed before its
+    /// subscription ends with the cursor to resume after (see `feed`).
+    pub feed_backlog: usize,
 }
 
-impl Default for WsTimings {
+impl Default for LiveOptions {
     fn default() -> Self {
-        WsTimings {
+        LiveOptions {
             init_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_secs(30),
+            feed_backlog: 256,
         }
     }
 }
@@ -153,7 +158,7 @@ pub async fn serve<F, R>(
     socket: WebSocket,
     schema: WarrenSchema,
     protocol: WebSocketProtocols,
-    timings: WsTimings,
+    timings: LiveOptions,
     authenticate: F,
 ) where
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
@@ -243,8 +248,16 @@ pub async fn serve<F, R>(
             },
         };
         let closing = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || closing {
-            break;
+        // A peer that stopped reading fills the socket's buffers and then blocks the send:
+        // nothing more is produced for it meanwhile (its subscriptions fall behind the feed,
+        // which bounds what is kept for them), and after a whole heartbeat it is let go.
+        match tokio::time::timeout(timings.heartbeat, sink.send(message)).await {
+            Ok(Ok(())) if !closing => {}
+            Ok(_) => break,
+            Err(_) => {
+                tracing::info!("dropping a WebSocket peer that took no message for a heartbeat");
+                break;
+            }
         }
     }
 }

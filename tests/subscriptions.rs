@@ -10,6 +10,7 @@ use common::TestApp;
 use common::demo::{Demo, person_id, team_id};
 use common::ws::{self, EVENTS, Socket, next_event, receive, send, subscribe};
 use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -340,6 +341,172 @@ async fn revoking_the_token_ends_the_stream(app: TestApp) {
     assert_eq!(receive(&mut socket).await["type"], "complete");
 }
 
+/// A stream ends when its token expires, though nothing happens meanwhile.
+async fn a_stream_ends_when_its_token_expires(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let ana = common::demo::person_uuid(&app, "ana@demo.example").await;
+    let short = warren::auth::create_token(
+        &app.db.conn,
+        ana,
+        "short-lived",
+        entity::enums::TokenScope::Read,
+        Some(chrono::Duration::seconds(4)),
+    )
+    .await
+    .map_err(|e| e.message())
+    .expect("token");
+    let mut socket = ws::connect(app.addr, &short.secret).await;
+    subscribe_from_now(&app, &mut socket, &demo.ana, Value::Null).await;
+    let ended = receive(&mut socket).await;
+    assert_eq!(
+        ended["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{ended}"
+    );
+    let message = ended["payload"]["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(message.contains("expired"), "{ended}");
+    assert_eq!(receive(&mut socket).await["type"], "complete");
+}
+
+/// The live feed with messages of about 30 KiB, so that the buffers between server and client
+/// fill after few events.
+fn bulky_events() -> String {
+    let fields: String = (0..600).map(|i| format!(" s{i}: summary")).collect();
+    format!(
+        "subscription($after: String) {{ events(after: $after) {{ sequence cursor{fields} }} }}"
+    )
+}
+
+/// A peer that stops reading altogether is let go after a heartbeat without progress, rather
+/// than kept, with what is queued for it, for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_is_let_go() {
+    let app = fast_clocks(Duration::from_secs(10), Duration::from_millis(500)).await;
+    let demo = Demo::seed(&app).await;
+    let socket = ws::handshake_with_receive_buffer(app.addr, 4096).await;
+    let mut socket = ws::authenticate(socket, &demo.ana).await;
+    send(
+        &mut socket,
+        json!({ "id": "stuck", "type": "subscribe", "payload": { "query": bulky_events() } }),
+    )
+    .await;
+    for i in 0..300 {
+        create_team(&app, &demo.ana, &format!("Team {i}")).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // What was on its way still arrives; then the connection ends, without a close frame (the
+    // server could not have sent one).
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(message)) = socket.next().await {
+            if let Message::Close(_) = message {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(
+        drained,
+        Ok(true),
+        "the server kept a peer that did not read, or closed it politely"
+    );
+}
+
+/// A subscriber that stops reading is not buffered for without bound: once it is more batches
+/// behind the feed than the backlog, its subscription ends with an error naming the cursor of
+/// the last event it was given, and resuming from there gives every later event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
+    // The server's send buffer alone grows to a few MiB (tcp_wmem) before it pushes back:
+    // about 130 of these events. Many more writes than that leave no doubt.
+    const WRITES: usize = 300;
+    let app = TestApp::spawn_with(
+        common::Backend::Sqlite,
+        warren::websocket::LiveOptions {
+            feed_backlog: 4,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("SQLite is always available");
+    let demo = Demo::seed(&app).await;
+    let socket = ws::handshake_with_receive_buffer(app.addr, 4096).await;
+    let mut socket = ws::authenticate(socket, &demo.ana).await;
+    let query = bulky_events();
+    create_team(&app, &demo.ana, "Starting point").await;
+    let newest = app
+        .query(
+            &demo.ana,
+            "{ events(last: 1) { edges { node { sequence cursor } } } }",
+            json!({}),
+        )
+        .await;
+    let start = newest["events"]["edges"][0]["node"].clone();
+    send(
+        &mut socket,
+        json!({ "id": "slow", "type": "subscribe",
+                "payload": { "query": query, "variables": { "after": start["cursor"] } } }),
+    )
+    .await;
+    // Stop reading while the feed moves on by many more batches than the backlog.
+    for i in 0..WRITES {
+        create_team(&app, &demo.ana, &format!("Team {i}")).await;
+    }
+    // Read again: what was on its way arrives, then the end, naming where to resume.
+    let mut delivered: Vec<(i64, String)> = Vec::new();
+    let resume = loop {
+        let message = receive(&mut socket).await;
+        assert_eq!(message["type"], "next", "{message}");
+        if let Some(error) = message["payload"]["errors"].get(0) {
+            assert_eq!(error["extensions"]["code"], "CONFLICT", "{message}");
+            let text = error["message"].as_str().expect("message");
+            let (_, quoted) = text
+                .split_once("after: \"")
+                .expect("a cursor in the message");
+            break quoted.trim_end_matches('"').to_owned();
+        }
+        let event = &message["payload"]["data"]["events"];
+        delivered.push((
+            event["sequence"].as_i64().expect("sequence"),
+            event["cursor"].as_str().expect("cursor").to_owned(),
+        ));
+    };
+    assert_eq!(receive(&mut socket).await["type"], "complete");
+    assert!(
+        delivered.len() < WRITES,
+        "the subscriber never fell behind: {} events delivered",
+        delivered.len()
+    );
+    let last_given = delivered
+        .last()
+        .map_or(start["cursor"].as_str().expect("cursor"), |(_, cursor)| {
+            cursor.as_str()
+        });
+    assert_eq!(resume, last_given);
+    // Resuming there gives each later event once, in order.
+    subscribe(&mut socket, "again", json!({ "after": resume })).await;
+    while delivered.len() < WRITES {
+        let event = next_event(&mut socket).await;
+        delivered.push((
+            event["sequence"].as_i64().expect("sequence"),
+            event["cursor"].as_str().expect("cursor").to_owned(),
+        ));
+    }
+    let first = start["sequence"].as_i64().expect("sequence");
+    let stored: Vec<i64> = entity::event::Entity::find()
+        .filter(entity::event::Column::Sequence.gt(first))
+        .order_by_asc(entity::event::Column::Sequence)
+        .all(&app.db.conn)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|event| event.sequence)
+        .collect();
+    let sequences: Vec<i64> = delivered.iter().map(|(sequence, _)| *sequence).collect();
+    assert_eq!(sequences, stored);
+}
+
 /// The legacy `graphql-ws` protocol is spoken too, and the handshake names the protocol the
 /// server will speak.
 async fn the_legacy_protocol_is_spoken_too(app: TestApp) {
@@ -480,9 +647,10 @@ async fn read_with_resumes(
 async fn fast_clocks(init_timeout: Duration, heartbeat: Duration) -> TestApp {
     TestApp::spawn_with(
         common::Backend::Sqlite,
-        warren::websocket::WsTimings {
+        warren::websocket::LiveOptions {
             init_timeout,
             heartbeat,
+            ..Default::default()
         },
     )
     .await
@@ -527,4 +695,5 @@ on_both_databases!(
     the_legacy_protocol_is_spoken_too,
     resuming_subscribers_see_every_event_once_under_concurrent_writers,
     revoking_the_token_ends_the_stream,
+    a_stream_ends_when_its_token_expires,
 );

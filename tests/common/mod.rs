@@ -109,11 +109,14 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestApp {
     /// A server on a fresh database, or `None` when that backend is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        TestApp::spawn_with(backend, warren::websocket::WsTimings::default()).await
+        TestApp::spawn_with(backend, warren::websocket::LiveOptions::default()).await
     }
 
-    /// `spawn` with the WebSocket clocks given.
-    pub async fn spawn_with(backend: Backend, ws: warren::websocket::WsTimings) -> Option<TestApp> {
+    /// `spawn` with the live-connection options given.
+    pub async fn spawn_with(
+        backend: Backend,
+        ws: warren::websocket::LiveOptions,
+    ) -> Option<TestApp> {
         init_tracing();
         let (url, dir, postgres) = match backend {
             Backend::Sqlite => {

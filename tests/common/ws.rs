@@ -19,6 +19,20 @@ pub const EVENTS: &str = "subscription($after: String, $filter: EventFilterInput
 
 /// A `graphql-transport-ws` connection to the server at `addr` on which nothing was said yet.
 pub async fn handshake(addr: SocketAddr) -> Socket {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    handshake_on(addr, stream).await
+}
+
+/// `handshake` over a socket whose receive buffer is about `bytes` long, so that a client that
+/// stops reading pushes back on the server after little data, as a slow one far away does.
+pub async fn handshake_with_receive_buffer(addr: SocketAddr, bytes: u32) -> Socket {
+    let socket = tokio::net::TcpSocket::new_v4().expect("TCP socket");
+    socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+    let stream = socket.connect(addr).await.expect("connect");
+    handshake_on(addr, stream).await
+}
+
+async fn handshake_on(addr: SocketAddr, stream: TcpStream) -> Socket {
     let mut request = format!("ws://{addr}/graphql")
         .into_client_request()
         .expect("request");
@@ -26,7 +40,7 @@ pub async fn handshake(addr: SocketAddr) -> Socket {
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().expect("header"),
     );
-    let (socket, _) = tokio_tungstenite::connect_async(request)
+    let (socket, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
         .await
         .expect("WebSocket handshake");
     socket
@@ -35,17 +49,30 @@ pub async fn handshake(addr: SocketAddr) -> Socket {
 /// A connection that sent `connection_init` with `payload`.
 pub async fn open(addr: SocketAddr, payload: Value) -> Socket {
     let mut socket = handshake(addr).await;
+    init(&mut socket, payload).await;
+    socket
+}
+
+async fn init(socket: &mut Socket, payload: Value) {
     send(
-        &mut socket,
+        socket,
         json!({ "type": "connection_init", "payload": payload }),
     )
     .await;
-    socket
 }
 
 /// A connection authenticated with `token`, acknowledged.
 pub async fn connect(addr: SocketAddr, token: &str) -> Socket {
-    let mut socket = open(addr, json!({ "Authorization": format!("Bearer {token}") })).await;
+    authenticate(handshake(addr).await, token).await
+}
+
+/// Authenticates `socket` with `token` and waits for the acknowledgement.
+pub async fn authenticate(mut socket: Socket, token: &str) -> Socket {
+    init(
+        &mut socket,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await;
     let ack = receive(&mut socket).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     socket
