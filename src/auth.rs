@@ -1,5 +1,5 @@
-//! Who is asking: personal access tokens today, browser sessions later. A request is
-//! authenticated once, before GraphQL runs, into a `Viewer` that every resolver reads.
+//! Who is asking: a personal access token (scripts) or a browser session (`session`). A request
+//! is authenticated once, before GraphQL runs, into a `Viewer` that every resolver reads.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,13 +30,21 @@ pub enum Credential {
         /// When the token stops working, if ever; long-lived connections end then.
         expires_at: Option<DateTime<Utc>>,
     },
+    /// A browser's session cookie.
+    Session {
+        id: Uuid,
+        /// The session's absolute end.
+        expires_at: DateTime<Utc>,
+    },
 }
 
 impl Credential {
     /// When the credential stops authenticating by itself.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
-        let Credential::PersonalAccessToken { expires_at, .. } = self;
-        *expires_at
+        match self {
+            Credential::PersonalAccessToken { expires_at, .. } => *expires_at,
+            Credential::Session { expires_at, .. } => Some(*expires_at),
+        }
     }
 
     pub fn expired(&self) -> bool {
@@ -154,13 +162,16 @@ pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
     })
 }
 
-/// Whether a credential still authenticates: its token neither revoked nor expired, its
-/// person's account not cancelled. Long-lived connections ask when it may have changed.
+/// Whether a credential still authenticates: its token or session neither revoked nor expired,
+/// its person's account not cancelled. Long-lived connections ask when it may have changed.
 pub async fn still_valid(db: &Db, credential: &Credential) -> ApiResult<bool> {
     if credential.expired() {
         return Ok(false);
     }
-    let Credential::PersonalAccessToken { id, .. } = credential;
+    let id = match credential {
+        Credential::PersonalAccessToken { id, .. } => id,
+        Credential::Session { id, .. } => return crate::session::still_open(db, *id).await,
+    };
     let found = personal_access_token::Entity::find_by_id(*id)
         .find_also_related(person::Entity)
         .one(&db.conn)

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::db::DEFAULT_DATABASE_URL;
+use crate::sign_in::ProviderConfig;
 
 /// The GraphQL service behind a hosting platform's collaboration dashboard.
 #[derive(Debug, Parser)]
@@ -64,6 +65,22 @@ pub struct ServeArgs {
     /// the cursor to resume from; bounds the memory a slow subscriber holds.
     #[arg(long, env = "WARREN_FEED_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub feed_backlog: u64,
+    /// Origins (`scheme://host[:port]`) whose pages may use the session cookie on WebSocket
+    /// connections and to log out; the public URL's own by default.
+    #[arg(long, env = "WARREN_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Issuer URL of the OpenID Connect provider browsers sign in with. Its client secret is
+    /// read from WARREN_OIDC_CLIENT_SECRET or the file named by WARREN_OIDC_CLIENT_SECRET_FILE,
+    /// never from a flag (flags show in process lists).
+    #[arg(long, env = "WARREN_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id warren is registered with at that provider.
+    #[arg(long, env = "WARREN_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// More providers, by name: each NAME reads WARREN_OIDC_<NAME>_ISSUER, _CLIENT_ID and
+    /// _CLIENT_SECRET (or _CLIENT_SECRET_FILE); `/auth/login?provider=name` picks one.
+    #[arg(long, env = "WARREN_OIDC_PROVIDERS", value_delimiter = ',')]
+    pub oidc_providers: Vec<String>,
 }
 
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
@@ -80,6 +97,56 @@ impl ServeArgs {
             .map_err(|err| err.to_string())
     }
 
+    /// The server settings these arguments (and the environment, for secrets) ask for.
+    pub fn settings(&self) -> Result<crate::http::Settings, String> {
+        let mut settings = crate::http::Settings::new(&self.public_url);
+        settings.live = self.live_options();
+        if !self.allowed_origins.is_empty() {
+            settings.allowed_origins = self
+                .allowed_origins
+                .iter()
+                .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
+                .collect();
+        }
+        match (&self.oidc_issuer, &self.oidc_client_id) {
+            (Some(issuer), Some(client_id)) => settings.providers.push(ProviderConfig {
+                name: "default".to_owned(),
+                issuer: issuer.clone(),
+                client_id: client_id.clone(),
+                client_secret: secret_from_env("WARREN_OIDC_CLIENT_SECRET")?,
+            }),
+            (None, None) => {}
+            _ => {
+                return Err(
+                    "sign-in needs both WARREN_OIDC_ISSUER and WARREN_OIDC_CLIENT_ID".to_owned(),
+                );
+            }
+        }
+        for name in self
+            .oidc_providers
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+        {
+            let prefix = format!(
+                "WARREN_OIDC_{}",
+                name.to_ascii_uppercase()
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            );
+            let required = |suffix: &str| {
+                let var = format!("{prefix}_{suffix}");
+                std::env::var(&var).map_err(|_| format!("provider {name} needs {var}"))
+            };
+            settings.providers.push(ProviderConfig {
+                name: name.to_owned(),
+                issuer: required("ISSUER")?,
+                client_id: required("CLIENT_ID")?,
+                client_secret: secret_from_env(&format!("{prefix}_CLIENT_SECRET"))?,
+            });
+        }
+        Ok(settings)
+    }
+
     /// The live-connection clocks and bounds these arguments ask for.
     pub fn live_options(&self) -> crate::websocket::LiveOptions {
         crate::websocket::LiveOptions {
@@ -88,6 +155,19 @@ impl ServeArgs {
             feed_backlog: usize::try_from(self.feed_backlog).unwrap_or(usize::MAX),
         }
     }
+}
+
+/// A secret from the variable `var`, or from the file `var_FILE` names (as container
+/// platforms mount secrets).
+fn secret_from_env(var: &str) -> Result<String, String> {
+    if let Ok(secret) = std::env::var(var) {
+        return Ok(secret);
+    }
+    let file_var = format!("{var}_FILE");
+    let path = std::env::var(&file_var).map_err(|_| format!("set {var} or {file_var}"))?;
+    std::fs::read_to_string(&path)
+        .map(|secret| secret.trim().to_owned())
+        .map_err(|err| format!("cannot read {file_var} ({path}): {err}"))
 }
 
 #[derive(Debug, Subcommand)]

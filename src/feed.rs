@@ -28,6 +28,8 @@ use crate::graphql::context::{RequestScope, scope};
 
 /// How often the reader looks for new events without being told.
 const POLL: Duration = Duration::from_secs(1);
+/// How far back the reader looks for ended sessions (see `read_ended_sessions`).
+const SESSION_LOOK_BACK: chrono::Duration = chrono::Duration::minutes(2);
 /// Events read per statement.
 const READ_BATCH: u64 = 500;
 
@@ -38,8 +40,17 @@ pub struct FeedEvent {
     pub subjects: Vec<event_subject::Model>,
 }
 
-/// New events, in sequence order.
-pub type FeedBatch = Arc<Vec<FeedEvent>>;
+/// What the feed tells every subscriber at once.
+#[derive(Debug, Default)]
+pub struct FeedNews {
+    /// New events, in sequence order.
+    pub events: Vec<FeedEvent>,
+    /// Browser sessions that ended (logout, cancellation) and were not told yet: their
+    /// subscriptions end.
+    pub ended_sessions: Vec<Uuid>,
+}
+
+pub type FeedBatch = Arc<FeedNews>;
 
 /// The feed of one instance; cheap to clone. Its background tasks stop once every clone is
 /// gone (the server stopped).
@@ -55,6 +66,8 @@ struct Reader {
     sender: broadcast::Sender<FeedBatch>,
     /// The highest sequence read so far.
     last: i64,
+    /// Sessions recently told as ended, with when they ended, so each is told once.
+    told_sessions: HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
     alive: Weak<()>,
 }
 
@@ -74,6 +87,7 @@ impl Feed {
             last: crate::event::next_sequence(&db.conn).await? - 1,
             db: db.clone(),
             sender,
+            told_sessions: HashMap::new(),
             alive: Arc::downgrade(&feed.alive),
         };
         if db.backend() == DbBackend::Postgres {
@@ -107,7 +121,36 @@ impl Reader {
                     }
                 }
             }
+            if let Err(err) = self.read_ended_sessions().await {
+                tracing::warn!(error = ?err, "reading ended sessions failed; retrying");
+            }
         }
+    }
+
+    /// Tells subscribers which browser sessions ended since the last look. Logging out writes
+    /// no event, so this is how a logout ends the subscriptions of its session, on every
+    /// instance. The look-back covers commits that come late and clocks that differ between
+    /// instances; sessions already told are not told again.
+    async fn read_ended_sessions(&mut self) -> ApiResult<()> {
+        use entity::browser_session;
+        let since = chrono::Utc::now() - SESSION_LOOK_BACK;
+        self.told_sessions.retain(|_, ended| *ended > since);
+        let ended = browser_session::Entity::find()
+            .filter(browser_session::Column::RevokedAt.gt(since))
+            .all(&self.db.conn)
+            .await?;
+        let mut news = FeedNews::default();
+        for session in ended {
+            if let Some(at) = session.revoked_at
+                && self.told_sessions.insert(session.id, at).is_none()
+            {
+                news.ended_sessions.push(session.id);
+            }
+        }
+        if !news.ended_sessions.is_empty() {
+            let _ = self.sender.send(Arc::new(news));
+        }
+        Ok(())
     }
 
     /// Reads and sends one batch; `true` when there may be more.
@@ -132,7 +175,7 @@ impl Reader {
             subjects.entry(subject.event_id).or_default().push(subject);
         }
         let full = events.len() as u64 == READ_BATCH;
-        let batch: Vec<FeedEvent> = events
+        let events: Vec<FeedEvent> = events
             .into_iter()
             .map(|event| FeedEvent {
                 subjects: subjects.remove(&event.id).unwrap_or_default(),
@@ -141,7 +184,10 @@ impl Reader {
             .collect();
         self.last = newest;
         // No subscriber at the moment is fine: the batch is simply not needed.
-        let _ = self.sender.send(Arc::new(batch));
+        let _ = self.sender.send(Arc::new(FeedNews {
+            events,
+            ended_sessions: Vec::new(),
+        }));
         Ok(full)
     }
 }
@@ -323,7 +369,7 @@ impl Live {
         self.failure = Some(ApiError::Unauthenticated(if self.credential.expired() {
             "the personal access token of this subscription expired"
         } else {
-            "the credential of this subscription was revoked, or its account cancelled"
+            "the credential of this subscription ended (logout or revocation), or its account was cancelled"
         }));
         Ok(true)
     }
@@ -365,7 +411,13 @@ impl Live {
                 });
             }
         };
-        for item in batch.iter() {
+        if let crate::auth::Credential::Session { id, .. } = self.credential
+            && batch.ended_sessions.contains(&id)
+            && self.credential_ended().await?
+        {
+            return Ok(());
+        }
+        for item in batch.events.iter() {
             let event = &item.event;
             if event.sequence <= self.seen {
                 continue;

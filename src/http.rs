@@ -1,18 +1,22 @@
 //! The HTTP surface: GraphQL at `/graphql` (POST, GET for queries, WebSocket for
-//! subscriptions), GraphiQL for browsers, health and readiness probes. Authentication happens
-//! here, once per request or per WebSocket connection.
+//! subscriptions), GraphiQL for browsers, sign-in under `/auth`, health and readiness probes.
+//! Authentication happens here, once per request or per WebSocket connection: a bearer token,
+//! or a browser's session cookie, which only counts on requests a web page of another site
+//! cannot forge (CSRF).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use axum_extra::extract::cookie::CookieJar;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -25,10 +29,45 @@ use crate::feed::Feed;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::graphql::{WarrenSchema, build_schema};
+use crate::session::{authenticate_session, session_secret};
+use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::websocket::LiveOptions;
 
 /// Largest request body accepted; a GraphQL document is rarely more than a few kilobytes.
 const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// How a server is set up, beyond its database.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where people reach this service: invitation links and the sign-in redirect URI point
+    /// there, and its scheme decides whether cookies are `Secure`.
+    pub public_url: String,
+    pub live: LiveOptions,
+    /// The OpenID Connect providers people sign in with; none turns browser sign-in off.
+    pub providers: Vec<ProviderConfig>,
+    /// Origins whose pages may use the session cookie on WebSocket connections and to log out;
+    /// the public URL's own by default.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Settings {
+    pub fn new(public_url: &str) -> Settings {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        Settings {
+            allowed_origins: origin_of(&public_url).into_iter().collect(),
+            public_url,
+            live: LiveOptions::default(),
+            providers: Vec::new(),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
 
 #[derive(Clone)]
 struct AppState {
@@ -37,25 +76,32 @@ struct AppState {
     feed: Feed,
     public_url: Arc<str>,
     ws: LiveOptions,
+    sign_in: SignIn,
+    allowed_origins: Arc<[String]>,
 }
 
-/// `public_url` is where people reach this service; invitation links point there.
-pub fn router(db: Db, feed: Feed, public_url: &str, ws: LiveOptions) -> Router {
+pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> {
+    let policy = crate::session::SessionPolicy::for_public_url(&settings.public_url);
     let state = AppState {
         schema: build_schema(),
         db,
         feed,
-        public_url: Arc::from(public_url.trim_end_matches('/')),
-        ws,
+        sign_in: SignIn::new(settings.providers, &settings.public_url, policy)?,
+        public_url: Arc::from(settings.public_url.as_str()),
+        ws: settings.live,
+        allowed_origins: settings.allowed_origins.into(),
     };
-    Router::new()
+    Ok(Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/auth/login", get(login))
+        .route("/auth/callback", get(callback))
+        .route("/auth/logout", post(logout))
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state))
 }
 
 /// Serves until `shutdown` completes, then lets in-flight requests finish.
@@ -65,21 +111,21 @@ pub async fn serve(
     public_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with(listener, db, public_url, LiveOptions::default(), shutdown).await
+    serve_with(listener, db, Settings::new(public_url), shutdown).await
 }
 
-/// `serve` with the live-connection options given.
+/// `serve` with every setting given.
 pub async fn serve_with(
     listener: TcpListener,
     db: Db,
-    public_url: &str,
-    ws: LiveOptions,
+    settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let feed = Feed::start(&db, ws.feed_backlog)
+    let feed = Feed::start(&db, settings.live.feed_backlog)
         .await
         .map_err(|e| std::io::Error::other(e.message()))?;
-    axum::serve(listener, router(db, feed, public_url, ws))
+    let router = router(db, feed, settings).map_err(std::io::Error::other)?;
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -122,18 +168,26 @@ fn refuse(status: StatusCode, err: ApiError) -> Response {
 }
 
 /// A missing credential lets the request through (introspection needs none, every field
-/// that does answers UNAUTHENTICATED); a wrong one stops it here.
-async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<Option<Viewer>, Response> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
+/// that does answers UNAUTHENTICATED); a wrong one stops it here. A bearer token wins over a
+/// session cookie (which `forgery_refusal` has checked before).
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, Response> {
     let unauthenticated = |err: ApiError| refuse(StatusCode::UNAUTHORIZED, err);
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        let Some(secret) = session_secret(headers) else {
+            return Ok(None);
+        };
+        return match authenticate_session(&state.db, &secret, &state.sign_in.policy).await {
+            Ok(viewer) => Ok(Some(viewer)),
+            Err(err @ ApiError::Unauthenticated(_)) => Err(unauthenticated(err)),
+            Err(err) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, err)),
+        };
+    };
     let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
         unauthenticated(ApiError::Unauthenticated(
             "the Authorization header must be `Bearer <token>`",
         ))
     })?;
-    match authenticate_token(db, token).await {
+    match authenticate_token(&state.db, token).await {
         Ok(viewer) => Ok(Some(viewer)),
         Err(err @ ApiError::Unauthenticated(_)) => Err(unauthenticated(err)),
         Err(err) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, err)),
@@ -145,7 +199,7 @@ async fn execute(
     headers: &HeaderMap,
     request: async_graphql::Request,
 ) -> Response {
-    let viewer = match authenticate(&state.db, headers).await {
+    let viewer = match authenticate(state, headers).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
@@ -168,12 +222,37 @@ fn ensure_code(error: &mut async_graphql::ServerError) {
     }
 }
 
-async fn graphql_post(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    execute(&state, &headers, request.into_inner()).await
+async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
+    let headers = request.headers().clone();
+    // Before the body is even read: a forged request gets nowhere.
+    if let Some(refusal) = forgery_refusal(&headers) {
+        return refusal;
+    }
+    match GraphQLRequest::<GraphQLRejection>::from_request(request, &state).await {
+        Ok(request) => execute(&state, &headers, request.into_inner()).await,
+        Err(GraphQLRejection(err)) => refuse(
+            StatusCode::BAD_REQUEST,
+            ApiError::bad_input(format!("invalid GraphQL request: {err}")),
+        ),
+    }
+}
+
+/// The refusal of a request that only the session cookie would authenticate and that a page
+/// of another site could have sent without a CORS preflight.
+fn forgery_refusal(headers: &HeaderMap) -> Option<Response> {
+    let cookie_only =
+        headers.get(header::AUTHORIZATION).is_none() && session_secret(headers).is_some();
+    (cookie_only && !preflighted(headers)).then(|| {
+        refuse(
+            StatusCode::FORBIDDEN,
+            ApiError::Forbidden(
+                "a request signed in with the session cookie must be sent with \
+                 `Content-Type: application/json` or an `apollo-require-preflight` header \
+                 (protection against cross-site request forgery)"
+                    .to_owned(),
+            ),
+        )
+    })
 }
 
 /// GET upgrades WebSocket requests to subscriptions, runs queries given in the query string and
@@ -192,6 +271,9 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
     let Some(query) = parts.uri.query().filter(|q| !q.is_empty()) else {
         return graphiql().await.into_response();
     };
+    if let Some(refusal) = forgery_refusal(&headers) {
+        return refusal;
+    }
     let request = match async_graphql::http::parse_query_string(query) {
         Ok(request) => request,
         Err(err) => {
@@ -223,6 +305,7 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    let cookie = CookieCredential::of(&state, &parts.headers);
     upgrade
         // Answer with the subprotocol that will be spoken.
         .protocols([protocol.sec_websocket_protocol()])
@@ -230,9 +313,62 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
             let schema = state.schema.clone();
             let timings = state.ws;
             crate::websocket::serve(socket, schema, protocol, timings, move |payload| {
-                connection_data(state, payload)
+                connection_data(state, payload, cookie)
             })
         })
+}
+
+/// The session cookie of a WebSocket upgrade, usable only from the allowed origins: a page of
+/// any other site could otherwise open a connection as its visitor.
+enum CookieCredential {
+    None,
+    Usable(String),
+    ForeignOrigin(String),
+}
+
+impl CookieCredential {
+    fn of(state: &AppState, headers: &HeaderMap) -> CookieCredential {
+        let Some(secret) = session_secret(headers) else {
+            return CookieCredential::None;
+        };
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if state.allowed_origins.contains(&origin) {
+            CookieCredential::Usable(secret)
+        } else {
+            CookieCredential::ForeignOrigin(origin)
+        }
+    }
+}
+
+/// Whether a request could only have been sent by a page of another site after a CORS
+/// preflight: a content type a form cannot send, or a header only scripts can add (the rule of
+/// Apollo Server's CSRF prevention).
+fn preflighted(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let simple_type = match content_type.as_deref() {
+        None | Some("") => true,
+        Some(kind) => matches!(
+            kind,
+            "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+        ),
+    };
+    let script_header = ["apollo-require-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|name| headers.get(*name).is_some_and(|v| !v.is_empty()));
+    !simple_type || script_header
 }
 
 /// The data of an authenticated subscription connection; a missing or bad credential refuses
@@ -240,22 +376,39 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
 async fn connection_data(
     state: AppState,
     payload: serde_json::Value,
+    cookie: CookieCredential,
 ) -> async_graphql::Result<Data> {
-    let token = payload
-        .as_object()
-        .and_then(|fields| {
-            fields
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
-        })
-        .and_then(|(_, value)| value.as_str())
-        .and_then(bearer_token)
-        .ok_or_else(|| {
-            async_graphql::Error::from(ApiError::Unauthenticated(
-                "send `{\"Authorization\": \"Bearer <token>\"}` in connection_init",
-            ))
-        })?;
-    let viewer = authenticate_token(&state.db, token).await?;
+    let authorization = payload.as_object().and_then(|fields| {
+        fields
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+            .map(|(_, value)| value.as_str())
+    });
+    let refused =
+        |message: &'static str| async_graphql::Error::from(ApiError::Unauthenticated(message));
+    let viewer = match (authorization, cookie) {
+        (Some(value), _) => {
+            let token = value
+                .and_then(bearer_token)
+                .ok_or_else(|| refused("the Authorization value must be `Bearer <token>`"))?;
+            authenticate_token(&state.db, token).await?
+        }
+        (None, CookieCredential::Usable(secret)) => {
+            authenticate_session(&state.db, &secret, &state.sign_in.policy).await?
+        }
+        (None, CookieCredential::ForeignOrigin(origin)) => {
+            tracing::info!(%origin, "refused a session cookie from a foreign origin");
+            return Err(refused(
+                "the session cookie is not accepted from this page's origin; send \
+                 `{\"Authorization\": \"Bearer <token>\"}` in connection_init",
+            ));
+        }
+        (None, CookieCredential::None) => {
+            return Err(refused(
+                "send `{\"Authorization\": \"Bearer <token>\"}` in connection_init, or sign in",
+            ));
+        }
+    };
     let scope = RequestScope::new(state.db.clone(), Some(viewer), state.public_url.clone());
     let mut data = Data::default();
     data.insert(scope.streaming_loader());
@@ -280,13 +433,108 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     })
 }
 
+/// GraphiQL 3.8.3 rather than async-graphql's default 4: its scripts install from the npm
+/// registry, so the browser test (tests/js) can serve them to the page without the internet.
+/// Subscriptions share the endpoint; GraphiQL 3 sends its headers tab in `connection_init`, so
+/// a token typed there authenticates them.
 async fn graphiql() -> impl IntoResponse {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .version("3.8.3")
             .title("warren")
             .finish(),
     )
+}
+
+/// `GET /auth/login`: records the attempt and sends the browser to the provider.
+async fn login(State(state): State<AppState>, Query(request): Query<LoginRequest>) -> Response {
+    match state.sign_in.begin(&state.db, request).await {
+        Ok((url, cookie)) => (CookieJar::new().add(cookie), Redirect::to(&url)).into_response(),
+        Err(err) => sign_in_failed(err),
+    }
+}
+
+/// `GET /auth/callback`: the provider sends the browser back here; a session starts (and the
+/// browser's previous one, if any, ends: sessions rotate at sign-in).
+async fn callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<CallbackRequest>,
+) -> Response {
+    let mut spent = axum_extra::extract::cookie::Cookie::from(crate::sign_in::SIGN_IN_COOKIE);
+    spent.set_path("/auth");
+    spent.make_removal();
+    let jar = CookieJar::new().add(spent);
+    match state.sign_in.finish(&state.db, &headers, request).await {
+        Ok(signed_in) => {
+            if let Some(previous) = session_secret(&headers)
+                && let Err(err) = crate::session::end(&state.db.conn, &previous).await
+            {
+                return sign_in_failed(SignInError::Api(err));
+            }
+            tracing::info!(person = %signed_in.person_id, "signed in");
+            let jar = jar.add(state.sign_in.policy.cookie(signed_in.session_secret));
+            (jar, Redirect::to(&signed_in.return_to)).into_response()
+        }
+        Err(err) => (jar, sign_in_failed(err)).into_response(),
+    }
+}
+
+/// `POST /auth/logout`: ends the browser's session. Only pages of the allowed origins (or
+/// scripts) may ask, so that another site cannot sign its visitors out.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(secret) = session_secret(&headers) {
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let from_here = origin.is_some_and(|o| state.allowed_origins.contains(&o));
+        if !from_here && !preflighted(&headers) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                ApiError::Forbidden("logging out must be asked by a page of this site".to_owned()),
+            );
+        }
+        if let Err(err) = crate::session::end(&state.db.conn, &secret).await {
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, err);
+        }
+    }
+    let jar = CookieJar::new().add(state.sign_in.policy.removal_cookie());
+    (jar, Redirect::to("/")).into_response()
+}
+
+/// A sign-in that failed, as a page for the person in front of the browser. Internal
+/// failures are logged in full and shown in general terms.
+fn sign_in_failed(err: SignInError) -> Response {
+    let status = err.status();
+    let message = if status.is_server_error() && status != StatusCode::BAD_GATEWAY {
+        tracing::error!(error = %err, "sign-in failed");
+        "something went wrong on our side; try again later".to_owned()
+    } else {
+        err.to_string()
+    };
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed \
+         · warren</title></head><body><h1>Sign-in failed</h1><p>{}</p>\
+         <p><a href=\"/auth/login\">Sign in again</a></p></body></html>",
+        escape_html(&message)
+    );
+    (status, Html(page)).into_response()
+}
+
+fn escape_html(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 async fn healthz() -> &'static str {

@@ -23,6 +23,8 @@ pub mod naming;
 pub mod payment_method;
 pub mod person;
 pub mod seed;
+pub mod session;
+pub mod sign_in;
 pub mod ssh_key;
 pub mod team;
 pub mod token;

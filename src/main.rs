@@ -57,15 +57,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 args.listen
             );
             tokio::spawn(invitation::expire_periodically(db.clone()));
-            http::serve_with(
-                listener,
-                db,
-                &args.public_url,
-                args.live_options(),
-                http::shutdown_signal(),
-            )
-            .await
-            .map_err(|err| format!("server failed: {err}"))
+            let settings = args.settings()?;
+            http::serve_with(listener, db, settings, http::shutdown_signal())
+                .await
+                .map_err(|err| format!("server failed: {err}"))
         }
         Command::Migrate => {
             println!("migrations applied");

@@ -641,6 +641,7 @@ impl PersonMutation {
             .filter(personal_access_token::Column::RevokedAt.is_null())
             .exec(&change.txn)
             .await?;
+        crate::session::end_all_of(&change.txn, me).await?;
         access_request::Entity::update_many()
             .col_expr(
                 access_request::Column::State,

@@ -4,6 +4,7 @@ mod m20261128_000001_people;
 mod m20261128_000002_teams_apps_billing;
 mod m20261128_000003_invitations_requests;
 mod m20261128_000004_events;
+mod m20261128_000005_sign_in;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_teams_apps_billing::Migration),
             Box::new(m20261128_000003_invitations_requests::Migration),
             Box::new(m20261128_000004_events::Migration),
+            Box::new(m20261128_000005_sign_in::Migration),
         ]
     }
 }

@@ -56,7 +56,7 @@ impl RequestScope {
                 "this personal access token has the READ scope; mutations need a WRITE token"
                     .to_owned(),
             )),
-            Credential::PersonalAccessToken { .. } => Ok(viewer),
+            Credential::PersonalAccessToken { .. } | Credential::Session { .. } => Ok(viewer),
         }
     }
 

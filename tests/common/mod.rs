@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use warren::db::Db;
 
 pub mod demo;
+pub mod node;
 pub mod ws;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +32,7 @@ pub struct TestApp {
     /// The database's URL, for a second server on the same database.
     pub database_url: String,
     pub backend: Backend,
-    client: reqwest::Client,
+    pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<PostgresDatabase>,
@@ -117,6 +118,21 @@ impl TestApp {
         backend: Backend,
         ws: warren::websocket::LiveOptions,
     ) -> Option<TestApp> {
+        TestApp::spawn_configured(backend, |addr| async move {
+            let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
+            settings.live = ws;
+            settings
+        })
+        .await
+    }
+
+    /// A server whose settings are made once its address is known (a sign-in provider must
+    /// know warren's redirect URI before warren can be told about the provider).
+    pub async fn spawn_configured<F, Fut>(backend: Backend, configure: F) -> Option<TestApp>
+    where
+        F: FnOnce(SocketAddr) -> Fut,
+        Fut: std::future::Future<Output = warren::http::Settings>,
+    {
         init_tracing();
         let (url, dir, postgres) = match backend {
             Backend::Sqlite => {
@@ -152,9 +168,9 @@ impl TestApp {
         let addr = listener.local_addr().expect("local address");
         let (shutdown, stop) = oneshot::channel::<()>();
         let server_db = db.clone();
+        let settings = configure(addr).await;
         tokio::spawn(async move {
-            let public_url = format!("http://{addr}");
-            let _ = warren::http::serve_with(listener, server_db, &public_url, ws, async {
+            let _ = warren::http::serve_with(listener, server_db, settings, async {
                 let _ = stop.await;
             })
             .await;
