@@ -81,6 +81,17 @@ pub struct ServeArgs {
     /// _CLIENT_SECRET (or _CLIENT_SECRET_FILE); `/auth/login?provider=name` picks one.
     #[arg(long, env = "WARREN_OIDC_PROVIDERS", value_delimiter = ',')]
     pub oidc_providers: Vec<String>,
+    /// Where invitation mails go: `smtp://host:port` (add `?tls=required` for STARTTLS),
+    /// `smtps://user:password@host`. Without it each mail's accept link is logged instead.
+    #[arg(long, env = "WARREN_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of invitation mails.
+    #[arg(
+        long,
+        env = "WARREN_MAIL_FROM",
+        default_value = "warren <no-reply@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
@@ -101,6 +112,8 @@ impl ServeArgs {
     pub fn settings(&self) -> Result<crate::http::Settings, String> {
         let mut settings = crate::http::Settings::new(&self.public_url);
         settings.live = self.live_options();
+        settings.mail.smtp_url = self.smtp_url.clone();
+        settings.mail.from = self.mail_from.clone();
         if !self.allowed_origins.is_empty() {
             settings.allowed_origins = self
                 .allowed_origins

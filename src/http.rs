@@ -48,6 +48,8 @@ pub struct Settings {
     /// Origins whose pages may use the session cookie on WebSocket connections and to log out;
     /// the public URL's own by default.
     pub allowed_origins: Vec<String>,
+    /// How invitation mails leave (the outbox worker runs beside the server).
+    pub mail: crate::mail::MailSettings,
 }
 
 impl Settings {
@@ -58,6 +60,7 @@ impl Settings {
             public_url,
             live: LiveOptions::default(),
             providers: Vec::new(),
+            mail: crate::mail::MailSettings::default(),
         }
     }
 }
@@ -124,10 +127,17 @@ pub async fn serve_with(
     let feed = Feed::start(&db, settings.live.feed_backlog)
         .await
         .map_err(|e| std::io::Error::other(e.message()))?;
+    let mail = tokio::spawn(crate::mail::deliver_periodically(
+        db.clone(),
+        settings.mail.clone(),
+    ));
     let router = router(db, feed, settings).map_err(std::io::Error::other)?;
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // A mail being sent may be cut short; its lease lets the next worker send it.
+    mail.abort();
+    served
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -519,22 +529,9 @@ fn sign_in_failed(err: SignInError) -> Response {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed \
          · warren</title></head><body><h1>Sign-in failed</h1><p>{}</p>\
          <p><a href=\"/auth/login\">Sign in again</a></p></body></html>",
-        escape_html(&message)
+        crate::html::escape_html(&message)
     );
     (status, Html(page)).into_response()
-}
-
-fn escape_html(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&#39;".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 async fn healthz() -> &'static str {

@@ -386,10 +386,20 @@ async fn send(
         subjects,
         payload: serde_json::json!({ "email": offer.email, "role": offer.role.map(role_name), "expiresAt": model.expires_at }),
     });
-    Ok((
-        model,
-        format!("{public_url}/invitations/accept?token={secret}"),
-    ))
+    let accept_url = format!("{public_url}/invitations/accept?token={secret}");
+    crate::mail::queue_invitation(
+        &change.txn,
+        crate::mail::InvitationMail {
+            to: &offer.email,
+            inviter: &change.actor.name,
+            what: &offer.what,
+            role: offer.role.map(role_name),
+            accept_url: &accept_url,
+            expires_at: model.expires_at,
+        },
+    )
+    .await?;
+    Ok((model, accept_url))
 }
 
 fn role_name(role: TeamRole) -> &'static str {

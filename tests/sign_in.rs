@@ -395,27 +395,6 @@ async fn a_provider_with_another_issuer_is_not_trusted(backend: common::Backend)
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::common::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     signing_in_creates_the_person_then_finds_them_again,
     a_first_sign_in_may_make_a_client,

@@ -16,6 +16,7 @@ pub mod event_filter;
 pub mod event_subject;
 pub mod invitation;
 pub mod invitation_app;
+pub mod mail_outbox;
 pub mod payment_method;
 pub mod payment_method_person;
 pub mod payment_method_team;

@@ -5,6 +5,7 @@ mod m20261128_000002_teams_apps_billing;
 mod m20261128_000003_invitations_requests;
 mod m20261128_000004_events;
 mod m20261128_000005_sign_in;
+mod m20261128_000006_mail_outbox;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_invitations_requests::Migration),
             Box::new(m20261128_000004_events::Migration),
             Box::new(m20261128_000005_sign_in::Migration),
+            Box::new(m20261128_000006_mail_outbox::Migration),
         ]
     }
 }
