@@ -1,4 +1,5 @@
-//! Text put into HTML: the pages warren shows itself (sign-in failures) and its mails.
+//! HTML: the few pages warren shows itself (sign-in failures, accepting an invitation) and its
+//! mails.
 
 /// `text` with the characters HTML gives a meaning to escaped, for element content and quoted
 /// attribute values alike.
@@ -15,6 +16,16 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     escaped
+}
+
+/// A whole page with `title` and `body` (HTML, escaped by the caller).
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · warren</title></head><body><h1>{title}</h1>{body}</body></html>",
+        title = escape_html(title),
+    )
 }
 
 #[cfg(test)]

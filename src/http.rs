@@ -99,6 +99,10 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
         .route("/auth/logout", post(logout))
+        .route(
+            "/invitations/accept",
+            get(invitation_page).post(accept_invitation),
+        )
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -213,6 +217,15 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
+    GraphQLResponse::from(run_as(state, viewer, request).await).into_response()
+}
+
+/// Runs a GraphQL request as `viewer`, every error with its code.
+async fn run_as(
+    state: &AppState,
+    viewer: Option<Viewer>,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
     let scope = RequestScope::new(state.db.clone(), viewer, state.public_url.clone());
     let waves = Waves::default();
     let request = request.data(scope.loader(&waves)).data(scope);
@@ -220,7 +233,7 @@ async fn execute(
     for error in &mut response.errors {
         ensure_code(error);
     }
-    GraphQLResponse::from(response).into_response()
+    response
 }
 
 /// Every error carries `extensions.code`. Ours always do; async-graphql's own errors (parse,
@@ -496,12 +509,7 @@ async fn callback(
 /// scripts) may ask, so that another site cannot sign its visitors out.
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(secret) = session_secret(&headers) {
-        let origin = headers
-            .get(header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase);
-        let from_here = origin.is_some_and(|o| state.allowed_origins.contains(&o));
-        if !from_here && !preflighted(&headers) {
+        if !from_allowed_origin(&state, &headers) && !preflighted(&headers) {
             return refuse(
                 StatusCode::FORBIDDEN,
                 ApiError::Forbidden("logging out must be asked by a page of this site".to_owned()),
@@ -515,6 +523,102 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     (jar, Redirect::to("/")).into_response()
 }
 
+/// Whether the request names one of the allowed origins as its `Origin`: a form of this site,
+/// not of another.
+fn from_allowed_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .is_some_and(|origin| state.allowed_origins.contains(&origin))
+}
+
+/// An invitation link's secret.
+#[derive(Debug, serde::Deserialize)]
+struct InvitationLink {
+    token: String,
+}
+
+/// `GET /invitations/accept?token=`: where invitation mails link. A signed-in browser gets a
+/// button that accepts; anyone else is sent to sign in first, and back here after.
+async fn invitation_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(link): Query<InvitationLink>,
+) -> Response {
+    use crate::html::{escape_html, page};
+    let viewer = match session_secret(&headers) {
+        Some(secret) => authenticate_session(&state.db, &secret, &state.sign_in.policy)
+            .await
+            .ok(),
+        None => None,
+    };
+    let Some(viewer) = viewer else {
+        if state.sign_in.is_configured() {
+            let here = format!("/invitations/accept?token={}", link.token);
+            let back: String =
+                openidconnect::url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            return Redirect::to(&format!("/auth/login?return_to={back}")).into_response();
+        }
+        let body = format!(
+            "<p>Sign-in is not configured on this server. Accept with a personal access token:</p>\
+             <pre>mutation {{ acceptInvitation(input: {{token: \"{}\"}}) {{ invitation {{ state }} }} }}</pre>",
+            escape_html(&link.token)
+        );
+        return Html(page("Accept the invitation", &body)).into_response();
+    };
+    let body = format!(
+        "<p>Signed in as {}.</p><form method=\"post\" action=\"/invitations/accept\">\
+         <input type=\"hidden\" name=\"token\" value=\"{}\">\
+         <button type=\"submit\">Accept the invitation</button></form>",
+        escape_html(&viewer.person.email),
+        escape_html(&link.token)
+    );
+    Html(page("Accept the invitation", &body)).into_response()
+}
+
+/// `POST /invitations/accept`: the form of `invitation_page`. A form is what another site can
+/// send too, so it must come from this site's pages.
+async fn accept_invitation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(link): axum::Form<InvitationLink>,
+) -> Response {
+    use crate::html::{escape_html, page};
+    if !from_allowed_origin(&state, &headers) {
+        let body = "<p>Accept invitations from the page their link opens.</p>";
+        return (StatusCode::FORBIDDEN, Html(page("Not accepted", body))).into_response();
+    }
+    let viewer = match session_secret(&headers) {
+        Some(secret) => authenticate_session(&state.db, &secret, &state.sign_in.policy)
+            .await
+            .ok(),
+        None => None,
+    };
+    let Some(viewer) = viewer else {
+        let body = "<p>Sign in first, then open the invitation's link again.</p>";
+        return (StatusCode::UNAUTHORIZED, Html(page("Not accepted", body))).into_response();
+    };
+    let request = async_graphql::Request::new(
+        "mutation($token: String!) { acceptInvitation(input: {token: $token}) { invitation { state } } }",
+    )
+    .variables(async_graphql::Variables::from_json(
+        json!({ "token": link.token }),
+    ));
+    let response = run_as(&state, Some(viewer), request).await;
+    match response.errors.first() {
+        None => Html(page(
+            "Invitation accepted",
+            "<p>Welcome aboard. <a href=\"/graphql\">Continue</a></p>",
+        ))
+        .into_response(),
+        Some(error) => {
+            let body = format!("<p>{}</p>", escape_html(&error.message));
+            (StatusCode::CONFLICT, Html(page("Not accepted", &body))).into_response()
+        }
+    }
+}
+
 /// A sign-in that failed, as a page for the person in front of the browser. Internal
 /// failures are logged in full and shown in general terms.
 fn sign_in_failed(err: SignInError) -> Response {
@@ -525,13 +629,11 @@ fn sign_in_failed(err: SignInError) -> Response {
     } else {
         err.to_string()
     };
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in failed \
-         · warren</title></head><body><h1>Sign-in failed</h1><p>{}</p>\
-         <p><a href=\"/auth/login\">Sign in again</a></p></body></html>",
+    let body = format!(
+        "<p>{}</p><p><a href=\"/auth/login\">Sign in again</a></p>",
         crate::html::escape_html(&message)
     );
-    (status, Html(page)).into_response()
+    (status, Html(crate::html::page("Sign-in failed", &body))).into_response()
 }
 
 async fn healthz() -> &'static str {

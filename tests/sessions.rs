@@ -349,6 +349,46 @@ async fn subscriptions_use_the_cookie_from_this_site_only(app: TestApp) {
     assert_eq!(receive(&mut socket).await["type"], "complete");
 }
 
+/// The invitation form accepts only when posted from this site's pages.
+async fn a_forged_invitation_form_is_refused(app: TestApp) {
+    let demo = common::demo::Demo::seed(&app).await;
+    let team = common::demo::team_id(&app, "Rocket").await;
+    let (body, code) = app
+        .mutate(
+            &demo.ana,
+            "inviteToTeam",
+            json!({ "teamId": team, "email": "sid@example.com", "role": "LIMITED" }),
+            "acceptUrl",
+        )
+        .await;
+    assert_eq!(code, None, "{body}");
+    let link = body["data"]["inviteToTeam"]["acceptUrl"]
+        .as_str()
+        .expect("link");
+    let (_, token) = link.split_once("token=").expect("token");
+    let (_, cookie) = signed_in(&app, "sid@example.com").await;
+    let forged = app
+        .client
+        .post(app.url("/invitations/accept"))
+        .header("Cookie", &cookie)
+        .header("Origin", "https://evil.example")
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(forged.status().as_u16(), 403);
+    let invitations = entity::invitation::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("invitations");
+    assert!(
+        invitations
+            .iter()
+            .all(|i| i.state == entity::enums::InvitationState::Pending),
+        "{invitations:?}"
+    );
+}
+
 /// Without a configured provider, `/auth/login` says so.
 async fn login_without_a_provider_says_so(app: TestApp) {
     let response = app
@@ -370,4 +410,5 @@ on_both_databases!(
     cancelling_the_account_ends_its_sessions,
     subscriptions_use_the_cookie_from_this_site_only,
     login_without_a_provider_says_so,
+    a_forged_invitation_form_is_refused,
 );

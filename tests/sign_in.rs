@@ -114,7 +114,13 @@ impl Browser {
     /// Starts a login at warren (`query` added to /auth/login) and goes through the provider's
     /// pages as `login`, up to the redirect back to warren's callback, whose URL it returns.
     async fn to_callback(&self, query: &str, login: &str) -> String {
-        let mut url = Url::parse(&format!("{}/auth/login{query}", self.warren)).expect("URL");
+        self.to_callback_from(&format!("{}/auth/login{query}", self.warren), login)
+            .await
+    }
+
+    /// `to_callback` from any page of warren's that leads to sign-in.
+    async fn to_callback_from(&self, start: &str, login: &str) -> String {
+        let mut url = Url::parse(start).expect("URL");
         let mut response = self.client.get(url.clone()).send().await.expect("GET");
         for _ in 0..20 {
             if response.status().is_redirection() {
@@ -261,6 +267,73 @@ async fn signing_in_creates_the_person_then_finds_them_again(backend: common::Ba
     );
 }
 
+/// The link of an invitation mail, opened by someone without an account: sign-in (which creates
+/// the account), back to the invitation, one click, and they are in the team.
+async fn an_invitation_link_signs_in_and_accepts(backend: common::Backend) {
+    let Some((app, _provider)) = signing_in_app(backend, None).await else {
+        return;
+    };
+    let demo = common::demo::Demo::seed(&app).await;
+    let team = common::demo::team_id(&app, "Rocket").await;
+    let (body, code) = app
+        .mutate(
+            &demo.ana,
+            "inviteToTeam",
+            json!({ "teamId": team, "email": "gina@example.com", "role": "LIMITED" }),
+            "acceptUrl",
+        )
+        .await;
+    assert_eq!(code, None, "{body}");
+    let link = body["data"]["inviteToTeam"]["acceptUrl"]
+        .as_str()
+        .expect("acceptUrl");
+
+    let browser = Browser::new(&app);
+    let callback = browser.to_callback_from(link, "gina").await;
+    let response = browser
+        .client
+        .get(&callback)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let back = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    assert!(back.starts_with("/invitations/accept?token="), "{back}");
+    let page = browser
+        .client
+        .get(format!("{}{back}", browser.warren))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("gina@example.com"), "{page}");
+    let token = between(&page, "name=\"token\" value=\"", "\"").expect("the form's token");
+    let response = browser
+        .client
+        .post(format!("{}/invitations/accept", browser.warren))
+        .header("Origin", &browser.warren)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("POST");
+    let status = response.status();
+    let page = response.text().await.expect("page");
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Invitation accepted"), "{page}");
+    let (_, body) = browser
+        .graphql("{ viewer { teams { nodes { name } } } }")
+        .await;
+    assert_eq!(
+        body["data"]["viewer"]["teams"]["nodes"][0]["name"], "Rocket",
+        "{body}"
+    );
+}
+
 /// A first sign-in may ask for a client account.
 async fn a_first_sign_in_may_make_a_client(backend: common::Backend) {
     let Some((app, _provider)) = signing_in_app(backend, None).await else {
@@ -397,6 +470,7 @@ async fn a_provider_with_another_issuer_is_not_trusted(backend: common::Backend)
 
 on_both_backends!(
     signing_in_creates_the_person_then_finds_them_again,
+    an_invitation_link_signs_in_and_accepts,
     a_first_sign_in_may_make_a_client,
     sign_in_refuses_what_it_must,
     a_provider_with_another_issuer_is_not_trusted,
