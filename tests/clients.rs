@@ -20,6 +20,7 @@ use entity::enums::AccountType;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use uuid::Uuid;
 use warren::seed::world::{Clock, World};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -139,13 +140,29 @@ impl Script {
     }
 }
 
-/// A developer with a WRITE token, on a fresh database.
-async fn developer(app: &TestApp, name: &str) -> String {
+/// A developer on a fresh database.
+struct Developer {
+    id: Uuid,
+    email: String,
+    /// A WRITE token.
+    token: String,
+}
+
+async fn developer(app: &TestApp, name: &str) -> Developer {
     let mut world = World::new(&app.db.conn, Clock::now());
     let email = format!("{name}@clients.example");
-    common::person_with_token(&mut world, name, &email, AccountType::Developer)
+    let (id, token) =
+        common::person_with_token(&mut world, name, &email, AccountType::Developer).await;
+    Developer { id, email, token }
+}
+
+/// A browser session of `person`, as signing in starts one: the secret its cookie carries.
+async fn session_of(app: &TestApp, person: Uuid) -> String {
+    let policy = warren::session::SessionPolicy::for_public_url(&app.url(""));
+    warren::session::start(&app.db.conn, person, &policy)
         .await
-        .1
+        .map_err(|err| err.message())
+        .expect("session")
 }
 
 async fn create_team(app: &TestApp, token: &str, name: &str) {
@@ -225,7 +242,7 @@ async fn graphql_ws_client_resumes_after_its_last_cursor() {
     let app = TestApp::spawn(Backend::Sqlite)
         .await
         .expect("SQLite is always available");
-    let token = developer(&app, "nadia").await;
+    let token = developer(&app, "nadia").await.token;
     create_team(&app, &token, "Before the client").await;
     let start = newest_cursor(&app, &token).await;
     let url = format!("ws://{}/graphql", app.addr);
@@ -315,16 +332,14 @@ async fn graphql_ws_client_with_a_bad_token_is_closed_with_4403() {
     client.finish().await;
 }
 
-/// GraphiQL, served by warren at /graphql, in Chromium: the token typed into its Headers tab
-/// authenticates the WebSocket, and an event the test causes shows in the result pane.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graphiql_in_chromium_shows_a_live_event() {
-    let test = "graphiql_in_chromium_shows_a_live_event";
+/// Whether node and Chromium are there for browser test `test`: without them it is skipped,
+/// unless they are required.
+fn browser_or_skip(test: &str) -> bool {
     if !node::node_or_skip(
         test,
         &["WARREN_TEST_REQUIRE_NODE", "WARREN_TEST_REQUIRE_BROWSER"],
     ) {
-        return;
+        return false;
     }
     if !Path::new(CHROMIUM).exists() {
         assert!(
@@ -332,54 +347,86 @@ async fn graphiql_in_chromium_shows_a_live_event() {
             "WARREN_TEST_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)"
         );
         eprintln!("skipped {test}: {CHROMIUM} is missing");
-        return;
+        return false;
     }
-    let app = TestApp::spawn(Backend::Sqlite)
-        .await
-        .expect("SQLite is always available");
-    let token = developer(&app, "gina").await;
-    create_team(&app, &token, "Before the browser").await;
-    let start = newest_cursor(&app, &token).await;
-    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("graphiql-failure.png");
-    let base = format!("http://{}", app.addr);
+    true
+}
+
+/// How GraphiQL's page is signed in.
+enum SignIn<'a> {
+    /// With this bearer token, typed into its Headers tab.
+    HeadersTab(&'a str),
+    /// Not at all on the page: the browser holds the session cookie with this secret.
+    SessionCookie(&'a str),
+}
+
+/// GraphiQL, served by `app`, open in Chromium and signed in as `sign_in` says. When test
+/// `test` fails in the browser, the page is left as a screenshot named after it.
+async fn open_graphiql(app: &TestApp, test: &str, sign_in: SignIn<'_>) -> Script {
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{test}.png"));
     let mut browser = Script::start(
         "graphiql-browser.mjs",
-        &[&base, CHROMIUM, &screenshot.to_string_lossy()],
+        &[&app.url(""), CHROMIUM, &screenshot.to_string_lossy()],
     )
     .await;
+    let open = match sign_in {
+        SignIn::HeadersTab(token) => json!({ "op": "open", "token": token }),
+        SignIn::SessionCookie(secret) => json!({
+            "op": "open",
+            "cookie": { "name": warren::session::SESSION_COOKIE, "value": secret },
+        }),
+    };
+    browser.send(open).await;
+    assert_eq!(browser.next().await, json!({ "event": "opened" }));
+    browser
+}
 
+/// Runs `query` in GraphiQL and returns what its result pane shows, parsed, once that includes
+/// `text` (an error shown instead fails the test).
+async fn run_in_graphiql(browser: &mut Script, query: &str, text: &str) -> Value {
+    browser.send(json!({ "op": "run", "query": query })).await;
+    assert_eq!(browser.next().await, json!({ "event": "ran" }));
+    shown_in_graphiql(browser, text).await
+}
+
+/// What GraphiQL's result pane shows, parsed, once it includes `text`.
+async fn shown_in_graphiql(browser: &mut Script, text: &str) -> Value {
+    browser.send(json!({ "op": "expect", "text": text })).await;
+    let shown = browser.next().await;
+    assert_eq!(shown["event"], "shown", "{shown}");
+    serde_json::from_str(shown["response"].as_str().expect("response"))
+        .expect("the result pane holds JSON")
+}
+
+/// Runs the events subscription after cursor `start` in GraphiQL; returns the payload GraphiQL
+/// sent in `connection_init`.
+async fn subscribe_in_graphiql(browser: &mut Script, start: &str) -> Value {
     let query = format!(
         "subscription {{\n  events(after: {}) {{\n    cursor\n    type\n    summary\n  }}\n}}",
         json!(start)
     );
     browser
-        .send(json!({ "op": "open", "token": token, "query": query }))
+        .send(json!({ "op": "subscribe", "query": query }))
         .await;
-    let opened = browser.next().await;
-    assert_eq!(opened["event"], "subscribed", "{opened}");
-    assert_eq!(
-        opened["init"]["Authorization"],
-        format!("Bearer {token}"),
-        "GraphiQL sends its Headers tab in connection_init: {opened}"
-    );
-    assert_eq!(opened["subscribe"]["query"], query, "{opened}");
+    let subscribed = browser.next().await;
+    assert_eq!(subscribed["event"], "subscribed", "{subscribed}");
+    assert_eq!(subscribed["subscribe"]["query"], query, "{subscribed}");
+    subscribed["init"].clone()
+}
 
+/// An app the developer with `token` creates over HTTP shows in GraphiQL's result pane, as the
+/// newest event.
+async fn a_new_app_shows_in_graphiql(app: &TestApp, browser: &mut Script, token: &str) {
     let (body, code) = app
         .mutate(
-            &token,
+            token,
             "createApp",
             json!({ "name": "made-while-watching" }),
             "app { id }",
         )
         .await;
     assert_eq!(code, None, "{body}");
-    browser
-        .send(json!({ "op": "expect", "text": "made-while-watching" }))
-        .await;
-    let shown = browser.next().await;
-    assert_eq!(shown["event"], "shown", "{shown}");
-    let response: Value = serde_json::from_str(shown["response"].as_str().expect("response"))
-        .expect("the result pane holds JSON");
+    let response = shown_in_graphiql(browser, "made-while-watching").await;
     let event = &response["data"]["events"];
     assert_eq!(event["type"], "APP_CREATED", "{response}");
     assert!(
@@ -388,11 +435,71 @@ async fn graphiql_in_chromium_shows_a_live_event() {
     );
     assert_eq!(
         event["cursor"],
-        json!(newest_cursor(&app, &token).await),
+        json!(newest_cursor(app, token).await),
         "{response}"
     );
+}
 
+async fn close_graphiql(mut browser: Script) {
     browser.send(json!({ "op": "close" })).await;
     assert_eq!(browser.next().await["event"], "closed");
     browser.finish().await;
+}
+
+/// GraphiQL, served by warren at /graphql, in Chromium: the token typed into its Headers tab
+/// authenticates the WebSocket, and an event the test causes shows in the result pane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_in_chromium_shows_a_live_event() {
+    let test = "graphiql_in_chromium_shows_a_live_event";
+    if !browser_or_skip(test) {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let token = developer(&app, "gina").await.token;
+    create_team(&app, &token, "Before the browser").await;
+    let start = newest_cursor(&app, &token).await;
+    let mut browser = open_graphiql(&app, test, SignIn::HeadersTab(&token)).await;
+
+    let init = subscribe_in_graphiql(&mut browser, &start).await;
+    assert_eq!(
+        init["Authorization"],
+        format!("Bearer {token}"),
+        "GraphiQL sends its Headers tab in connection_init: {init}"
+    );
+    a_new_app_shows_in_graphiql(&app, &mut browser, &token).await;
+    close_graphiql(browser).await;
+}
+
+/// GraphiQL with nothing in its Headers tab, in a browser signed in with the session cookie:
+/// the cookie authenticates its queries (a same-origin fetch of JSON) and its WebSocket (an
+/// upgrade from the page's own origin), and an event the test causes shows in the result pane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_with_the_session_cookie_shows_a_live_event() {
+    let test = "graphiql_with_the_session_cookie_shows_a_live_event";
+    if !browser_or_skip(test) {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let hugo = developer(&app, "hugo").await;
+    let secret = session_of(&app, hugo.id).await;
+    create_team(&app, &hugo.token, "Before the browser").await;
+    let start = newest_cursor(&app, &hugo.token).await;
+    let mut browser = open_graphiql(&app, test, SignIn::SessionCookie(&secret)).await;
+
+    let viewer = run_in_graphiql(&mut browser, "{ viewer { email } }", &hugo.email).await;
+    assert_eq!(
+        viewer,
+        json!({ "data": { "viewer": { "email": hugo.email } } })
+    );
+    let init = subscribe_in_graphiql(&mut browser, &start).await;
+    assert!(
+        init.get("Authorization").is_none(),
+        "only the cookie signs the WebSocket in: {init}"
+    );
+    a_new_app_shows_in_graphiql(&app, &mut browser, &hugo.token).await;
+    close_graphiql(browser).await;
 }

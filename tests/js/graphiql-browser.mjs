@@ -4,13 +4,20 @@
 //   node graphiql-browser.mjs http://127.0.0.1:PORT /usr/bin/chromium SCREENSHOT.png
 //
 // Commands:
-//   {op: "open", token, query}  opens GraphiQL at /graphql, types the bearer token into the
-//                               Headers tab and the query into the editor, runs it, and answers
-//                               {event: "subscribed", init, subscribe} once the page's WebSocket
-//                               was acknowledged and carries the subscription (`init` and
-//                               `subscribe` are the payloads GraphiQL sent).
-//   {op: "expect", text}        waits until the result pane shows `text`: {event: "shown", response}.
-//   {op: "close"}               {event: "closed"}.
+//   {op: "open", token?, cookie?}
+//       opens GraphiQL at /graphql: {event: "opened"}. With `cookie` ({name, value}) the browser
+//       holds that cookie for the server, with the attributes of warren's session cookie (path /,
+//       HttpOnly, SameSite=Lax); with `token` the bearer token is typed into the Headers tab.
+//   {op: "run", query}
+//       types the query into the editor and runs it: {event: "ran"}.
+//   {op: "subscribe", query}
+//       the same with a subscription, answering {event: "subscribed", init, subscribe} once the
+//       page's WebSocket was acknowledged and carries it (`init` and `subscribe` are the payloads
+//       GraphiQL sent).
+//   {op: "expect", text}
+//       waits until the result pane shows `text`: {event: "shown", response}.
+//   {op: "close"}
+//       {event: "closed"}.
 // Any failure answers {event: "fatal", message} after a screenshot to SCREENSHOT.png.
 //
 // The page loads React and GraphiQL from unpkg.com; there is no internet here, so those requests
@@ -34,6 +41,9 @@ const WAIT_MS = 60_000;
 let browser;
 let page;
 const pageErrors = [];
+// What GraphiQL says on its WebSocket: the connection_init payload and the subscribe message.
+const sent = [];
+const received = [];
 
 // `https://unpkg.com/<package>@<version>/<file>` from node_modules, when the installed package
 // is that version (an exact version must match exactly, a major version by its major).
@@ -78,9 +88,12 @@ async function until(what, condition) {
   }
 }
 
-async function open({ token, query }) {
+async function open({ token, cookie }) {
   browser = await chromium.launch({ executablePath, headless: true });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  if (cookie !== undefined) {
+    await context.addCookies([{ name: cookie.name, value: cookie.value, url: base, httpOnly: true, sameSite: 'Lax' }]);
+  }
   await context.route('**/*', async (route) => {
     const url = new URL(route.request().url());
     if (url.origin === origin) return route.continue();
@@ -98,10 +111,6 @@ async function open({ token, query }) {
   });
   page = await context.newPage();
   page.on('pageerror', (error) => pageErrors.push(String(error.message)));
-
-  // What GraphiQL says on its WebSocket: the connection_init payload and the subscribe message.
-  const sent = [];
-  const received = [];
   page.on('websocket', (socket) => {
     socket.on('framesent', ({ payload }) => sent.push(JSON.parse(payload)));
     socket.on('framereceived', ({ payload }) => received.push(JSON.parse(payload)));
@@ -112,8 +121,15 @@ async function open({ token, query }) {
   if (pageErrors.length > 0) throw new Error('the page failed to load');
   await page.locator('.graphiql-query-editor .CodeMirror').waitFor({ timeout: WAIT_MS });
 
-  await page.getByRole('button', { name: 'Headers' }).click();
-  await typeInto('.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2));
+  if (token !== undefined) {
+    await page.getByRole('button', { name: 'Headers' }).click();
+    await typeInto('.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ Authorization: `Bearer ${token}` }, null, 2));
+  }
+  emit({ event: 'opened' });
+}
+
+// Types `query` into the editor and runs it.
+async function execute(query) {
   await typeInto('.graphiql-query-editor', query);
   // GraphiQL parses the query 100 ms after the last change and decides from that parse whether
   // an operation is a subscription (for the WebSocket) or not (for HTTP): a person never clicks
@@ -122,8 +138,18 @@ async function open({ token, query }) {
     const editor = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;
     return editor.documentAST?.loc?.source.body === editor.getValue();
   }, null, { timeout: WAIT_MS });
-  await page.locator('.graphiql-execute-button').click();
+  // The same button stops an operation still running (a query is, briefly, after its result
+  // shows): only an idle GraphiQL starts a new one.
+  await page.locator('.graphiql-execute-button[aria-label^="Execute"]').click({ timeout: WAIT_MS });
+}
 
+async function run({ query }) {
+  await execute(query);
+  emit({ event: 'ran' });
+}
+
+async function subscribe({ query }) {
+  await execute(query);
   const of = (messages, type) => messages.find((message) => message.type === type);
   await until('connection_ack and subscribe', () => of(received, 'connection_ack') && of(sent, 'subscribe'));
   emit({ event: 'subscribed', init: of(sent, 'connection_init').payload, subscribe: of(sent, 'subscribe').payload });
@@ -162,5 +188,5 @@ async function failed(error) {
   fatal(`${error?.message ?? error}${detail}\nscreenshot: ${screenshot}\n${error?.stack ?? ''}`);
 }
 
-await serve({ open, expect, close }).catch(failed);
+await serve({ open, run, subscribe, expect, close }).catch(failed);
 await browser?.close();
