@@ -533,6 +533,14 @@ fn from_allowed_origin(state: &AppState, headers: &HeaderMap) -> bool {
         .is_some_and(|origin| state.allowed_origins.contains(&origin))
 }
 
+/// The person whose open session the request's cookie carries, if any.
+async fn session_viewer(state: &AppState, headers: &HeaderMap) -> Option<Viewer> {
+    let secret = session_secret(headers)?;
+    authenticate_session(&state.db, &secret, &state.sign_in.policy)
+        .await
+        .ok()
+}
+
 /// An invitation link's secret.
 #[derive(Debug, serde::Deserialize)]
 struct InvitationLink {
@@ -547,12 +555,7 @@ async fn invitation_page(
     Query(link): Query<InvitationLink>,
 ) -> Response {
     use crate::html::{escape_html, page};
-    let viewer = match session_secret(&headers) {
-        Some(secret) => authenticate_session(&state.db, &secret, &state.sign_in.policy)
-            .await
-            .ok(),
-        None => None,
-    };
+    let viewer = session_viewer(&state, &headers).await;
     let Some(viewer) = viewer else {
         if state.sign_in.is_configured() {
             let here = format!("/invitations/accept?token={}", link.token);
@@ -589,12 +592,7 @@ async fn accept_invitation(
         let body = "<p>Accept invitations from the page their link opens.</p>";
         return (StatusCode::FORBIDDEN, Html(page("Not accepted", body))).into_response();
     }
-    let viewer = match session_secret(&headers) {
-        Some(secret) => authenticate_session(&state.db, &secret, &state.sign_in.policy)
-            .await
-            .ok(),
-        None => None,
-    };
+    let viewer = session_viewer(&state, &headers).await;
     let Some(viewer) = viewer else {
         let body = "<p>Sign in first, then open the invitation's link again.</p>";
         return (StatusCode::UNAUTHORIZED, Html(page("Not accepted", body))).into_response();

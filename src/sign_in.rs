@@ -14,8 +14,9 @@ use entity::enums::AccountType;
 use entity::{person, person_identity, sign_in_attempt};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
@@ -26,6 +27,17 @@ use uuid::Uuid;
 use crate::auth::{hash_secret, new_secret};
 use crate::db::Db;
 use crate::session::SessionPolicy;
+
+/// A client made from a discovery document: the authorization endpoint is known, the token
+/// and user-info endpoints may be.
+type DiscoveredClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// The cookie that binds a login in flight to the browser that started it.
 pub const SIGN_IN_COOKIE: &str = "warren_sign_in";
@@ -231,6 +243,16 @@ impl SignIn {
         Ok(metadata)
     }
 
+    /// The OAuth client of `provider`, from its (cached) discovery document.
+    async fn client(&self, provider: &Provider) -> Result<DiscoveredClient, SignInError> {
+        Ok(CoreClient::from_provider_metadata(
+            self.metadata(provider).await?,
+            ClientId::new(provider.config.client_id.clone()),
+            Some(ClientSecret::new(provider.config.client_secret.clone())),
+        )
+        .set_redirect_uri(self.redirect_uri.clone()))
+    }
+
     /// Starts a login: records the attempt and returns the provider URL to send the browser to
     /// and the cookie that binds the attempt to this browser.
     pub async fn begin(
@@ -249,13 +271,7 @@ impl SignIn {
                 )));
             }
         };
-        let metadata = self.metadata(provider).await?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(provider.config.client_id.clone()),
-            Some(ClientSecret::new(provider.config.client_secret.clone())),
-        )
-        .set_redirect_uri(self.redirect_uri.clone());
+        let client = self.client(provider).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
             .authorize_url(
@@ -353,13 +369,7 @@ impl SignIn {
             .code
             .ok_or_else(|| SignInError::BadRequest("the callback has no code".to_owned()))?;
         let provider = self.provider(Some(&attempt.provider))?;
-        let metadata = self.metadata(provider).await?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(provider.config.client_id.clone()),
-            Some(ClientSecret::new(provider.config.client_secret.clone())),
-        )
-        .set_redirect_uri(self.redirect_uri.clone());
+        let client = self.client(provider).await?;
         let exchange = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|err| {

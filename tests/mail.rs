@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::TestApp;
-use common::demo::{Demo, team_id};
+use common::demo::{Demo, invite_to_rocket};
 use entity::mail_outbox;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -139,22 +139,6 @@ async fn mailing_app(backend: common::Backend, port: u16) -> Option<TestApp> {
     .await
 }
 
-async fn invite(app: &TestApp, token: &str, team: &str, email: &str) -> String {
-    let (body, code) = app
-        .mutate(
-            token,
-            "inviteToTeam",
-            json!({ "teamId": team, "email": email, "role": "LIMITED" }),
-            "acceptUrl",
-        )
-        .await;
-    assert_eq!(code, None, "{body}");
-    body["data"]["inviteToTeam"]["acceptUrl"]
-        .as_str()
-        .expect("acceptUrl")
-        .to_owned()
-}
-
 /// The mail says who invited whom to what, in plain text and HTML, and its link accepts.
 async fn an_invitation_mail_arrives_and_its_link_accepts(backend: common::Backend) {
     let port = free_port();
@@ -163,8 +147,7 @@ async fn an_invitation_mail_arrives_and_its_link_accepts(backend: common::Backen
         return;
     };
     let demo = Demo::seed(&app).await;
-    let rocket = team_id(&app, "Rocket").await;
-    let link = invite(&app, &demo.ana, &rocket, "zoe@example.com").await;
+    let link = invite_to_rocket(&app, &demo.ana, "zoe@example.com").await;
 
     let mail = server.next_mail().await;
     assert_eq!(mail["to"], json!(["zoe@example.com"]), "{mail}");
@@ -216,10 +199,9 @@ async fn mails_wait_for_the_server_and_arrive_once(backend: common::Backend) {
         return;
     };
     let demo = Demo::seed(&app).await;
-    let rocket = team_id(&app, "Rocket").await;
     let invited = ["a@example.com", "b@example.com", "c@example.com"];
     for email in invited {
-        invite(&app, &demo.ana, &rocket, email).await;
+        invite_to_rocket(&app, &demo.ana, email).await;
     }
     // The worker has tried and failed meanwhile.
     let mut failed = false;

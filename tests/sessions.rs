@@ -61,6 +61,18 @@ async fn post(
     )
 }
 
+/// `{ viewer { email } }` as a page of this site asks it, with the cookie.
+async fn viewer_as(app: &TestApp, cookie: &str) -> (u16, Value) {
+    post(
+        app,
+        cookie,
+        Some("application/json"),
+        &[],
+        json_body(VIEWER),
+    )
+    .await
+}
+
 fn json_body(query: &str) -> String {
     json!({ "query": query }).to_string()
 }
@@ -68,14 +80,7 @@ fn json_body(query: &str) -> String {
 /// JSON requests (what GraphiQL and the dashboard send) are signed in by the cookie.
 async fn the_session_cookie_signs_json_requests_in(app: TestApp) {
     let (email, cookie) = signed_in(&app, "sid@example.com").await;
-    let (status, body) = post(
-        &app,
-        &cookie,
-        Some("application/json"),
-        &[],
-        json_body(VIEWER),
-    )
-    .await;
+    let (status, body) = viewer_as(&app, &cookie).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["viewer"]["email"], email.as_str());
 }
@@ -177,14 +182,7 @@ async fn logout_ends_the_session(app: TestApp) {
         .await
         .expect("logout");
     assert_eq!(foreign.status().as_u16(), 403);
-    let (status, _) = post(
-        &app,
-        &cookie,
-        Some("application/json"),
-        &[],
-        json_body(VIEWER),
-    )
-    .await;
+    let (status, _) = viewer_as(&app, &cookie).await;
     assert_eq!(status, 200, "a foreign logout ended the session");
 
     let response = no_redirects
@@ -202,14 +200,7 @@ async fn logout_ends_the_session(app: TestApp) {
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.starts_with("warren_session=;") && v.contains("Max-Age=0"));
     assert!(cleared, "the cookie is not cleared: {response:?}");
-    let (status, body) = post(
-        &app,
-        &cookie,
-        Some("application/json"),
-        &[],
-        json_body(VIEWER),
-    )
-    .await;
+    let (status, body) = viewer_as(&app, &cookie).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
@@ -247,14 +238,7 @@ async fn sessions_expire(app: TestApp) {
         changed.update(&app.db.conn).await.expect("update");
     }
     for cookie in [idle, old] {
-        let (status, body) = post(
-            &app,
-            &cookie,
-            Some("application/json"),
-            &[],
-            json_body(VIEWER),
-        )
-        .await;
+        let (status, body) = viewer_as(&app, &cookie).await;
         assert_eq!(status, 401, "{body}");
     }
 }
@@ -278,14 +262,7 @@ async fn cancelling_the_account_ends_its_sessions(app: TestApp) {
         .await
         .expect("sessions");
     assert!(open.is_empty(), "{open:?}");
-    let (status, _) = post(
-        &app,
-        &cookie,
-        Some("application/json"),
-        &[],
-        json_body(VIEWER),
-    )
-    .await;
+    let (status, _) = viewer_as(&app, &cookie).await;
     assert_eq!(status, 401);
 }
 
@@ -352,19 +329,7 @@ async fn subscriptions_use_the_cookie_from_this_site_only(app: TestApp) {
 /// The invitation form accepts only when posted from this site's pages.
 async fn a_forged_invitation_form_is_refused(app: TestApp) {
     let demo = common::demo::Demo::seed(&app).await;
-    let team = common::demo::team_id(&app, "Rocket").await;
-    let (body, code) = app
-        .mutate(
-            &demo.ana,
-            "inviteToTeam",
-            json!({ "teamId": team, "email": "sid@example.com", "role": "LIMITED" }),
-            "acceptUrl",
-        )
-        .await;
-    assert_eq!(code, None, "{body}");
-    let link = body["data"]["inviteToTeam"]["acceptUrl"]
-        .as_str()
-        .expect("link");
+    let link = common::demo::invite_to_rocket(&app, &demo.ana, "sid@example.com").await;
     let (_, token) = link.split_once("token=").expect("token");
     let (_, cookie) = signed_in(&app, "sid@example.com").await;
     let forged = app

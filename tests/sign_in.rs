@@ -196,15 +196,7 @@ async fn signing_in_creates_the_person_then_finds_them_again(backend: common::Ba
         return;
     };
     let demo = common::demo::Demo::seed(&app).await;
-    let team = common::demo::team_id(&app, "Rocket").await;
-    let invited = app
-        .mutation_code(
-            &demo.ana,
-            "inviteToTeam",
-            json!({ "teamId": team, "email": "alice@example.com", "role": "LIMITED" }),
-        )
-        .await;
-    assert_eq!(invited, None);
+    common::demo::invite_to_rocket(&app, &demo.ana, "alice@example.com").await;
 
     let browser = Browser::new(&app);
     let callback = browser
@@ -274,22 +266,10 @@ async fn an_invitation_link_signs_in_and_accepts(backend: common::Backend) {
         return;
     };
     let demo = common::demo::Demo::seed(&app).await;
-    let team = common::demo::team_id(&app, "Rocket").await;
-    let (body, code) = app
-        .mutate(
-            &demo.ana,
-            "inviteToTeam",
-            json!({ "teamId": team, "email": "gina@example.com", "role": "LIMITED" }),
-            "acceptUrl",
-        )
-        .await;
-    assert_eq!(code, None, "{body}");
-    let link = body["data"]["inviteToTeam"]["acceptUrl"]
-        .as_str()
-        .expect("acceptUrl");
+    let link = common::demo::invite_to_rocket(&app, &demo.ana, "gina@example.com").await;
 
     let browser = Browser::new(&app);
-    let callback = browser.to_callback_from(link, "gina").await;
+    let callback = browser.to_callback_from(&link, "gina").await;
     let response = browser
         .client
         .get(&callback)

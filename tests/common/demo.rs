@@ -89,3 +89,21 @@ pub async fn payment_method_id(app: &TestApp, label: &str) -> String {
         .unwrap_or_else(|| panic!("no payment method {label}"));
     global_id(NodeKind::PaymentMethod, pm.id).0
 }
+
+/// `token`'s holder invites `email` to the team Rocket as LIMITED; returns the accept link.
+pub async fn invite_to_rocket(app: &TestApp, token: &str, email: &str) -> String {
+    let rocket = team_id(app, "Rocket").await;
+    let (body, code) = app
+        .mutate(
+            token,
+            "inviteToTeam",
+            serde_json::json!({ "teamId": rocket, "email": email, "role": "LIMITED" }),
+            "acceptUrl",
+        )
+        .await;
+    assert_eq!(code, None, "{body}");
+    body["data"]["inviteToTeam"]["acceptUrl"]
+        .as_str()
+        .expect("acceptUrl")
+        .to_owned()
+}
