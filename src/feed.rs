@@ -248,8 +248,8 @@ impl EventSubscription {
     /// decided when each event is delivered: an access lost mid-stream stops the events it
     /// gave. A subscriber that falls too far behind receives an error naming the cursor to
     /// resume after (error code CONFLICT), and the stream ends; it also ends, with
-    /// UNAUTHENTICATED, when the connection's token is revoked or expires or the viewer's
-    /// account is cancelled.
+    /// UNAUTHENTICATED, when what signed the connection in ends: its token is revoked or
+    /// expires, its browser session is logged out or expires, or the account is cancelled.
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -263,6 +263,13 @@ impl EventSubscription {
             .data::<Feed>()
             .map_err(|_| ApiError::internal("the event feed is missing"))?
             .clone();
+        // The connection may have outlived its credential already (a logout since it was
+        // opened, told to the subscriptions of that moment only).
+        if !crate::auth::still_valid(&scope.db, &credential).await? {
+            return Err(ApiError::Unauthenticated(
+                "what signed this connection in has ended; connect again",
+            ));
+        }
         let criteria = EventCriteria::from_input(ctx, filter).await?;
         // Subscribe before reading anything, so that nothing committed from now on can slip
         // between the replay and the live part.

@@ -354,6 +354,31 @@ async fn a_forged_invitation_form_is_refused(app: TestApp) {
     );
 }
 
+/// A subscription started on a connection whose session has ended since is refused.
+async fn a_connection_outliving_its_session_starts_nothing(app: TestApp) {
+    let (_, cookie) = signed_in(&app, "sid@example.com").await;
+    let mut socket = cookie_socket(&app, &cookie, &app.url("")).await;
+    send(&mut socket, json!({ "type": "connection_init" })).await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    let response = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("Cookie", &cookie)
+        .header("Origin", app.url(""))
+        .send()
+        .await
+        .expect("logout");
+    assert!(response.status().is_success() || response.status().is_redirection());
+    ws::subscribe(&mut socket, "late", Value::Null).await;
+    let refused = receive(&mut socket).await;
+    let error = if refused["type"] == "error" {
+        &refused["payload"][0]
+    } else {
+        &refused["payload"]["errors"][0]
+    };
+    assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED", "{refused}");
+}
+
 /// Without a configured provider, `/auth/login` says so.
 async fn login_without_a_provider_says_so(app: TestApp) {
     let response = app
@@ -376,4 +401,5 @@ on_both_databases!(
     subscriptions_use_the_cookie_from_this_site_only,
     login_without_a_provider_says_so,
     a_forged_invitation_form_is_refused,
+    a_connection_outliving_its_session_starts_nothing,
 );
