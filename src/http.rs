@@ -131,8 +131,14 @@ pub async fn serve_with(
     let feed = Feed::start(&db, settings.live.feed_backlog)
         .await
         .map_err(|e| std::io::Error::other(e.message()))?;
+    // The mail worker has a connection of its own: it never takes one a request needs, and
+    // its statements are counted apart from theirs.
+    let mail_db = db
+        .companion(1)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let mail = tokio::spawn(crate::mail::deliver_periodically(
-        db.clone(),
+        mail_db,
         settings.mail.clone(),
     ));
     let router = router(db, feed, settings).map_err(std::io::Error::other)?;
