@@ -338,6 +338,11 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
     upgrade
         // Answer with the subprotocol that will be spoken.
         .protocols([protocol.sec_websocket_protocol()])
+        // Client messages are small. tungstenite keeps its read buffer for the connection's
+        // life and zero-fills all of it on every read, so its 128 KiB default cost that much
+        // memory per subscriber and a 128 KiB memset per wake-up (BENCHMARKS.md). A longer
+        // frame still reads whole: this is not a size limit.
+        .read_buffer_size(4 * 1024)
         .on_upgrade(move |socket| {
             let schema = state.schema.clone();
             let timings = state.ws;
