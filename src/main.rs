@@ -49,6 +49,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     match command {
         Command::Serve(args) => {
+            // A bad setting stops the start before anything listens.
+            let settings = args.settings()?;
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .map_err(|err| format!("cannot listen on {}: {err}", args.listen))?;
@@ -57,7 +59,6 @@ async fn run(cli: Cli) -> Result<(), String> {
                 args.listen
             );
             tokio::spawn(invitation::expire_periodically(db.clone()));
-            let settings = args.settings()?;
             http::serve_with(listener, db, settings, http::shutdown_signal())
                 .await
                 .map_err(|err| format!("server failed: {err}"))
