@@ -967,40 +967,12 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, subscribers: usize) 
 
     // Subscribing from a cursor makes the warm-up event reach everyone whether their
     // subscription went live before or after it committed (the replay covers the rest).
-    let query = format!(
-        "subscription($after: String) {{ events(after: $after) {{ {} }} }}",
-        args.selection
-    );
-    let subscribe: Arc<str> = json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": { "query": query, "variables": { "after": encode_cursor(CursorKey::Sequence(start_after)) } },
-    })
-    .to_string()
-    .into();
-    let progress = Arc::new(Progress::default());
-    let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
-    let (stop, stopped) = watch::channel(false);
     let connecting = Instant::now();
-    let tasks: Vec<_> = seeded
-        .tokens
-        .iter()
-        .map(|token| {
-            tokio::spawn(subscriber(
-                server.addr,
-                token.clone(),
-                subscribe.clone(),
-                gate.clone(),
-                progress.clone(),
-                stopped.clone(),
-            ))
-        })
-        .collect();
-    while progress.subscribed.load(Ordering::Relaxed) + progress.failed.load(Ordering::Relaxed)
-        < subscribers
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let Subscribers {
+        progress,
+        stop,
+        tasks,
+    } = open_subscriptions(args, &server, &seeded, start_after).await;
     let connect_time = connecting.elapsed();
     let subscribed = progress.subscribed.load(Ordering::Relaxed);
     let failed = progress.failed.load(Ordering::Relaxed);
@@ -1250,22 +1222,22 @@ struct StatementCount {
     seconds: f64,
 }
 
-/// Runs `subscribers` live subscriptions and 50 events at 25 events/s against a server that
-/// logs every statement, and counts the statements run meanwhile.
-async fn count_statements(
+/// Every seeded person's subscription, running.
+struct Subscribers {
+    progress: Arc<Progress>,
+    /// Tells every subscriber task to hang up.
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Received>>,
+}
+
+/// Opens one subscription per seeded person, `--connect-concurrency` at a time, each from
+/// `start_after`, and waits until each is subscribed or has failed.
+async fn open_subscriptions(
     args: &Args,
-    binary: &Path,
-    backend: &Backend,
-    subscribers: usize,
-) -> StatementCount {
-    const EVENTS: u32 = 50;
-    const RATE: u32 = 25;
-    let scratch = Scratch::create(backend).await;
-    let seeded = seed(&scratch.url, subscribers).await;
-    let server = Server::start(binary, &scratch, true).await;
-    let writer = Arc::new(Writer::new(&server, &seeded));
-    writer.rename().await.expect("a first mutation");
-    let start_after = newest_sequence(&scratch.url).await;
+    server: &Server,
+    seeded: &Seeded,
+    start_after: i64,
+) -> Subscribers {
     let query = format!(
         "subscription($after: String) {{ events(after: $after) {{ {} }} }}",
         args.selection
@@ -1295,10 +1267,38 @@ async fn count_statements(
         })
         .collect();
     while progress.subscribed.load(Ordering::Relaxed) + progress.failed.load(Ordering::Relaxed)
-        < subscribers
+        < seeded.tokens.len()
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Subscribers {
+        progress,
+        stop,
+        tasks,
+    }
+}
+
+/// Runs `subscribers` live subscriptions and 50 events at 25 events/s against a server that
+/// logs every statement, and counts the statements run meanwhile.
+async fn count_statements(
+    args: &Args,
+    binary: &Path,
+    backend: &Backend,
+    subscribers: usize,
+) -> StatementCount {
+    const EVENTS: u32 = 50;
+    const RATE: u32 = 25;
+    let scratch = Scratch::create(backend).await;
+    let seeded = seed(&scratch.url, subscribers).await;
+    let server = Server::start(binary, &scratch, true).await;
+    let writer = Arc::new(Writer::new(&server, &seeded));
+    writer.rename().await.expect("a first mutation");
+    let start_after = newest_sequence(&scratch.url).await;
+    let Subscribers {
+        progress,
+        stop,
+        tasks,
+    } = open_subscriptions(args, &server, &seeded, start_after).await;
     writer.rename().await.expect("the warm-up mutation");
     let stall = Duration::from_secs(args.stall_timeout);
     wait_for_deliveries(&progress, subscribers as u64, stall).await;

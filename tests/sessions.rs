@@ -266,6 +266,19 @@ async fn cancelling_the_account_ends_its_sessions(app: TestApp) {
     assert_eq!(status, 401);
 }
 
+/// Logs the cookie's session out, as a page of this site does.
+async fn log_out(app: &TestApp, cookie: &str) {
+    let response = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header("Cookie", cookie)
+        .header("Origin", app.url(""))
+        .send()
+        .await
+        .expect("logout");
+    assert!(response.status().is_success() || response.status().is_redirection());
+}
+
 /// A WebSocket handshake carrying the cookie, from `origin`.
 async fn cookie_socket(app: &TestApp, cookie: &str, origin: &str) -> ws::Socket {
     let mut request = format!("ws://{}/graphql", app.addr)
@@ -309,15 +322,7 @@ async fn subscriptions_use_the_cookie_from_this_site_only(app: TestApp) {
     let event = ws::next_event(&mut socket).await;
     assert_eq!(event["type"], "TEAM_CREATED", "{event}");
 
-    let response = app
-        .client
-        .post(app.url("/auth/logout"))
-        .header("Cookie", &cookie)
-        .header("Origin", app.url(""))
-        .send()
-        .await
-        .expect("logout");
-    assert!(response.status().is_success() || response.status().is_redirection());
+    log_out(&app, &cookie).await;
     let ended = receive(&mut socket).await;
     assert_eq!(
         ended["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
@@ -360,15 +365,7 @@ async fn a_connection_outliving_its_session_starts_nothing(app: TestApp) {
     let mut socket = cookie_socket(&app, &cookie, &app.url("")).await;
     send(&mut socket, json!({ "type": "connection_init" })).await;
     assert_eq!(receive(&mut socket).await["type"], "connection_ack");
-    let response = app
-        .client
-        .post(app.url("/auth/logout"))
-        .header("Cookie", &cookie)
-        .header("Origin", app.url(""))
-        .send()
-        .await
-        .expect("logout");
-    assert!(response.status().is_success() || response.status().is_redirection());
+    log_out(&app, &cookie).await;
     ws::subscribe(&mut socket, "late", Value::Null).await;
     let refused = receive(&mut socket).await;
     let error = if refused["type"] == "error" {
