@@ -308,19 +308,50 @@ async fn subscriptions_use_the_cookie_from_this_site_only(app: TestApp) {
     send(&mut socket, json!({ "type": "connection_init" })).await;
     let ack = receive(&mut socket).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
-    ws::subscribe(&mut socket, "1", Value::Null).await;
-    // The subscription is live once an event of the viewer's arrives.
+    // Subscribing after the viewer's newest event closes the race between the subscribe
+    // message and the mutation that follows it (the replay covers what commits meanwhile).
+    let create_team = |name: &str| {
+        json_body(&format!(
+            "mutation {{ createTeam(input: {{name: \"{name}\"}}) {{ team {{ id }} }} }}"
+        ))
+    };
     let (status, body) = post(
         &app,
         &cookie,
         Some("application/json"),
         &[],
-        json_body("mutation { createTeam(input: {name: \"Live\"}) { team { id } } }"),
+        create_team("Start"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, newest) = post(
+        &app,
+        &cookie,
+        Some("application/json"),
+        &[],
+        json_body("{ events(last: 1) { edges { cursor } } }"),
+    )
+    .await;
+    let cursor = newest["data"]["events"]["edges"][0]["cursor"].clone();
+    assert!(cursor.is_string(), "{newest}");
+    ws::subscribe(&mut socket, "1", json!({ "after": cursor })).await;
+    let (status, body) = post(
+        &app,
+        &cookie,
+        Some("application/json"),
+        &[],
+        create_team("Live"),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     let event = ws::next_event(&mut socket).await;
     assert_eq!(event["type"], "TEAM_CREATED", "{event}");
+    assert!(
+        event["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("Live")),
+        "{event}"
+    );
 
     log_out(&app, &cookie).await;
     let ended = receive(&mut socket).await;
