@@ -341,14 +341,23 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         // Client messages are small. tungstenite keeps its read buffer for the connection's
         // life and zero-fills all of it on every read, so its 128 KiB default cost that much
         // memory per subscriber and a 128 KiB memset per wake-up (BENCHMARKS.md). A longer
-        // frame still reads whole: this is not a size limit.
-        .read_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| {
+        // frame still reads whole, in several reads: this is not a size limit.
+        .read_buffer_size(1024)
+        .on_upgrade(move |socket| async move {
             let schema = state.schema.clone();
             let timings = state.ws;
-            crate::websocket::serve(socket, schema, protocol, timings, move |payload| {
-                connection_data(state, payload, cookie)
-            })
+            let connection =
+                crate::websocket::serve(socket, schema, protocol, timings, move |payload| {
+                    connection_data(state, payload, cookie)
+                });
+            match crate::websocket::live_runtime() {
+                Some(live) => {
+                    if let Err(err) = live.spawn(connection).await {
+                        tracing::error!(%err, "a live connection failed");
+                    }
+                }
+                None => connection.await,
+            }
         })
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_graphql::Data;
@@ -17,7 +17,7 @@ use async_graphql::http::{WebSocketProtocols, WsMessage};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
-use futures_util::{SinkExt, StreamExt, future};
+use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -44,6 +44,29 @@ impl Default for LiveOptions {
             feed_backlog: 256,
         }
     }
+}
+
+/// The runtime live connections run on, apart from the one serving requests. Delivering one
+/// event to ten thousand subscribers keeps every worker busy for a while; on the request
+/// runtime a mutation would wait behind that work at each of its statements, holding its
+/// connection meanwhile, until mutations failed for want of one (BENCHMARKS.md). On threads
+/// of their own, the operating system shares the cores between both, and requests stay
+/// prompt. It lives as long as the process, so no connection outlives it; `None` when its
+/// threads cannot be started, and connections then run where they were accepted.
+pub fn live_runtime() -> Option<&'static tokio::runtime::Handle> {
+    static LIVE: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    LIVE.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("warren-live")
+            .enable_all()
+            .build()
+            .inspect_err(|err| tracing::error!(%err, "cannot start the live-connection runtime"))
+            .ok()
+    })
+    .as_ref()
+    .map(tokio::runtime::Runtime::handle)
 }
 
 /// The first subprotocol the client offers that we speak.
@@ -206,6 +229,8 @@ pub async fn serve<F, R>(
             }
         },
     );
+    // Fused: after its end it keeps answering `None`, which the loop may ask twice.
+    let output = output.fuse();
     futures_util::pin_mut!(output);
     let init_deadline = tokio::time::sleep(timings.init_timeout);
     futures_util::pin_mut!(init_deadline);
@@ -213,6 +238,21 @@ pub async fn serve<F, R>(
         tokio::time::Instant::now() + timings.heartbeat,
         timings.heartbeat,
     );
+    let outgoing = |message: WsMessage| match message {
+        WsMessage::Text(text) => {
+            if let Ok(mut session) = session.lock() {
+                session.observe(&text);
+            }
+            Message::Text(text.into())
+        }
+        WsMessage::Close(code, reason) => {
+            let refused = refused.lock().map(|r| *r).unwrap_or(false);
+            // async-graphql closes a refused init with 1002; the protocol wants 4403.
+            let code = if strict && refused { 4403 } else { code };
+            close(Violation { code, reason })
+        }
+    };
+    let mut batch = Vec::with_capacity(COALESCED);
     loop {
         let initialised = session.lock().map(|s| s.initialised).unwrap_or(true);
         let message = tokio::select! {
@@ -229,29 +269,42 @@ pub async fn serve<F, R>(
             // A WebSocket ping (both protocols): clients answer it by themselves.
             _ = heartbeat.tick() => Message::Ping(Default::default()),
             message = output.next() => match message {
-                Some(WsMessage::Text(text)) => {
-                    if let Ok(mut session) = session.lock() {
-                        session.observe(&text);
-                    }
-                    Message::Text(text.into())
-                }
-                Some(WsMessage::Close(code, reason)) => {
-                    let refused = refused.lock().map(|r| *r).unwrap_or(false);
-                    // async-graphql closes a refused init with 1002; the protocol wants 4403.
-                    let code = if strict && refused { 4403 } else { code };
-                    close(Violation { code, reason })
-                }
+                Some(message) => outgoing(message),
                 None => match violated.try_recv() {
                     Ok(violation) => close(violation),
                     Err(_) => break,
                 },
             },
         };
-        let closing = matches!(message, Message::Close(_));
+        let mut closing = matches!(message, Message::Close(_));
+        let mut bytes = size(&message);
+        batch.push(message);
+        // Whatever else is ready goes out with it, in one write: a subscriber behind the feed
+        // catches up for a fraction of the cost per event. Bounded, because the socket's
+        // write buffer keeps the size it once grew to.
+        while !closing && batch.len() < COALESCED && bytes < COALESCED_BYTES {
+            match output.next().now_or_never() {
+                Some(Some(message)) => {
+                    let message = outgoing(message);
+                    closing = matches!(message, Message::Close(_));
+                    bytes += size(&message);
+                    batch.push(message);
+                }
+                // Nothing more now, or the end, which the next turn of the loop handles.
+                Some(None) | None => break,
+            }
+        }
         // A peer that stopped reading fills the socket's buffers and then blocks the send:
         // nothing more is produced for it meanwhile (its subscriptions fall behind the feed,
         // which bounds what is kept for them), and after a whole heartbeat it is let go.
-        match tokio::time::timeout(timings.heartbeat, sink.send(message)).await {
+        let sent = tokio::time::timeout(timings.heartbeat, async {
+            for message in batch.drain(..) {
+                sink.feed(message).await?;
+            }
+            sink.flush().await
+        })
+        .await;
+        match sent {
             Ok(Ok(())) if !closing => {}
             Ok(_) => break,
             Err(_) => {
@@ -259,6 +312,19 @@ pub async fn serve<F, R>(
                 break;
             }
         }
+    }
+}
+
+/// The most messages written to a connection at once, and about the most bytes.
+const COALESCED: usize = 64;
+const COALESCED_BYTES: usize = 8 * 1024;
+
+/// The payload bytes of a message.
+fn size(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.as_str().len(),
+        Message::Binary(data) => data.len(),
+        _ => 0,
     }
 }
 
