@@ -547,6 +547,9 @@ struct Progress {
     subscribed: AtomicUsize,
     failed: AtomicUsize,
     delivered: AtomicU64,
+    /// Subscriptions cut off for falling too far behind (CONFLICT) and subscribed again
+    /// after the cursor the error named, as a client does.
+    resumed: AtomicU64,
     /// Messages that were not an event: GraphQL errors, `complete`, close frames.
     other: AtomicU64,
     first_problem: Mutex<Option<String>>,
@@ -574,7 +577,8 @@ fn now_micros() -> i64 {
 async fn subscriber(
     addr: SocketAddr,
     token: String,
-    subscribe: Arc<str>,
+    query: Arc<str>,
+    start_after: Arc<str>,
     gate: Arc<Semaphore>,
     progress: Arc<Progress>,
     mut stop: watch::Receiver<bool>,
@@ -618,10 +622,8 @@ async fn subscriber(
             return Vec::new();
         }
     }
-    if let Err(err) = socket
-        .send(Message::Text(subscribe.as_ref().to_owned().into()))
-        .await
-    {
+    let mut id = 1;
+    if let Err(err) = socket.send(subscribe(id, &query, &start_after)).await {
         progress.failed.fetch_add(1, Ordering::Relaxed);
         progress.problem(format!("subscribing: {err}"));
         return Vec::new();
@@ -630,6 +632,8 @@ async fn subscriber(
     drop(permit);
 
     let mut received = Received::new();
+    // The cursor a CONFLICT named, to subscribe again after once the server completed.
+    let mut resume_after: Option<String> = None;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -641,6 +645,19 @@ async fn subscriber(
                         Some(sequence) => {
                             received.push((sequence, at));
                             progress.delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        None if resume_after.is_none() && conflict_cursor(text).is_some() => {
+                            resume_after = conflict_cursor(text);
+                        }
+                        None if resume_after.is_some() && completes(text, id) => {
+                            let after = resume_after.take().unwrap_or_default();
+                            id += 1;
+                            if let Err(err) = socket.send(subscribe(id, &query, &after)).await {
+                                progress.other.fetch_add(1, Ordering::Relaxed);
+                                progress.problem(format!("subscribing again: {err}"));
+                                break;
+                            }
+                            progress.resumed.fetch_add(1, Ordering::Relaxed);
                         }
                         None => {
                             progress.other.fetch_add(1, Ordering::Relaxed);
@@ -664,6 +681,35 @@ async fn subscriber(
         }
     }
     received
+}
+
+/// A `subscribe` message of the bench's subscription.
+fn subscribe(id: u32, query: &str, after: &str) -> Message {
+    let message = json!({
+        "id": id.to_string(),
+        "type": "subscribe",
+        "payload": { "query": query, "variables": { "after": after } },
+    });
+    Message::Text(message.to_string().into())
+}
+
+/// Whether `text` is the server's `complete` of subscription `id`.
+fn completes(text: &str, id: u32) -> bool {
+    serde_json::from_str::<serde_json::Value>(text).is_ok_and(|message| {
+        message["type"] == "complete" && message["id"] == id.to_string().as_str()
+    })
+}
+
+/// The cursor to resume after that a CONFLICT error names ("... subscribe again with after:
+/// \"<cursor>\""), when `text` is a `next` message carrying one.
+fn conflict_cursor(text: &str) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_str(text).ok()?;
+    let error = message.pointer("/payload/errors/0")?;
+    if error.pointer("/extensions/code")?.as_str()? != "CONFLICT" {
+        return None;
+    }
+    let (_, rest) = error.get("message")?.as_str()?.split_once("after: \"")?;
+    rest.split_once('"').map(|(cursor, _)| cursor.to_owned())
 }
 
 /// The `sequence` of a `next` message carrying an event, found without parsing the JSON:
@@ -837,6 +883,8 @@ struct Phase {
     other_cpu: Duration,
     /// Wall time from the first mutation sent to the end of waiting for deliveries.
     wall: Duration,
+    /// Subscriptions cut off for falling behind and resumed with `after`.
+    resumed: u64,
     /// Filled in by the analysis.
     result: Option<Delivery>,
 }
@@ -1100,6 +1148,7 @@ async fn run_phase(
 ) -> Phase {
     let after = newest_sequence(url).await;
     let delivered_before = progress.delivered.load(Ordering::Relaxed);
+    let resumed_before = progress.resumed.load(Ordering::Relaxed);
     let server_cpu = server.cpu();
     let client_cpu = cpu_time(std::process::id() as i32);
     let machine = machine_cpu();
@@ -1135,6 +1184,7 @@ async fn run_phase(
         client_cpu,
         other_cpu,
         wall,
+        resumed: progress.resumed.load(Ordering::Relaxed) - resumed_before,
         result: None,
     }
 }
@@ -1242,13 +1292,8 @@ async fn open_subscriptions(
         "subscription($after: String) {{ events(after: $after) {{ {} }} }}",
         args.selection
     );
-    let subscribe: Arc<str> = json!({
-        "id": "1",
-        "type": "subscribe",
-        "payload": { "query": query, "variables": { "after": encode_cursor(CursorKey::Sequence(start_after)) } },
-    })
-    .to_string()
-    .into();
+    let query: Arc<str> = query.into();
+    let start_after: Arc<str> = encode_cursor(CursorKey::Sequence(start_after)).into();
     let progress = Arc::new(Progress::default());
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let (stop, stopped) = watch::channel(false);
@@ -1259,7 +1304,8 @@ async fn open_subscriptions(
             tokio::spawn(subscriber(
                 server.addr,
                 token.clone(),
-                subscribe.clone(),
+                query.clone(),
+                start_after.clone(),
                 gate.clone(),
                 progress.clone(),
                 stopped.clone(),
@@ -1393,9 +1439,11 @@ fn print_report(args: &Args, runs: &[Run], statements: &[StatementCount]) {
     println!();
     println!("Delivery");
     println!(
-        "| backend | subscribers | phase | events | written in | mutation p50 / p99 | deliveries | p50 | p99 | p99.9 | max | deliveries/s | events/s to all | server CPU | bench CPU | other CPU | exactly once |"
+        "| backend | subscribers | phase | events | written in | mutation p50 / p99 | deliveries | p50 | p99 | p99.9 | max | deliveries/s | events/s to all | server CPU | bench CPU | other CPU | cut off and resumed | exactly once |"
     );
-    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!(
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
     for run in runs {
         for phase in &run.phases {
             let Some(d) = &phase.result else { continue };
@@ -1415,7 +1463,7 @@ fn print_report(args: &Args, runs: &[Run], statements: &[StatementCount]) {
                 )
             };
             println!(
-                "| {} | {} | {} | {} | {:.1} s | {:.1} / {:.1} ms | {} / {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} | {:.1} s ({:.0}%, {:.1} µs/delivery) | {:.1} s | {:.1} s | {}{} |",
+                "| {} | {} | {} | {} | {:.1} s | {:.1} / {:.1} ms | {} / {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} | {:.1} | {:.1} s ({:.0}%, {:.1} µs/delivery) | {:.1} s | {:.1} s | {} | {}{} |",
                 run.backend,
                 run.subscribers,
                 phase.name,
@@ -1436,6 +1484,7 @@ fn print_report(args: &Args, runs: &[Run], statements: &[StatementCount]) {
                 phase.server_cpu.as_secs_f64() * 1e6 / d.delivered.max(1) as f64,
                 phase.client_cpu.as_secs_f64(),
                 phase.other_cpu.as_secs_f64(),
+                phase.resumed,
                 verdict,
                 if phase.drained { "" } else { " (stalled)" },
             );

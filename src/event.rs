@@ -8,6 +8,7 @@
 //! - BILLING: billing access to a concerned payment method.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
@@ -719,15 +720,16 @@ pub async fn connection(
     );
     for event in page.events {
         let cursor = crate::graphql::relay::encode_cursor(CursorKey::Sequence(event.sequence));
-        connection
-            .edges
-            .push(async_graphql::connection::Edge::new(cursor, Event(event)));
+        connection.edges.push(async_graphql::connection::Edge::new(
+            cursor,
+            Event(Arc::new(event)),
+        ));
     }
     Ok(connection)
 }
 
 /// The record of one interaction.
-pub struct Event(pub event::Model);
+pub struct Event(pub Arc<event::Model>);
 
 /// An object an event concerns, with its name when the event happened.
 pub struct EventSubject(event_subject::Model, EventSubjectKind);
@@ -902,7 +904,10 @@ impl Loader<VisibleEvent> for Batch {
 
 /// Loads an event the viewer may see now.
 pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Event>> {
-    Ok(loader(ctx)?.load_one(VisibleEvent(id)).await?.map(Event))
+    Ok(loader(ctx)?
+        .load_one(VisibleEvent(id))
+        .await?
+        .map(|e| Event(Arc::new(e))))
 }
 
 /// A filter saved by its owner.

@@ -37,7 +37,8 @@ const READ_BATCH: u64 = 500;
 /// An event with the objects it concerns, as subscribers need it to decide who sees it.
 #[derive(Debug, Clone)]
 pub struct FeedEvent {
-    pub event: event::Model,
+    /// Shared: every subscriber that sees it delivers this one copy.
+    pub event: Arc<event::Model>,
     pub subjects: Vec<event_subject::Model>,
 }
 
@@ -184,7 +185,7 @@ impl Reader {
             .into_iter()
             .map(|event| FeedEvent {
                 subjects: subjects.remove(&event.id).unwrap_or_default(),
-                event,
+                event: Arc::new(event),
             })
             .collect();
         self.last.store(newest, Ordering::Release);
@@ -310,7 +311,8 @@ impl EventSubscription {
             ended: false,
             failure: None,
         };
-        Ok(futures_util::stream::unfold(live, Live::next))
+        // Boxed: the state moves in and out of the stream at every event.
+        Ok(futures_util::stream::unfold(Box::new(live), Live::next))
     }
 }
 
@@ -328,14 +330,14 @@ struct Live {
     /// The sequence of the last event delivered, for resuming.
     delivered: i64,
     replaying: bool,
-    queue: VecDeque<event::Model>,
+    queue: VecDeque<Arc<event::Model>>,
     ended: bool,
     /// Why the stream ends, told after the events queued before it.
     failure: Option<ApiError>,
 }
 
 impl Live {
-    async fn next(mut self) -> Option<(ApiResult<Event>, Live)> {
+    async fn next(mut self: Box<Self>) -> Option<(ApiResult<Event>, Box<Live>)> {
         loop {
             if let Some(event) = self.queue.pop_front() {
                 self.delivered = event.sequence;
@@ -376,7 +378,7 @@ impl Live {
             Some(last) => self.seen = last.sequence,
             None => self.replaying = false,
         }
-        self.queue.extend(page);
+        self.queue.extend(page.into_iter().map(Arc::new));
         Ok(())
     }
 

@@ -343,20 +343,24 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         // memory per subscriber and a 128 KiB memset per wake-up (BENCHMARKS.md). A longer
         // frame still reads whole, in several reads: this is not a size limit.
         .read_buffer_size(1024)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |socket| {
             let schema = state.schema.clone();
             let timings = state.ws;
-            let connection =
-                crate::websocket::serve(socket, schema, protocol, timings, move |payload| {
-                    connection_data(state, payload, cookie)
-                });
-            match crate::websocket::live_runtime() {
-                Some(live) => {
-                    if let Err(err) = live.spawn(connection).await {
-                        tracing::error!(%err, "a live connection failed");
-                    }
+            // Boxed, so that the task accepting the upgrade holds a pointer, not a second
+            // copy of the connection's state; it ends once the connection is handed over.
+            let connection = Box::pin(crate::websocket::serve(
+                socket,
+                schema,
+                protocol,
+                timings,
+                move |payload| connection_data(state, payload, cookie),
+            ));
+            let live = crate::websocket::live_runtime();
+            async move {
+                match live {
+                    Some(live) => drop(live.spawn(connection)),
+                    None => connection.await,
                 }
-                None => connection.await,
             }
         })
 }
