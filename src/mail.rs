@@ -17,7 +17,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -164,7 +164,9 @@ async fn deliver_due(
     settings: &MailSettings,
 ) -> ApiResult<usize> {
     let now = Utc::now();
-    let txn = db.conn.begin().await?;
+    // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and then
+    // takes its lease fails with "database is locked" whenever a request committed between.
+    let txn = crate::change::begin_write(db).await?;
     let mut due = mail_outbox::Entity::find()
         .filter(mail_outbox::Column::SentAt.is_null())
         .filter(mail_outbox::Column::NextAttemptAt.lte(now))
