@@ -1,13 +1,13 @@
 //! Connecting to the database (SQLite file by default, PostgreSQL in production) and applying
 //! the migrations, which are the only way the schema is ever created.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// A database handle plus a count of every statement it has executed. The count feeds the
 /// statement-count tests (a query's cost must depend on its shape, not on the data) and metrics.
@@ -16,6 +16,7 @@ pub struct Db {
     pub conn: DatabaseConnection,
     url: Arc<str>,
     statements: Arc<AtomicU64>,
+    recorder: Arc<Recorder>,
     /// Rung after every commit that wrote events, so this instance's event feed reads them
     /// at once (other instances hear of them through PostgreSQL's NOTIFY).
     news: Arc<tokio::sync::Notify>,
@@ -64,14 +65,18 @@ impl Db {
         let mut conn = sea_orm::Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
+        let recorder = Arc::new(Recorder::default());
+        let recording = recorder.clone();
         conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            recording.record(info.statement);
             tracing::trace!(target: "warren::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
         });
         Ok(Db {
             conn,
             url: Arc::from(url),
             statements,
+            recorder,
             news,
         })
     }
@@ -102,9 +107,63 @@ impl Db {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// Starts recording every statement this handle (and its clones, not its companions)
+    /// executes, with its bound values, discarding anything recorded before. For measuring
+    /// what a request costs: the dashboard bench replays a request's statements on their own
+    /// to find the database's share of its latency.
+    pub fn record_statements(&self) {
+        self.recorder.start();
+    }
+
+    /// Stops recording and returns the statements executed since `record_statements`, in the
+    /// order they finished (empty when it was never called).
+    pub fn take_recorded(&self) -> Vec<Statement> {
+        self.recorder.take()
+    }
+
     /// `true` when the database answers; used by `/readyz`.
     pub async fn is_reachable(&self) -> bool {
         self.conn.ping().await.is_ok()
+    }
+}
+
+/// The statements of a `Db` while someone records them (`Db::record_statements`). The flag lets
+/// a handle that is not recording (a server's, always) skip the lock on every statement.
+#[derive(Default)]
+struct Recorder {
+    on: AtomicBool,
+    statements: Mutex<Vec<Statement>>,
+}
+
+impl Recorder {
+    fn start(&self) {
+        let mut statements = self.lock();
+        statements.clear();
+        self.on.store(true, Ordering::Release);
+    }
+
+    fn record(&self, statement: &Statement) {
+        if self.on.load(Ordering::Acquire) {
+            let mut statements = self.lock();
+            // Checked again under the lock: a `take` may have ended the recording meanwhile.
+            if self.on.load(Ordering::Relaxed) {
+                statements.push(statement.clone());
+            }
+        }
+    }
+
+    fn take(&self) -> Vec<Statement> {
+        let mut statements = self.lock();
+        self.on.store(false, Ordering::Release);
+        std::mem::take(&mut *statements)
+    }
+
+    /// A panic while the lock was held cannot leave the list half-written (push and take are
+    /// whole), so a poisoned lock is still good to use.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Statement>> {
+        self.statements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
