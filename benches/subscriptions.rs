@@ -26,10 +26,12 @@
 //! on what the server alone would cost: each subscriber task only looks for `"sequence":` in
 //! the text it receives and notes the time; everything else is worked out afterwards.
 
+mod support;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -38,10 +40,10 @@ use clap::Parser;
 use entity::enums::{AccountType, PaymentType, TeamRole, TokenScope};
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database as SeaDatabase, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ColumnTrait, Database as SeaDatabase, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde_json::json;
+use support::{Backend, Scratch, Server, cpu_time, machine_cpu, status_kib};
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -93,22 +95,6 @@ struct Args {
     /// `cargo bench` passes it to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-#[derive(Debug, Clone)]
-enum Backend {
-    Sqlite,
-    /// The administrative URL, on which a database per run is created.
-    Postgres(String),
-}
-
-impl Backend {
-    fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres(_) => "PostgreSQL",
-        }
-    }
 }
 
 #[tokio::main]
@@ -198,77 +184,6 @@ fn raise_descriptor_limit() -> u64 {
 
 // ---------------------------------------------------------------------------------------------
 // The database and its world
-
-/// A fresh, migrated database for one run, and the temporary directory that holds the SQLite
-/// file and the server's log.
-struct Scratch {
-    url: String,
-    dir: tempfile::TempDir,
-    /// `(admin URL, database name)` of a PostgreSQL database to drop afterwards.
-    postgres: Option<(String, String)>,
-}
-
-impl Scratch {
-    async fn create(backend: &Backend) -> Scratch {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        match backend {
-            Backend::Sqlite => Scratch {
-                url: format!(
-                    "sqlite://{}?mode=rwc",
-                    dir.path().join("warren.db").display()
-                ),
-                dir,
-                postgres: None,
-            },
-            Backend::Postgres(admin) => {
-                let name = format!("warren_bench_{}", uuid::Uuid::new_v4().simple());
-                let conn = SeaDatabase::connect(admin)
-                    .await
-                    .expect("connect to PostgreSQL");
-                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create the bench database");
-                conn.close().await.expect("close the admin connection");
-                Scratch {
-                    url: with_database(admin, &name),
-                    dir,
-                    postgres: Some((admin.clone(), name)),
-                }
-            }
-        }
-    }
-
-    async fn remove(self) {
-        if let Some((admin, name)) = &self.postgres {
-            match SeaDatabase::connect(admin).await {
-                Ok(conn) => {
-                    if let Err(err) = conn
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
-                        .await
-                    {
-                        eprintln!("could not drop database {name}: {err}");
-                    }
-                }
-                Err(err) => eprintln!("could not drop database {name}: {err}"),
-            }
-        }
-    }
-}
-
-/// `postgres://user@host:port/db?options` with the database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..path_start])
-}
 
 /// Who is in the seeded world.
 struct Seeded {
@@ -376,166 +291,6 @@ async fn events_after(url: &str, after: i64) -> Vec<(i64, i64)> {
 
 async fn newest_sequence(url: &str) -> i64 {
     events_after(url, 0).await.last().map_or(0, |e| e.0)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server process
-
-struct Server {
-    child: tokio::process::Child,
-    pid: i32,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Server {
-    /// Starts `warren serve` on a free port and waits until `/healthz` answers. With
-    /// `sql_trace` every statement is logged as a JSON line (for counting them).
-    async fn start(binary: &Path, scratch: &Scratch, sql_trace: bool) -> Server {
-        let addr = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-            probe.local_addr().expect("its address")
-        };
-        let log = scratch
-            .dir
-            .path()
-            .join(format!("server-{}.log", addr.port()));
-        let log_file = std::fs::File::create(&log).expect("server log file");
-        let mut command = tokio::process::Command::new(binary);
-        // The server's defaults are what is measured, whatever this shell has set.
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("WARREN_") {
-                command.env_remove(name);
-            }
-        }
-        command
-            .arg("--database-url")
-            .arg(&scratch.url)
-            .arg("serve")
-            .arg("--listen")
-            .arg(addr.to_string())
-            .env("WARREN_PUBLIC_URL", format!("http://{addr}"))
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("server log file"))
-            .stderr(log_file)
-            .kill_on_drop(true);
-        let filter = if sql_trace {
-            "warn,warren::sql=trace"
-        } else {
-            "warn"
-        };
-        command
-            .env("WARREN_LOG", filter)
-            .env("WARREN_LOG_FORMAT", "json");
-        let child = command.spawn().expect("start the server");
-        let pid = child.id().expect("the server's pid") as i32;
-        let client = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(response) = client.get(format!("http://{addr}/healthz")).send().await
-                && response.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the server did not come up; see {}",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server {
-            child,
-            pid,
-            addr,
-            log,
-        }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        status_kib(self.pid, "VmRSS:")
-    }
-
-    /// User plus system CPU time the server has used so far.
-    fn cpu(&self) -> Duration {
-        cpu_time(self.pid)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.kill().await;
-    }
-
-    /// How many warnings and errors the server logged, and the first few of them.
-    fn complaints(&self) -> (usize, Vec<String>) {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let complaints: Vec<&str> = text
-            .lines()
-            .filter(|line| {
-                line.contains(r#""level":"WARN""#) || line.contains(r#""level":"ERROR""#)
-            })
-            .collect();
-        // Errors say more than the warnings that usually come first (slow pool acquires).
-        let errors = complaints
-            .iter()
-            .filter(|line| line.contains(r#""level":"ERROR""#));
-        let warnings = complaints
-            .iter()
-            .filter(|line| !line.contains(r#""level":"ERROR""#));
-        let first = errors
-            .chain(warnings)
-            .take(3)
-            .map(|line| line.chars().take(400).collect())
-            .collect();
-        (complaints.len(), first)
-    }
-}
-
-/// A `kB` line of `/proc/<pid>/status` (`VmRSS:`, `RssAnon:`), in KiB.
-fn status_kib(pid: i32, field: &str) -> u64 {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in {path}"))
-}
-
-/// CPU time every process on the machine has used so far (all of `/proc/stat` but idle and
-/// iowait): other work on a shared machine shows up as the difference to server plus bench.
-fn machine_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat");
-    let ticks: Vec<u64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest time is within user already).
-    let busy: u64 = ticks.iter().take(8).sum::<u64>()
-        - ticks.get(3).copied().unwrap_or(0)
-        - ticks.get(4).copied().unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_micros(busy * 1_000_000 / per_second)
-}
-
-/// utime + stime of a process from `/proc/<pid>/stat`.
-fn cpu_time(pid: i32) -> Duration {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
-    // The command name may hold spaces; the fields after it are fixed (utime is the 14th).
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_name
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    Duration::from_micros(ticks * 1_000_000 / per_second)
 }
 
 // ---------------------------------------------------------------------------------------------
