@@ -167,5 +167,37 @@ impl Recorder {
     }
 }
 
+/// A PostgreSQL URL (`postgres://user@host:port/db?options`) naming database `name` instead,
+/// for tools that make a database per run from an administrative URL: the tests and benches.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..path_start])
+}
+
 /// The URL of the default embedded database: `./warren.db`, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://warren.db?mode=rwc";
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn names_another_database_keeping_the_options() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/admin?sslmode=disable", "t2"),
+            "postgres://u@h/t2?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "t3"), "postgres://u@h/t3");
+    }
+}

@@ -68,7 +68,7 @@ impl Scratch {
                     .expect("create the bench database");
                 conn.close().await.expect("close the admin connection");
                 Scratch {
-                    url: with_database(admin, &name),
+                    url: warren::db::with_database(admin, &name),
                     dir,
                     postgres: Some((admin.clone(), name)),
                 }
@@ -95,19 +95,6 @@ impl Scratch {
             }
         }
     }
-}
-
-/// `postgres://user@host:port/db?options` with the database name replaced.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..path_start])
 }
 
 /// `warren` with the `WARREN_*` variables of this shell removed: a bench measures the

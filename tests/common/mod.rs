@@ -94,19 +94,6 @@ fn postgres_admin_url() -> Option<String> {
     }
 }
 
-/// `postgres://user@host:port/db` with the database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..path_start])
-}
-
 impl TestApp {
     /// A server on a fresh database, or `None` when that backend is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -154,7 +141,7 @@ impl TestApp {
                     .await
                     .expect("create test database");
                 admin.close().await.expect("close admin connection");
-                let url = with_database(&admin_url, &name);
+                let url = warren::db::with_database(&admin_url, &name);
                 (url, None, Some(PostgresDatabase { admin_url, name }))
             }
         };
