@@ -216,10 +216,8 @@ pub async fn append_events(
         .exec_without_returning(txn)
         .await?;
     if backend == DbBackend::Postgres {
-        // Delivered at commit, and only if the transaction commits. The payload is the last
-        // sequence written, so an instance that read it already (its own commit) skips a read.
-        let last = sequence - 1;
-        txn.execute_unprepared(&format!("NOTIFY {EVENTS_CHANNEL}, '{last}'"))
+        // Delivered at commit, and only if the transaction commits.
+        txn.execute_unprepared(&format!("NOTIFY {EVENTS_CHANNEL}"))
             .await?;
     }
     if !subjects.is_empty() {

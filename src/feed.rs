@@ -9,7 +9,6 @@
 //! so reading "after the last sequence read" never skips an event that commits late.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -66,9 +65,8 @@ pub struct Feed {
 struct Reader {
     db: Db,
     sender: broadcast::Sender<FeedBatch>,
-    /// The highest sequence read so far; shared with the listener, which skips the
-    /// notifications of events read already.
-    last: Arc<AtomicI64>,
+    /// The highest sequence read so far.
+    last: i64,
     /// Sessions recently told as ended, with when they ended, so each is told once.
     told_sessions: HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
     alive: Weak<()>,
@@ -86,18 +84,15 @@ impl Feed {
             sender: sender.clone(),
             alive: Arc::new(()),
         };
-        let last = Arc::new(AtomicI64::new(
-            crate::event::next_sequence(&db.conn).await? - 1,
-        ));
         let reader = Reader {
-            last: last.clone(),
+            last: crate::event::next_sequence(&db.conn).await? - 1,
             db: db.clone(),
             sender,
             told_sessions: HashMap::new(),
             alive: Arc::downgrade(&feed.alive),
         };
         if db.backend() == DbBackend::Postgres {
-            tokio::spawn(listen(db, last, Arc::downgrade(&feed.alive)));
+            tokio::spawn(listen(db, Arc::downgrade(&feed.alive)));
         }
         tokio::spawn(reader.run());
         Ok(feed)
@@ -163,7 +158,7 @@ impl Reader {
     async fn read_batch(&mut self) -> ApiResult<bool> {
         let db = &self.db;
         let events = event::Entity::find()
-            .filter(event::Column::Sequence.gt(self.last.load(Ordering::Acquire)))
+            .filter(event::Column::Sequence.gt(self.last))
             .order_by_asc(event::Column::Sequence)
             .limit(READ_BATCH)
             .all(&db.conn)
@@ -188,7 +183,7 @@ impl Reader {
                 event: Arc::new(event),
             })
             .collect();
-        self.last.store(newest, Ordering::Release);
+        self.last = newest;
         // No subscriber at the moment is fine: the batch is simply not needed.
         let _ = self.sender.send(Arc::new(FeedNews {
             events,
@@ -198,10 +193,9 @@ impl Reader {
     }
 }
 
-/// Wakes the reader on every `NOTIFY warren_events` of events it has not read yet (this
-/// instance's own commits woke it already), and after the listening connection was lost and
-/// came back (notifications sent meanwhile are gone, so it reads anyway).
-async fn listen(db: Db, read: Arc<AtomicI64>, alive: Weak<()>) {
+/// Wakes the reader on every `NOTIFY warren_events`, and after the listening connection was
+/// lost and came back (notifications sent meanwhile are gone, so it reads anyway).
+async fn listen(db: Db, alive: Weak<()>) {
     use sea_orm::sqlx::postgres::PgListener;
     let mut backoff = Duration::from_millis(100);
     while alive.strong_count() > 0 {
@@ -228,15 +222,7 @@ async fn listen(db: Db, read: Arc<AtomicI64>, alive: Weak<()>) {
             match tokio::time::timeout(POLL, listener.try_recv()).await {
                 // Nothing for a while: look whether the feed is still wanted.
                 Err(_) => {}
-                Ok(Ok(Some(notification))) => {
-                    let unread = notification
-                        .payload()
-                        .parse::<i64>()
-                        .map_or(true, |last| last > read.load(Ordering::Acquire));
-                    if unread {
-                        db.announce_events();
-                    }
-                }
+                Ok(Ok(Some(_))) => db.announce_events(),
                 // The connection dropped and will be made again: read what may have been missed.
                 Ok(Ok(None)) => db.announce_events(),
                 Ok(Err(err)) => {
