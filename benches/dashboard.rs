@@ -398,7 +398,7 @@ struct InProcess {
 /// token: a first request (which also records the token's use), then the measured one, whose
 /// statements are recorded.
 async fn in_process(db: &Db, token: &str) -> (InProcess, Vec<Statement>) {
-    let feed = warren::feed::Feed::start(db, 256)
+    let feed = warren::feed::Feed::start(db, 256, 10_000)
         .await
         .map_err(|err| err.message())
         .expect("start the event feed");

@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// the cursor to resume from; bounds the memory a slow subscriber holds.
     #[arg(long, env = "WARREN_FEED_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub feed_backlog: u64,
+    /// Recent events kept in memory, so that a subscriber resuming after one of them (after a
+    /// dropped connection, or after falling behind) is served without reading the database.
+    #[arg(long, env = "WARREN_FEED_HISTORY", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub feed_history: u64,
     /// Origins (`scheme://host[:port]`) whose pages may use the session cookie on WebSocket
     /// connections and to log out; the public URL's own by default.
     #[arg(long, env = "WARREN_ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -166,6 +170,7 @@ impl ServeArgs {
             init_timeout: std::time::Duration::from_secs(self.ws_init_timeout),
             heartbeat: std::time::Duration::from_secs(self.ws_heartbeat),
             feed_backlog: usize::try_from(self.feed_backlog).unwrap_or(usize::MAX),
+            feed_history: usize::try_from(self.feed_history).unwrap_or(usize::MAX),
         }
     }
 }

@@ -7,14 +7,20 @@
 //! listening connection was lost it reads at once, so a lost notification delays events by at
 //! most that long and never loses one. Sequences become visible in commit order (see `change`),
 //! so reading "after the last sequence read" never skips an event that commits late.
+//!
+//! The feed keeps the most recent events in memory (`History`), so that a subscriber resuming
+//! with a recent cursor (after a dropped connection, or after it fell behind) is served from
+//! memory, not from the database. Subscriptions that must read the database to start admit
+//! themselves a few at a time (`STARTS_AT_ONCE`): ten thousand subscribers resuming at once
+//! wait their turn rather than take every connection queries and mutations need.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use entity::{event, event_subject};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use tokio::sync::broadcast;
+use tokio::sync::{Semaphore, SemaphorePermit, broadcast};
 use uuid::Uuid;
 
 use async_graphql::{Context, Subscription};
@@ -32,6 +38,9 @@ const POLL: Duration = Duration::from_secs(1);
 const SESSION_LOOK_BACK: chrono::Duration = chrono::Duration::minutes(2);
 /// Events read per statement.
 const READ_BATCH: u64 = 500;
+/// Subscriptions reading the database to start (or replaying a page) at once: a quarter of
+/// the request pool (`Db::connect`), so that queries and mutations always find a connection.
+const STARTS_AT_ONCE: usize = 4;
 
 /// An event with the objects it concerns, as subscribers need it to decide who sees it.
 #[derive(Debug, Clone)]
@@ -58,13 +67,58 @@ pub type FeedBatch = Arc<FeedNews>;
 #[derive(Clone)]
 pub struct Feed {
     sender: broadcast::Sender<FeedBatch>,
+    history: Arc<Mutex<History>>,
+    starts: Arc<Semaphore>,
     alive: Arc<()>,
+}
+
+/// The batches of events read most recently, for subscribers resuming after a recent cursor.
+/// It holds every event with a sequence above `complete_after`.
+struct History {
+    batches: VecDeque<FeedBatch>,
+    /// How many events `batches` holds, and may hold.
+    events: usize,
+    capacity: usize,
+    complete_after: i64,
+}
+
+impl History {
+    fn push(&mut self, batch: FeedBatch) {
+        self.events += batch.events.len();
+        self.batches.push_back(batch);
+        while self.events > self.capacity {
+            let Some(oldest) = self.batches.pop_front() else {
+                break;
+            };
+            self.events -= oldest.events.len();
+            if let Some(last) = oldest.events.last() {
+                self.complete_after = last.event.sequence;
+            }
+        }
+    }
+
+    /// The batches holding every event after `after`, or `None` when some of them are no
+    /// longer here.
+    fn after(&self, after: i64) -> Option<VecDeque<FeedBatch>> {
+        if after < self.complete_after {
+            return None;
+        }
+        // Batches are in sequence order; skip those wholly at or before the cursor.
+        let first = self.batches.partition_point(|batch| {
+            batch
+                .events
+                .last()
+                .is_some_and(|e| e.event.sequence <= after)
+        });
+        Some(self.batches.range(first..).cloned().collect())
+    }
 }
 
 /// What the reading task needs; it holds the feed only weakly, to notice it is gone.
 struct Reader {
     db: Db,
     sender: broadcast::Sender<FeedBatch>,
+    history: Arc<Mutex<History>>,
     /// The highest sequence read so far.
     last: i64,
     /// Sessions recently told as ended, with when they ended, so each is told once.
@@ -76,18 +130,29 @@ impl Feed {
     /// Starts reading from the events after the current last one, on a pool of its own (one
     /// connection to read, one to LISTEN on PostgreSQL).
     /// A subscriber more than `backlog` batches behind is told to resume with `after`; the
-    /// batches are shared, so this bounds the memory of every slow subscriber together.
-    pub async fn start(db: &Db, backlog: usize) -> ApiResult<Feed> {
+    /// batches are shared, so this bounds the memory of every slow subscriber together. The
+    /// last `history` events stay in memory for subscribers resuming after one of them.
+    pub async fn start(db: &Db, backlog: usize, history: usize) -> ApiResult<Feed> {
         let db = db.companion(2).await?;
         let (sender, _) = broadcast::channel(backlog.max(1));
+        let last = crate::event::next_sequence(&db.conn).await? - 1;
+        let history = Arc::new(Mutex::new(History {
+            batches: VecDeque::new(),
+            events: 0,
+            capacity: history,
+            complete_after: last,
+        }));
         let feed = Feed {
             sender: sender.clone(),
+            history: history.clone(),
+            starts: Arc::new(Semaphore::new(STARTS_AT_ONCE)),
             alive: Arc::new(()),
         };
         let reader = Reader {
-            last: crate::event::next_sequence(&db.conn).await? - 1,
+            last,
             db: db.clone(),
             sender,
+            history,
             told_sessions: HashMap::new(),
             alive: Arc::downgrade(&feed.alive),
         };
@@ -102,6 +167,30 @@ impl Feed {
     pub fn subscribe(&self) -> broadcast::Receiver<FeedBatch> {
         self.sender.subscribe()
     }
+
+    /// A receiver of every batch read from now on and, when memory still holds them all, the
+    /// batches before it that hold every event after `after`. Taken together under the lock
+    /// the reader sends under, so each batch is in exactly one of the two.
+    fn subscribe_after(
+        &self,
+        after: i64,
+    ) -> (broadcast::Receiver<FeedBatch>, Option<VecDeque<FeedBatch>>) {
+        // A panic elsewhere while holding the lock leaves the history as consistent as
+        // before it: every change to it is a single push.
+        let history = self
+            .history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (self.sender.subscribe(), history.after(after))
+    }
+}
+
+/// Waits for a turn to read the database for a subscription (see `STARTS_AT_ONCE`).
+async fn take_turn(starts: &Semaphore) -> ApiResult<SemaphorePermit<'_>> {
+    starts
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the event feed stopped"))
 }
 
 impl Reader {
@@ -184,11 +273,18 @@ impl Reader {
             })
             .collect();
         self.last = newest;
-        // No subscriber at the moment is fine: the batch is simply not needed.
-        let _ = self.sender.send(Arc::new(FeedNews {
+        let batch = Arc::new(FeedNews {
             events,
             ended_sessions: Vec::new(),
-        }));
+        });
+        let mut history = self
+            .history
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        history.push(batch.clone());
+        // No subscriber at the moment is fine: the batch is simply not needed.
+        let _ = self.sender.send(batch);
+        drop(history);
         Ok(full)
     }
 }
@@ -264,6 +360,10 @@ impl EventSubscription {
             .data::<Feed>()
             .map_err(|_| ApiError::internal("the event feed is missing"))?
             .clone();
+        let after = after
+            .map(|cursor| crate::event::cursor_sequence(&cursor))
+            .transpose()?;
+        let turn = take_turn(&feed.starts).await?;
         // The connection may have outlived its credential already (a logout since it was
         // opened, told to the subscriptions of that moment only).
         if !crate::auth::still_valid(&scope.db, &credential).await? {
@@ -272,27 +372,35 @@ impl EventSubscription {
             ));
         }
         let criteria = EventCriteria::from_input(ctx, filter).await?;
-        // Subscribe before reading anything, so that nothing committed from now on can slip
-        // between the replay and the live part.
-        let receiver = feed.subscribe();
-        let (seen, replaying) = match after {
-            Some(cursor) => (crate::event::cursor_sequence(&cursor)?, true),
-            None => (
-                crate::event::next_sequence(&scope.db.conn).await? - 1,
-                false,
-            ),
-        };
         let reach = scope.reach().await?;
+        // Subscribe before reading any event, so that nothing committed from now on can slip
+        // between the replay and the live part.
+        let (receiver, recent, seen) = match after {
+            Some(after) => {
+                let (receiver, recent) = feed.subscribe_after(after);
+                (receiver, recent, after)
+            }
+            None => {
+                let receiver = feed.subscribe();
+                let seen = crate::event::next_sequence(&scope.db.conn).await? - 1;
+                (receiver, Some(VecDeque::new()), seen)
+            }
+        };
+        drop(turn);
         let live = Live {
             scope,
             viewer,
             credential,
             criteria,
             receiver,
+            starts: feed.starts.clone(),
             reach,
             seen,
             delivered: seen,
-            replaying,
+            // Replayed from the database only when memory no longer holds every event after
+            // the cursor.
+            replaying: recent.is_none(),
+            recent: recent.unwrap_or_default(),
             queue: VecDeque::new(),
             ended: false,
             failure: None,
@@ -310,12 +418,17 @@ struct Live {
     credential: crate::auth::Credential,
     criteria: EventCriteria,
     receiver: broadcast::Receiver<FeedBatch>,
+    /// Turns to read the database, shared with the feed (see `STARTS_AT_ONCE`).
+    starts: Arc<Semaphore>,
     reach: Arc<Reach>,
     /// The highest sequence considered: delivered, queued or found invisible.
     seen: i64,
     /// The sequence of the last event delivered, for resuming.
     delivered: i64,
     replaying: bool,
+    /// Batches read before the subscription began that it still has to consider, from the
+    /// feed's history; taken before the receiver's.
+    recent: VecDeque<FeedBatch>,
     queue: VecDeque<Arc<event::Model>>,
     ended: bool,
     /// Why the stream ends, told after the events queued before it.
@@ -348,6 +461,8 @@ impl Live {
     /// is decided with the access as it is now: what changed since the subscription began
     /// (or since the events happened) counts, as it does for live events.
     async fn replay(&mut self) -> ApiResult<()> {
+        let starts = self.starts.clone();
+        let _turn = take_turn(&starts).await?;
         if self.credential_ended().await? {
             return Ok(());
         }
@@ -391,9 +506,16 @@ impl Live {
         Ok(())
     }
 
-    /// Waits for the next batch and queues what the viewer may see of it now; ends the stream
-    /// when the credential expires meanwhile.
+    /// Takes the next batch (from the history first, then the feed's) and queues what the
+    /// viewer may see of it now; ends the stream when the credential expires meanwhile.
     async fn listen(&mut self) -> ApiResult<()> {
+        if let Some(batch) = self.recent.pop_front() {
+            return self.consider(&batch).await;
+        }
+        if self.recent.capacity() > 0 {
+            // Idle subscriptions are many: keep none of the room the history needed.
+            self.recent = VecDeque::new();
+        }
         let expiry = self.credential.expires_at();
         let received = tokio::select! {
             received = self.receiver.recv() => received,
@@ -420,6 +542,12 @@ impl Live {
                 });
             }
         };
+        self.consider(&batch).await
+    }
+
+    /// Queues what the viewer may see of `batch` now, and ends the stream when the batch ends
+    /// its credential.
+    async fn consider(&mut self, batch: &FeedNews) -> ApiResult<()> {
         if let crate::auth::Credential::Session { id, .. } = self.credential
             && batch.ended_sessions.contains(&id)
             && self.credential_ended().await?
@@ -466,5 +594,91 @@ async fn sleep_until(at: Option<chrono::DateTime<chrono::Utc>>) {
             tokio::time::sleep((at - chrono::Utc::now()).to_std().unwrap_or_default()).await
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch of events with these sequences.
+    fn batch(sequences: &[i64]) -> FeedBatch {
+        let events = sequences
+            .iter()
+            .map(|&sequence| FeedEvent {
+                event: Arc::new(event::Model {
+                    id: Uuid::now_v7(),
+                    sequence,
+                    event_type: "TEAM_CREATED".to_owned(),
+                    category: entity::enums::EventCategory::Collaboration,
+                    occurred_at: chrono::Utc::now(),
+                    actor_id: None,
+                    actor_name: None,
+                    summary: String::new(),
+                    payload: serde_json::Value::Null,
+                }),
+                subjects: Vec::new(),
+            })
+            .collect();
+        Arc::new(FeedNews {
+            events,
+            ended_sessions: Vec::new(),
+        })
+    }
+
+    fn sequences(batches: &VecDeque<FeedBatch>) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|batch| batch.events.iter().map(|e| e.event.sequence))
+            .collect()
+    }
+
+    #[test]
+    fn history_holds_every_event_after_what_it_forgot() {
+        let mut history = History {
+            batches: VecDeque::new(),
+            events: 0,
+            capacity: 4,
+            complete_after: 10,
+        };
+        assert_eq!(history.after(10).as_ref().map(sequences), Some(vec![]));
+        assert_eq!(history.after(9).as_ref().map(sequences), None);
+        history.push(batch(&[11, 12]));
+        history.push(batch(&[13]));
+        assert_eq!(
+            history.after(10).as_ref().map(sequences),
+            Some(vec![11, 12, 13])
+        );
+        // From the batch holding the cursor on; the subscriber skips what it already saw.
+        assert_eq!(
+            history.after(11).as_ref().map(sequences),
+            Some(vec![11, 12, 13])
+        );
+        assert_eq!(history.after(12).as_ref().map(sequences), Some(vec![13]));
+        assert_eq!(history.after(13).as_ref().map(sequences), Some(vec![]));
+        // Five events: the oldest batch goes, and with it what came before 12.
+        history.push(batch(&[14, 15]));
+        assert_eq!(history.events, 3);
+        assert_eq!(history.after(11).as_ref().map(sequences), None);
+        assert_eq!(
+            history.after(12).as_ref().map(sequences),
+            Some(vec![13, 14, 15])
+        );
+        // A cursor ahead of this instance (another one read further already).
+        assert_eq!(history.after(99).as_ref().map(sequences), Some(vec![]));
+    }
+
+    #[test]
+    fn a_history_without_room_holds_nothing() {
+        let mut history = History {
+            batches: VecDeque::new(),
+            events: 0,
+            capacity: 0,
+            complete_after: 0,
+        };
+        history.push(batch(&[1, 2, 3]));
+        assert_eq!(history.events, 0);
+        assert_eq!(history.after(2).as_ref().map(sequences), None);
+        assert_eq!(history.after(3).as_ref().map(sequences), Some(vec![]));
     }
 }

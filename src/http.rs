@@ -128,7 +128,7 @@ pub async fn serve_with(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let feed = Feed::start(&db, settings.live.feed_backlog)
+    let feed = Feed::start(&db, settings.live.feed_backlog, settings.live.feed_history)
         .await
         .map_err(|e| std::io::Error::other(e.message()))?;
     // The mail worker has a connection of its own: it never takes one a request needs, and

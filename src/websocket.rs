@@ -34,6 +34,8 @@ pub struct LiveOptions {
     /// How many batches of new events a subscriber may fall behind the feed before its
     /// subscription ends with the cursor to resume after (see `feed`).
     pub feed_backlog: usize,
+    /// How many recent events the feed keeps for subscribers resuming after one of them.
+    pub feed_history: usize,
 }
 
 impl Default for LiveOptions {
@@ -42,6 +44,7 @@ impl Default for LiveOptions {
             init_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_secs(30),
             feed_backlog: 256,
+            feed_history: 10_000,
         }
     }
 }

@@ -609,6 +609,55 @@ async fn resuming_subscribers_see_every_event_once_under_concurrent_writers(app:
     }
 }
 
+/// A subscriber resuming after an event the feed still holds in memory is served from there,
+/// without replaying from the database; after one it no longer holds, from the database. Both
+/// give the same events.
+async fn recent_cursors_are_resumed_from_memory(app: TestApp) {
+    const TEAMS: usize = 2 * FEED_HISTORY;
+    let demo = Demo::seed(&app).await;
+    for i in 0..TEAMS {
+        create_team(&app, &demo.ana, &format!("Resumed {i}")).await;
+    }
+    let newest = app
+        .query(
+            &demo.ana,
+            &format!("{{ events(last: {TEAMS}) {{ edges {{ cursor node {{ sequence }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let edges = newest["events"]["edges"].as_array().expect("edges").clone();
+    let sequence = |edge: &Value| edge["node"]["sequence"].as_i64().expect("sequence");
+    let newest_sequence = sequence(&edges[TEAMS - 1]);
+    // (cursor, whether replaying it reads the database): the newest few events are in memory,
+    // the oldest of these no longer.
+    for (edge, from_the_database) in [(&edges[TEAMS - 4], false), (&edges[0], true)] {
+        app.db.record_statements();
+        let mut socket = ws::connect(app.addr, &demo.ana).await;
+        subscribe(&mut socket, "1", json!({ "after": edge["cursor"] })).await;
+        let mut delivered = Vec::new();
+        while delivered.last() != Some(&newest_sequence) {
+            delivered.push(
+                next_event(&mut socket).await["sequence"]
+                    .as_i64()
+                    .expect("sequence"),
+            );
+        }
+        let replays = app
+            .db
+            .take_recorded()
+            .iter()
+            .filter(|statement| statement.sql.contains("e.sequence >"))
+            .count();
+        let expected: Vec<i64> = (sequence(edge) + 1..=newest_sequence).collect();
+        assert_eq!(delivered, expected);
+        assert_eq!(
+            replays > 0,
+            from_the_database,
+            "{replays} replay statements"
+        );
+    }
+}
+
 /// Reads `total` events from `after` on, reconnecting every few events (a random number, from
 /// a seeded generator) and resuming after the last cursor received. Returns the sequences.
 async fn read_with_resumes(
@@ -696,4 +745,22 @@ on_both_databases!(
     resuming_subscribers_see_every_event_once_under_concurrent_writers,
     revoking_the_token_ends_the_stream,
     a_stream_ends_when_its_token_expires,
+);
+
+/// Events the feed keeps in memory in `recent_cursors_are_resumed_from_memory`.
+const FEED_HISTORY: usize = 8;
+
+on_both_databases!(
+    mod sqlite_short_history, postgres_short_history
+        with warren::websocket::LiveOptions { feed_history: super::FEED_HISTORY, ..Default::default() };
+    recent_cursors_are_resumed_from_memory,
+);
+
+// Again with no event kept in memory, so that every `after` replays from the database.
+on_both_databases!(
+    mod sqlite_from_the_database, postgres_from_the_database
+        with warren::websocket::LiveOptions { feed_history: 0, ..Default::default() };
+    after_replays_then_continues_live,
+    visibility_is_decided_at_delivery,
+    resuming_subscribers_see_every_event_once_under_concurrent_writers,
 );

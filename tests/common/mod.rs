@@ -272,26 +272,42 @@ macro_rules! on_both_backends {
     };
 }
 
-/// Runs each listed `async fn(TestApp)` once on SQLite and once on PostgreSQL.
+/// Runs each listed `async fn(TestApp)` once on SQLite and once on PostgreSQL; given
+/// `mod sqlite_name, postgres_name with options;` first, on servers with those live-connection
+/// options, in modules of those names.
 #[macro_export]
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
+        $crate::on_both_databases!(
+            mod sqlite, postgres with warren::websocket::LiveOptions::default();
+            $($name),*
+        );
+    };
+    (mod $sqlite:ident, $postgres:ident with $options:expr; $($name:ident),* $(,)?) => {
+        mod $sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite)
-                        .await
-                        .expect("SQLite is always available");
+                    let app = $crate::common::TestApp::spawn_with(
+                        $crate::common::Backend::Sqlite,
+                        $options,
+                    )
+                    .await
+                    .expect("SQLite is always available");
                     super::$name(app).await;
                 }
             )*
         }
-        mod postgres {
+        mod $postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    match $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                    match $crate::common::TestApp::spawn_with(
+                        $crate::common::Backend::Postgres,
+                        $options,
+                    )
+                    .await
+                    {
                         Some(app) => super::$name(app).await,
                         None => eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set"),
                     }
