@@ -47,7 +47,12 @@ impl Db {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(connections)
-            .min_connections(1)
+            // Every connection is opened now, on the runtime serving requests: a PostgreSQL
+            // connection waits for its socket through the runtime that opened it, and one
+            // opened lazily by a live subscription (`websocket::live_runtime`) would make
+            // every later statement on it wait while deliveries keep that runtime busy
+            // (mutations took seconds and failed; BENCHMARKS.md).
+            .min_connections(connections)
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(5));
