@@ -372,7 +372,6 @@ impl EventSubscription {
             ));
         }
         let criteria = EventCriteria::from_input(ctx, filter).await?;
-        let reach = scope.reach().await?;
         // Subscribe before reading any event, so that nothing committed from now on can slip
         // between the replay and the live part.
         let (receiver, recent, seen) = match after {
@@ -386,6 +385,9 @@ impl EventSubscription {
                 (receiver, Some(VecDeque::new()), seen)
             }
         };
+        // Loaded after `seen` was fixed: an access change at or before it is in the reach,
+        // any later one arrives as an event and reloads it.
+        let reach = scope.reach().await?;
         drop(turn);
         let live = Live {
             scope,
