@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 
 use crate::graphql::WarrenSchema;
 
@@ -193,7 +193,11 @@ pub async fn serve<F, R>(
     // The legacy protocol is served as async-graphql speaks it.
     let strict = protocol == WebSocketProtocols::GraphQLWS;
     let session = Arc::new(Mutex::new(Session::default()));
-    let (violations, mut violated) = mpsc::unbounded_channel::<Violation>();
+    // One violation ends the input, so there is at most one to tell. (A oneshot channel, not
+    // an unbounded one: that one allocates a block of 32 slots up front, 1.5 KiB for every
+    // connection.)
+    let (violations, mut violated) = oneshot::channel::<Violation>();
+    let mut violations = Some(violations);
     let (mut sink, stream) = socket.split();
     let inspected = session.clone();
     let input = stream
@@ -213,7 +217,9 @@ pub async fn serve<F, R>(
             future::ready(match verdict {
                 Ok(()) => true,
                 Err(violation) => {
-                    let _ = violations.send(violation);
+                    if let Some(violations) = violations.take() {
+                        let _ = violations.send(violation);
+                    }
                     false
                 }
             })
@@ -262,10 +268,10 @@ pub async fn serve<F, R>(
         let message = tokio::select! {
             // A violation first: it also ends the input, and with it async-graphql's output.
             biased;
-            violation = violated.recv(), if !violated.is_closed() => match violation {
-                Some(violation) => close(violation),
+            violation = &mut violated, if !violated.is_terminated() => match violation {
+                Ok(violation) => close(violation),
                 // The input is gone; the output ends too, and says how.
-                None => continue,
+                Err(_) => continue,
             },
             () = &mut init_deadline, if strict && !initialised => {
                 close(Violation::new(4408, "Connection initialisation timeout"))
