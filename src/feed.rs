@@ -353,63 +353,75 @@ impl EventSubscription {
         filter: Option<EventFilterInput>,
         after: Option<String>,
     ) -> Result<impl Stream<Item = ApiResult<Event>> + use<>, ApiError> {
-        let scope = scope(ctx)?.clone();
-        let viewer = scope.viewer()?.id();
-        let credential = scope.viewer()?.credential;
-        let feed = ctx
-            .data::<Feed>()
-            .map_err(|_| ApiError::internal("the event feed is missing"))?
-            .clone();
-        let after = after
-            .map(|cursor| crate::event::cursor_sequence(&cursor))
-            .transpose()?;
-        let turn = take_turn(&feed.starts).await?;
-        // The connection may have outlived its credential already (a logout since it was
-        // opened, told to the subscriptions of that moment only).
-        if !crate::auth::still_valid(&scope.db, &credential).await? {
-            return Err(ApiError::Unauthenticated(
-                "what signed this connection in has ended; connect again",
-            ));
-        }
-        let criteria = EventCriteria::from_input(ctx, filter).await?;
-        // Subscribe before reading any event, so that nothing committed from now on can slip
-        // between the replay and the live part.
-        let (receiver, recent, seen) = match after {
-            Some(after) => {
-                let (receiver, recent) = feed.subscribe_after(after);
-                (receiver, recent, after)
-            }
-            None => {
-                let receiver = feed.subscribe();
-                let seen = crate::event::next_sequence(&scope.db.conn).await? - 1;
-                (receiver, Some(VecDeque::new()), seen)
-            }
-        };
-        // Loaded after `seen` was fixed: an access change at or before it is in the reach,
-        // any later one arrives as an event and reloads it.
-        let reach = scope.reach().await?;
-        drop(turn);
-        let live = Live {
-            scope,
-            viewer,
-            credential,
-            criteria,
-            receiver,
-            starts: feed.starts.clone(),
-            reach,
-            seen,
-            delivered: seen,
-            // Replayed from the database only when memory no longer holds every event after
-            // the cursor.
-            replaying: recent.is_none(),
-            recent: recent.unwrap_or_default(),
-            queue: VecDeque::new(),
-            ended: false,
-            failure: None,
-        };
-        // Boxed: the state moves in and out of the stream at every event.
-        Ok(futures_util::stream::unfold(Box::new(live), Live::next))
+        // Boxed: async-graphql keeps room for this future in the subscription's stream for as
+        // long as the subscription lives, though it runs once, at the start.
+        Box::pin(start(ctx, filter, after)).await
     }
+}
+
+/// Starts a subscription to `events`: checks its credential and filter, fixes where it starts
+/// and subscribes to the feed.
+async fn start(
+    ctx: &Context<'_>,
+    filter: Option<EventFilterInput>,
+    after: Option<String>,
+) -> Result<impl Stream<Item = ApiResult<Event>> + use<>, ApiError> {
+    let scope = scope(ctx)?.clone();
+    let viewer = scope.viewer()?.id();
+    let credential = scope.viewer()?.credential;
+    let feed = ctx
+        .data::<Feed>()
+        .map_err(|_| ApiError::internal("the event feed is missing"))?
+        .clone();
+    let after = after
+        .map(|cursor| crate::event::cursor_sequence(&cursor))
+        .transpose()?;
+    let turn = take_turn(&feed.starts).await?;
+    // The connection may have outlived its credential already (a logout since it was
+    // opened, told to the subscriptions of that moment only).
+    if !crate::auth::still_valid(&scope.db, &credential).await? {
+        return Err(ApiError::Unauthenticated(
+            "what signed this connection in has ended; connect again",
+        ));
+    }
+    let criteria = EventCriteria::from_input(ctx, filter).await?;
+    // Subscribe before reading any event, so that nothing committed from now on can slip
+    // between the replay and the live part.
+    let (receiver, recent, seen) = match after {
+        Some(after) => {
+            let (receiver, recent) = feed.subscribe_after(after);
+            (receiver, recent, after)
+        }
+        None => {
+            let receiver = feed.subscribe();
+            let seen = crate::event::next_sequence(&scope.db.conn).await? - 1;
+            (receiver, Some(VecDeque::new()), seen)
+        }
+    };
+    // Loaded after `seen` was fixed: an access change at or before it is in the reach,
+    // any later one arrives as an event and reloads it.
+    let reach = scope.reach().await?;
+    drop(turn);
+    let live = Live {
+        scope,
+        viewer,
+        credential,
+        criteria,
+        receiver,
+        starts: feed.starts.clone(),
+        reach,
+        seen,
+        delivered: seen,
+        // Replayed from the database only when memory no longer holds every event after
+        // the cursor.
+        replaying: recent.is_none(),
+        recent: recent.unwrap_or_default(),
+        queue: VecDeque::new(),
+        ended: false,
+        failure: None,
+    };
+    // Boxed: the state moves in and out of the stream at every event.
+    Ok(futures_util::stream::unfold(Box::new(live), Live::next))
 }
 
 /// One subscriber's position in the feed.
@@ -447,8 +459,10 @@ impl Live {
             if self.ended {
                 return self.failure.take().map(|err| (Err(err), self));
             }
+            // The rare steps that read the database are boxed: this future lives inline in every
+            // idle subscription, which would otherwise keep room for the largest of them.
             let step = if self.replaying {
-                self.replay().await
+                Box::pin(self.replay()).await
             } else {
                 self.listen().await
             };
@@ -522,7 +536,7 @@ impl Live {
         let received = tokio::select! {
             received = self.receiver.recv() => received,
             () = sleep_until(expiry) => {
-                self.credential_ended().await?;
+                Box::pin(self.credential_ended()).await?;
                 return Ok(());
             }
         };
@@ -552,7 +566,7 @@ impl Live {
     async fn consider(&mut self, batch: &FeedNews) -> ApiResult<()> {
         if let crate::auth::Credential::Session { id, .. } = self.credential
             && batch.ended_sessions.contains(&id)
-            && self.credential_ended().await?
+            && Box::pin(self.credential_ended()).await?
         {
             return Ok(());
         }
@@ -566,7 +580,7 @@ impl Live {
             if kind.is_some_and(EventType::changes_access)
                 && self.reach.touched_by(event, &item.subjects)
             {
-                self.refresh_reach().await?;
+                Box::pin(self.refresh_reach()).await?;
             }
             if self.reach.sees_event(event, &item.subjects)
                 && self.criteria.matches(event, &item.subjects)
@@ -579,7 +593,7 @@ impl Live {
                     kind,
                     Some(EventType::AccountCancelled | EventType::PersonalAccessTokenRevoked)
                 )
-                && self.credential_ended().await?
+                && Box::pin(self.credential_ended()).await?
             {
                 break;
             }
@@ -668,6 +682,19 @@ mod tests {
         );
         // A cursor ahead of this instance (another one read further already).
         assert_eq!(history.after(99).as_ref().map(sequences), Some(vec![]));
+    }
+
+    /// The size of the futures `f` returns.
+    fn returned_size<A, F: std::future::Future>(_: impl Fn(A) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every idle subscription holds a `Live::next` future: it must not keep room for the
+    /// futures of the database reads it rarely makes (they are boxed; unboxed, it was 1.9 KiB).
+    #[test]
+    fn an_idle_subscription_keeps_no_room_for_database_reads() {
+        let size = returned_size(Live::next);
+        assert!(size <= 512, "Live::next's future takes {size} bytes");
     }
 
     #[test]
