@@ -65,6 +65,10 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    // Pages are read through a shared mapping of the file instead of being
+                    // copied into each connection's own cache (2 MB apiece, 16 connections):
+                    // one copy of the hot pages, in the OS page cache.
+                    .pragma("mmap_size", MMAP_BYTES.to_string())
             });
         }
         let mut conn = sea_orm::Database::connect(options).await?;
@@ -185,6 +189,10 @@ pub fn with_database(url: &str, name: &str) -> String {
         .map_or(base.len(), |i| scheme_end + i);
     format!("{}/{name}{query}", &base[..path_start])
 }
+
+/// How much of an SQLite file is read through a memory mapping: more than these databases
+/// grow to; beyond it, pages are read as usual.
+const MMAP_BYTES: u64 = 1 << 30;
 
 /// The URL of the default embedded database: `./warren.db`, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://warren.db?mode=rwc";
