@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::db::DEFAULT_DATABASE_URL;
+use crate::limits::Limits;
 use crate::sign_in::ProviderConfig;
 
 /// The GraphQL service behind a hosting platform's collaboration dashboard.
@@ -32,7 +33,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations and serve GraphQL (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate,
     /// Manage people.
@@ -96,6 +97,54 @@ pub struct ServeArgs {
         default_value = "warren <no-reply@localhost>"
     )]
     pub mail_from: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// What one request may ask for. A request over a limit is refused before anything runs, with
+/// BAD_USER_INPUT naming the limit, its maximum and the request's value.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Bytes of a GraphQL query's text.
+    #[arg(long, env = "WARREN_MAX_QUERY_BYTES", default_value_t = Limits::default().query_bytes)]
+    pub max_query_bytes: usize,
+    /// Bytes of a request body (query and variables); over it the answer is 413.
+    #[arg(long, env = "WARREN_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
+    pub max_body_bytes: usize,
+    /// Fields nested in one another.
+    #[arg(long, env = "WARREN_MAX_DEPTH", default_value_t = Limits::default().depth)]
+    pub max_depth: usize,
+    /// Nodes a request's connections may return: each connection's `first`/`last` (20 when
+    /// not given), times the objects it is selected on (GitHub's node limit).
+    #[arg(long, env = "WARREN_MAX_COMPLEXITY", default_value_t = Limits::default().complexity)]
+    pub max_complexity: u64,
+    /// Aliased fields (counted once per place a fragment is spread).
+    #[arg(long, env = "WARREN_MAX_ALIASES", default_value_t = Limits::default().aliases)]
+    pub max_aliases: u64,
+    /// Fields at the operation's root.
+    #[arg(long, env = "WARREN_MAX_ROOT_FIELDS", default_value_t = Limits::default().root_fields)]
+    pub max_root_fields: u64,
+    /// Directives used.
+    #[arg(long, env = "WARREN_MAX_DIRECTIVES", default_value_t = Limits::default().directives)]
+    pub max_directives: u64,
+    /// Nesting of the document's syntax: selection sets, and lists and objects in values.
+    #[arg(long, env = "WARREN_MAX_RECURSION", default_value_t = Limits::default().recursion)]
+    pub max_recursion: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            query_bytes: self.max_query_bytes,
+            body_bytes: self.max_body_bytes,
+            depth: self.max_depth,
+            complexity: self.max_complexity,
+            aliases: self.max_aliases,
+            root_fields: self.max_root_fields,
+            directives: self.max_directives,
+            recursion: self.max_recursion,
+        }
+    }
 }
 
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000";
@@ -116,6 +165,7 @@ impl ServeArgs {
     pub fn settings(&self) -> Result<crate::http::Settings, String> {
         let mut settings = crate::http::Settings::new(&self.public_url);
         settings.live = self.live_options();
+        settings.limits = self.limits.limits();
         settings.mail.smtp_url = self.smtp_url.clone();
         settings.mail.from = self.mail_from.clone();
         if !self.allowed_origins.is_empty() {

@@ -28,13 +28,11 @@ use crate::error::ApiError;
 use crate::feed::Feed;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
-use crate::graphql::{WarrenSchema, build_schema};
+use crate::graphql::{WarrenSchema, build_schema_with};
+use crate::limits::Limits;
 use crate::session::{authenticate_session, session_secret};
 use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::websocket::LiveOptions;
-
-/// Largest request body accepted; a GraphQL document is rarely more than a few kilobytes.
-const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// How a server is set up, beyond its database.
 #[derive(Debug, Clone)]
@@ -50,6 +48,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// How invitation mails leave (the outbox worker runs beside the server).
     pub mail: crate::mail::MailSettings,
+    /// What one request may ask for (see `limits`).
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -61,6 +61,7 @@ impl Settings {
             live: LiveOptions::default(),
             providers: Vec::new(),
             mail: crate::mail::MailSettings::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -86,7 +87,7 @@ struct AppState {
 pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> {
     let policy = crate::session::SessionPolicy::for_public_url(&settings.public_url);
     let state = AppState {
-        schema: build_schema(),
+        schema: build_schema_with(settings.limits),
         db,
         feed,
         sign_in: SignIn::new(settings.providers, &settings.public_url, policy)?,
@@ -106,7 +107,13 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // A body that announces its length is refused at once, with the limit named; one sent
+        // in chunks is cut off where it passes the limit.
+        .layer(RequestBodyLimitLayer::new(settings.limits.body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            settings.limits.body_bytes,
+            refuse_long_bodies,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state))
 }
@@ -185,6 +192,31 @@ fn refuse(status: StatusCode, err: ApiError) -> Response {
         "errors": [{ "message": err.message(), "extensions": { "code": err.code() } }]
     });
     (status, Json(body)).into_response()
+}
+
+/// Refuses a request whose announced body is longer than `max` bytes, with a GraphQL error
+/// naming the limit.
+async fn refuse_long_bodies(
+    State(max): State<usize>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    match length {
+        Some(length) if length > max as u64 => {
+            let body = json!({
+                "errors": [{
+                    "message": format!("the request body is {length} bytes long; the limit is {max} (bodyBytes)"),
+                    "extensions": { "code": "BAD_USER_INPUT", "limit": "bodyBytes", "max": max, "value": length },
+                }]
+            });
+            (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// A missing credential lets the request through (introspection needs none, every field

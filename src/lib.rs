@@ -19,6 +19,7 @@ pub mod graphql;
 pub mod html;
 pub mod http;
 pub mod invitation;
+pub mod limits;
 pub mod mail;
 pub mod membership;
 pub mod naming;

@@ -52,7 +52,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         .map_err(|err| format!("cannot open {}: {err}", redact(&cli.database_url)))?;
     let command = match cli.command {
         Some(command) => command,
-        None => Command::Serve(ServeArgs::from_env()?),
+        None => Command::Serve(Box::new(ServeArgs::from_env()?)),
     };
     match command {
         Command::Serve(args) => {

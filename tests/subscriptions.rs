@@ -421,15 +421,11 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
     // The server's send buffer alone grows to a few MiB (tcp_wmem) before it pushes back:
     // about 130 of these events. Many more writes than that leave no doubt.
     const WRITES: usize = 300;
-    let app = TestApp::spawn_with(
-        common::Backend::Sqlite,
-        warren::websocket::LiveOptions {
-            feed_backlog: 4,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("SQLite is always available");
+    let app = sqlite_app(warren::websocket::LiveOptions {
+        feed_backlog: 4,
+        ..Default::default()
+    })
+    .await;
     let demo = Demo::seed(&app).await;
     let socket = ws::handshake_with_receive_buffer(app.addr, 4096).await;
     let mut socket = ws::authenticate(socket, &demo.ana).await;
@@ -694,14 +690,23 @@ async fn read_with_resumes(
 
 /// A server whose WebSocket clocks run fast, on SQLite (the database plays no part).
 async fn fast_clocks(init_timeout: Duration, heartbeat: Duration) -> TestApp {
-    TestApp::spawn_with(
-        common::Backend::Sqlite,
-        warren::websocket::LiveOptions {
-            init_timeout,
-            heartbeat,
-            ..Default::default()
-        },
-    )
+    sqlite_app(warren::websocket::LiveOptions {
+        init_timeout,
+        heartbeat,
+        ..Default::default()
+    })
+    .await
+}
+
+/// A server on SQLite with these live options, which accepts `bulky_events`.
+async fn sqlite_app(live: warren::websocket::LiveOptions) -> TestApp {
+    TestApp::spawn_configured(common::Backend::Sqlite, |addr| async move {
+        let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
+        settings.live = live;
+        // `bulky_events` makes its messages large with aliases.
+        settings.limits.aliases = 1_000;
+        settings
+    })
     .await
     .expect("SQLite is always available")
 }

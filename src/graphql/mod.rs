@@ -7,7 +7,9 @@ pub mod relay;
 pub mod sql;
 pub mod waves;
 
-use async_graphql::{Context, ID, Interface, MergedObject, Object, Schema};
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
 
 use crate::access_request::{self, AccessRequest};
 use crate::app::{self, App, Environment};
@@ -18,16 +20,13 @@ use crate::graphql::context::{loader, scope};
 use crate::graphql::relay::PageArgs;
 use crate::graphql::relay::{NodeKind, decode_global_id};
 use crate::invitation::{self as invitations, Invitation};
+use crate::limits::{Limits, RequestLimits, Shape};
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
 use crate::ssh_key::{self, SshKey};
 use crate::team::{self, Team};
 use crate::token::{self, PersonalAccessToken};
 
-/// Deepest query accepted; the dashboard query needs 11 levels.
-pub const MAX_DEPTH: usize = 16;
-/// Most fields one query may select (each field counts 1).
-pub const MAX_COMPLEXITY: usize = 2_000;
 /// At most this many ids per `nodes(ids:)`.
 pub const MAX_NODES: usize = 100;
 
@@ -51,11 +50,30 @@ pub struct Mutation(
     crate::event::EventFilterMutation,
 );
 
+/// The schema with the default request limits.
 pub fn build_schema() -> WarrenSchema {
-    Schema::build(Query, Mutation::default(), crate::feed::EventSubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+    build_schema_with(Limits::default())
+}
+
+/// The schema, refusing every request over `limits` before it runs (see `limits`).
+pub fn build_schema_with(limits: Limits) -> WarrenSchema {
+    let shape = Shape::of_sdl(&schema_builder().finish().sdl()).unwrap_or_else(|err| {
+        // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
+        tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");
+        Shape::default()
+    });
+    schema_builder()
+        .extension(RequestLimits {
+            limits,
+            shape: Arc::new(shape),
+        })
+        // The parser's own recursion (nested selection sets, lists and objects in values).
+        .limit_recursive_depth(limits.recursion)
         .finish()
+}
+
+fn schema_builder() -> SchemaBuilder<Query, Mutation, crate::feed::EventSubscription> {
+    Schema::build(Query, Mutation::default(), crate::feed::EventSubscription)
 }
 
 /// The schema in SDL, as checked in at `schema.graphql`: types, fields, arguments and enum
