@@ -97,6 +97,13 @@ pub struct ServeArgs {
         default_value = "warren <no-reply@localhost>"
     )]
     pub mail_from: String,
+    /// Seconds a GraphQL request over HTTP may take; then it is stopped and answered with 503.
+    #[arg(long, env = "WARREN_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Origins (`scheme://host[:port]`) whose pages may call the API from a browser (CORS).
+    /// None by default: other sites' pages cannot read answers.
+    #[arg(long, env = "WARREN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -166,6 +173,8 @@ impl ServeArgs {
         let mut settings = crate::http::Settings::new(&self.public_url);
         settings.live = self.live_options();
         settings.limits = self.limits.limits();
+        settings.request_timeout = std::time::Duration::from_secs(self.request_timeout);
+        settings.cors_origins.clone_from(&self.cors_origins);
         settings.mail.smtp_url = self.smtp_url.clone();
         settings.mail.from = self.mail_from.clone();
         if !self.allowed_origins.is_empty() {

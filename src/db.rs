@@ -56,6 +56,13 @@ impl Db {
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_timeout(Duration::from_secs(5));
+        if url.starts_with("postgres") {
+            // A slow statement cannot hold a connection for ever: PostgreSQL cancels it (a
+            // request dropped by its own timeout does not stop its statement server-side).
+            options.map_sqlx_postgres_opts(|opts| {
+                opts.options([("statement_timeout", STATEMENT_TIMEOUT.as_millis())])
+            });
+        }
         if url.starts_with("sqlite:") {
             // WAL lets readers proceed while a writer commits; NORMAL is durable in WAL mode
             // except for the last transactions on power loss, the usual embedded trade-off.
@@ -90,8 +97,16 @@ impl Db {
         })
     }
 
-    /// Connects and applies every pending migration.
+    /// Connects and applies every pending migration. On PostgreSQL the migrations run on a
+    /// connection of their own, without the statement timeout: rewriting a large table may
+    /// rightly take longer.
     pub async fn connect_and_migrate(url: &str) -> Result<Db, DbErr> {
+        if url.starts_with("postgres") {
+            let migrating = sea_orm::Database::connect(url).await?;
+            Migrator::up(&migrating, None).await?;
+            migrating.close().await?;
+            return Db::connect(url).await;
+        }
         let db = Db::connect(url).await?;
         Migrator::up(&db.conn, None).await?;
         Ok(db)
@@ -189,6 +204,10 @@ pub fn with_database(url: &str, name: &str) -> String {
         .map_or(base.len(), |i| scheme_end + i);
     format!("{}/{name}{query}", &base[..path_start])
 }
+
+/// The longest a PostgreSQL statement of the service may run. The dashboard's statements take
+/// milliseconds; SQLite has no such setting, and its statements run on small embedded data.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How much of an SQLite file is read through a memory mapping: more than these databases
 /// grow to; beyond it, pages are read as usual.

@@ -6,20 +6,25 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_extra::extract::cookie::CookieJar;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Viewer, authenticate_token, bearer_token};
@@ -50,6 +55,10 @@ pub struct Settings {
     pub mail: crate::mail::MailSettings,
     /// What one request may ask for (see `limits`).
     pub limits: Limits,
+    /// The longest a GraphQL request over HTTP may take; then it is stopped and answered 503.
+    pub request_timeout: Duration,
+    /// Origins whose pages may call the API from the browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Settings {
@@ -62,6 +71,8 @@ impl Settings {
             providers: Vec::new(),
             mail: crate::mail::MailSettings::default(),
             limits: Limits::default(),
+            request_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -80,6 +91,7 @@ struct AppState {
     feed: Feed,
     public_url: Arc<str>,
     ws: LiveOptions,
+    request_timeout: Duration,
     sign_in: SignIn,
     allowed_origins: Arc<[String]>,
 }
@@ -93,9 +105,12 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
         sign_in: SignIn::new(settings.providers, &settings.public_url, policy)?,
         public_url: Arc::from(settings.public_url.as_str()),
         ws: settings.live,
+        request_timeout: settings.request_timeout,
         allowed_origins: settings.allowed_origins.into(),
     };
-    Ok(Router::new()
+    let https = settings.public_url.starts_with("https://");
+    let cors = cors(&settings.cors_origins)?;
+    let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
@@ -114,8 +129,69 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
             settings.limits.body_bytes,
             refuse_long_bodies,
         ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state))
+        // Large answers (the dashboard's is about 250 KiB) travel compressed to clients that
+        // accept gzip; small ones are not worth it.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024))),
+        );
+    let router = with_security_headers(router, https);
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    Ok(router.layer(TraceLayer::new_for_http()).with_state(state))
+}
+
+/// CORS for the configured origins; `None` (no CORS headers, so browsers keep other sites'
+/// pages from reading answers) when there are none.
+fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let origins = origins
+        .iter()
+        .map(|origin| {
+            HeaderValue::from_str(origin.trim().trim_end_matches('/'))
+                .map_err(|_| format!("not an origin: {origin}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("apollo-require-preflight"),
+            ])
+            // The origins are listed one by one, never `*`: their pages may send the session
+            // cookie, which the forgery check still requires to come with JSON or a preflight.
+            .allow_credentials(true)
+            .max_age(Duration::from_secs(600)),
+    ))
+}
+
+/// Adds the headers every answer carries: no MIME sniffing, no framing (GraphiQL and the
+/// invitation page cannot be clickjacked), no referrer leaking invitation tokens in URLs, and
+/// over HTTPS, HTTPS only from now on.
+fn with_security_headers(router: Router<AppState>, https: bool) -> Router<AppState> {
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    let router = router
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'",
+        ))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"));
+    if https {
+        router.layer(set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"))
+    } else {
+        router
+    }
 }
 
 /// Serves until `shutdown` completes, then lets in-flight requests finish.
@@ -251,11 +327,27 @@ async fn execute(
     headers: &HeaderMap,
     request: async_graphql::Request,
 ) -> Response {
-    let viewer = match authenticate(state, headers).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    GraphQLResponse::from(run_as(state, viewer, request).await).into_response()
+    let answered = tokio::time::timeout(state.request_timeout, async {
+        let viewer = match authenticate(state, headers).await {
+            Ok(viewer) => viewer,
+            Err(response) => return response,
+        };
+        GraphQLResponse::from(run_as(state, viewer, request).await).into_response()
+    })
+    .await;
+    answered.unwrap_or_else(|_| {
+        // Stopped where it stood: a mutation's transaction that had not committed is rolled
+        // back as it is dropped.
+        tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request timed out");
+        let seconds = state.request_timeout.as_secs_f64();
+        let body = json!({
+            "errors": [{
+                "message": format!("the request did not finish within {seconds} s and was stopped; try again, or ask for less"),
+                "extensions": { "code": "INTERNAL" },
+            }]
+        });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    })
 }
 
 /// Runs a GraphQL request as `viewer`, every error with its code.
