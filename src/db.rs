@@ -20,7 +20,23 @@ pub struct Db {
     /// Rung after every commit that wrote events, so this instance's event feed reads them
     /// at once (other instances hear of them through PostgreSQL's NOTIFY).
     news: Arc<tokio::sync::Notify>,
+    /// Whether the database was found unreachable and not reached again since.
+    outage: Arc<Outage>,
 }
+
+/// What is known of a database outage, shared by every clone of a handle.
+#[derive(Default)]
+struct Outage {
+    /// Requests are refused at once while it is set.
+    on: AtomicBool,
+    /// A task is probing the database until it answers again.
+    probing: AtomicBool,
+}
+
+/// How long a probe waits for the database (`/readyz`, and during an outage).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often the database is probed during an outage.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
 
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
@@ -94,6 +110,7 @@ impl Db {
             statements,
             recorder,
             news,
+            outage: Arc::new(Outage::default()),
         })
     }
 
@@ -145,9 +162,51 @@ impl Db {
         self.recorder.take()
     }
 
-    /// `true` when the database answers; used by `/readyz`.
+    /// `true` when the database answers within a second; used by `/readyz`. Not reaching it
+    /// starts an outage (see `note_unreachable`); reaching it ends one.
     pub async fn is_reachable(&self) -> bool {
-        self.conn.ping().await.is_ok()
+        let reached = self.ping().await;
+        if reached {
+            self.outage.on.store(false, Ordering::Relaxed);
+        } else {
+            self.note_unreachable();
+        }
+        reached
+    }
+
+    async fn ping(&self) -> bool {
+        matches!(
+            tokio::time::timeout(PROBE_TIMEOUT, self.conn.ping()).await,
+            Ok(Ok(()))
+        )
+    }
+
+    /// Whether the database is known to be unreachable right now: requests are then refused
+    /// at once instead of each waiting for a connection that will not come.
+    pub fn in_outage(&self) -> bool {
+        self.outage.on.load(Ordering::Relaxed)
+    }
+
+    /// Notes that the database could not be reached. Until a probe (every half second, on the
+    /// runtime of the caller: the one serving requests) reaches it again, `in_outage` is true.
+    pub fn note_unreachable(&self) {
+        self.outage.on.store(true, Ordering::Relaxed);
+        if self.outage.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!("the database is unreachable; refusing requests until it answers again");
+        let db = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                if db.ping().await {
+                    break;
+                }
+            }
+            db.outage.on.store(false, Ordering::Relaxed);
+            db.outage.probing.store(false, Ordering::Release);
+            tracing::warn!("the database answers again");
+        });
     }
 }
 

@@ -300,6 +300,12 @@ async fn refuse_long_bodies(
 /// session cookie (which `forgery_refusal` has checked before).
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, Response> {
     let unauthenticated = |err: ApiError| refuse(StatusCode::UNAUTHORIZED, err);
+    // Checking a credential fails only when the database cannot answer: a condition that
+    // passes, which 503 tells clients and load balancers (retry, or try another instance).
+    let unavailable = |err: ApiError| {
+        state.db.note_unreachable();
+        refuse(StatusCode::SERVICE_UNAVAILABLE, err)
+    };
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         let Some(secret) = session_secret(headers) else {
             return Ok(None);
@@ -307,7 +313,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Vi
         return match authenticate_session(&state.db, &secret, &state.sign_in.policy).await {
             Ok(viewer) => Ok(Some(viewer)),
             Err(err @ ApiError::Unauthenticated(_)) => Err(unauthenticated(err)),
-            Err(err) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, err)),
+            Err(err) => Err(unavailable(err)),
         };
     };
     let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
@@ -318,7 +324,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Vi
     match authenticate_token(&state.db, token).await {
         Ok(viewer) => Ok(Some(viewer)),
         Err(err @ ApiError::Unauthenticated(_)) => Err(unauthenticated(err)),
-        Err(err) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, err)),
+        Err(err) => Err(unavailable(err)),
     }
 }
 
@@ -327,6 +333,10 @@ async fn execute(
     headers: &HeaderMap,
     request: async_graphql::Request,
 ) -> Response {
+    if state.db.in_outage() {
+        // The outage was logged when it began; each refusal is not.
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, ApiError::Internal);
+    }
     let answered = tokio::time::timeout(state.request_timeout, async {
         let viewer = match authenticate(state, headers).await {
             Ok(viewer) => viewer,

@@ -145,6 +145,30 @@ impl TestApp {
                 (url, None, Some(PostgresDatabase { admin_url, name }))
             }
         };
+        Some(TestApp::start(url, backend, dir, postgres, configure).await)
+    }
+
+    /// A server on the PostgreSQL database at `url`, which the caller set up and cleans up.
+    pub async fn spawn_on_postgres<F, Fut>(url: String, configure: F) -> TestApp
+    where
+        F: FnOnce(SocketAddr) -> Fut,
+        Fut: std::future::Future<Output = warren::http::Settings>,
+    {
+        init_tracing();
+        TestApp::start(url, Backend::Postgres, None, None, configure).await
+    }
+
+    async fn start<F, Fut>(
+        url: String,
+        backend: Backend,
+        dir: Option<tempfile::TempDir>,
+        postgres: Option<PostgresDatabase>,
+        configure: F,
+    ) -> TestApp
+    where
+        F: FnOnce(SocketAddr) -> Fut,
+        Fut: std::future::Future<Output = warren::http::Settings>,
+    {
         let database_url = url.clone();
         let db = Db::connect_and_migrate(&url)
             .await
@@ -162,7 +186,7 @@ impl TestApp {
             })
             .await;
         });
-        Some(TestApp {
+        TestApp {
             addr,
             db,
             database_url,
@@ -171,7 +195,7 @@ impl TestApp {
             shutdown: Some(shutdown),
             _dir: dir,
             postgres,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
