@@ -59,6 +59,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Origins whose pages may call the API from the browser (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// The server's WebSocket connections, closed when it shuts down.
+    pub connections: crate::websocket::LiveConnections,
 }
 
 impl Settings {
@@ -73,6 +75,7 @@ impl Settings {
             limits: Limits::default(),
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            connections: crate::websocket::LiveConnections::default(),
         }
     }
 }
@@ -91,6 +94,7 @@ struct AppState {
     feed: Feed,
     public_url: Arc<str>,
     ws: LiveOptions,
+    connections: crate::websocket::LiveConnections,
     request_timeout: Duration,
     sign_in: SignIn,
     allowed_origins: Arc<[String]>,
@@ -106,6 +110,7 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
         public_url: Arc::from(settings.public_url.as_str()),
         ws: settings.live,
         request_timeout: settings.request_timeout,
+        connections: settings.connections.clone(),
         allowed_origins: settings.allowed_origins.into(),
     };
     let https = settings.public_url.starts_with("https://");
@@ -224,10 +229,17 @@ pub async fn serve_with(
         mail_db,
         settings.mail.clone(),
     ));
+    let connections = settings.connections.clone();
     let router = router(db, feed, settings).map_err(std::io::Error::other)?;
+    let closing = connections.clone();
     let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // WebSocket connections are told at once; requests in flight finish meanwhile.
+            closing.close_all();
+        })
         .await;
+    connections.closed(Duration::from_secs(5)).await;
     // A mail being sent may be cut short; its lease lets the next worker send it.
     mail.abort();
     served
@@ -480,6 +492,7 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         .on_upgrade(move |socket| {
             let schema = state.schema.clone();
             let timings = state.ws;
+            let shutdown = state.connections.watch();
             // Boxed, so that the task accepting the upgrade holds a pointer, not a second
             // copy of the connection's state; it ends once the connection is handed over.
             let connection = Box::pin(crate::websocket::serve(
@@ -487,6 +500,7 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
                 schema,
                 protocol,
                 timings,
+                shutdown,
                 move |payload| connection_data(state, payload, cookie),
             ));
             let live = crate::websocket::live_runtime();

@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use serde::Deserialize;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use crate::graphql::WarrenSchema;
 
@@ -46,6 +46,42 @@ impl Default for LiveOptions {
             feed_backlog: 256,
             feed_history: 10_000,
         }
+    }
+}
+
+/// The live connections of a server, closed together when it shuts down: each is told with
+/// close code 1001 (going away), so that clients reconnect, elsewhere or later, and resume.
+#[derive(Debug, Clone)]
+pub struct LiveConnections {
+    closing: Arc<watch::Sender<bool>>,
+}
+
+impl Default for LiveConnections {
+    fn default() -> Self {
+        LiveConnections {
+            closing: Arc::new(watch::Sender::new(false)),
+        }
+    }
+}
+
+impl LiveConnections {
+    /// Tells every connection, and every one that opens from now on, to close.
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Waits until every connection has closed, or `within` has passed.
+    pub async fn closed(&self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.closing.receiver_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// What a connection watches to learn that it must close; it counts as open while the
+    /// receiver lives.
+    pub fn watch(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 }
 
@@ -185,6 +221,7 @@ pub async fn serve<F, R>(
     schema: WarrenSchema,
     protocol: WebSocketProtocols,
     timings: LiveOptions,
+    mut shutdown: watch::Receiver<bool>,
     authenticate: F,
 ) where
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
@@ -276,6 +313,11 @@ pub async fn serve<F, R>(
             () = &mut init_deadline, if strict && !initialised => {
                 close(Violation::new(4408, "Connection initialisation timeout"))
             }
+            // Also at once for a connection opened while the server shuts down.
+            Ok(_) = shutdown.wait_for(|closing| *closing) => close(Violation::new(
+                1001,
+                "the server is shutting down; connect again and resume with `after`",
+            )),
             // A WebSocket ping (both protocols): clients answer it by themselves.
             _ = heartbeat.tick() => Message::Ping(Default::default()),
             message = output.next() => match message {

@@ -711,6 +711,23 @@ async fn sqlite_app(live: warren::websocket::LiveOptions) -> TestApp {
     .expect("SQLite is always available")
 }
 
+/// A server shutting down closes its WebSocket connections with 1001 (going away), so that
+/// clients reconnect and resume, rather than dropping them without a word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_subscribers_with_going_away() {
+    let mut app = TestApp::spawn(common::Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let demo = Demo::seed(&app).await;
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
+    subscribe(&mut socket, "feed", json!({})).await;
+    let mut silent = ws::handshake(app.addr).await;
+    app.shut_down();
+    assert_eq!(receive(&mut socket).await, json!({ "closed": 1001 }));
+    // Also a connection that had not even sent connection_init.
+    assert_eq!(receive(&mut silent).await, json!({ "closed": 1001 }));
+}
+
 /// 4408: no connection_init within the init timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_is_closed_after_the_init_timeout() {

@@ -253,6 +253,14 @@ impl TestApp {
         self.mutate(token, name, input, "clientMutationId").await.1
     }
 
+    /// Shuts the server down as a SIGTERM would: requests in flight finish, WebSocket
+    /// connections are closed with 1001.
+    pub fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// How many statements the server's database has executed so far.
     pub fn statements(&self) -> u64 {
         self.db.statement_count()
