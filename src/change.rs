@@ -106,12 +106,14 @@ impl Change {
     /// outlive the request by more than that round trip.
     pub async fn commit(self) -> ApiResult<()> {
         let backend = self.backend();
+        let written = self.events.len() as u64;
         append_events(&self.txn, backend, Some(&self.actor), self.events).await?;
         #[cfg(feature = "fault-injection")]
         if fault::armed_for(self.actor.id) {
             return Err(ApiError::internal("injected fault after the writes"));
         }
         self.txn.commit().await?;
+        crate::metrics::METRICS.events_written.inc_by(written);
         self.db.announce_events();
         Ok(())
     }

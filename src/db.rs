@@ -162,6 +162,22 @@ impl Db {
         self.recorder.take()
     }
 
+    /// The request pool's connections: open, and idle among them.
+    pub fn pool_connections(&self) -> (u32, u32) {
+        let idle = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), idle(pool.num_idle()))
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), idle(pool.num_idle()))
+            }
+            _ => (0, 0),
+        }
+    }
+
     /// `true` when the database answers within a second; used by `/readyz`. Not reaching it
     /// starts an outage (see `note_unreachable`); reaching it ends one.
     pub async fn is_reachable(&self) -> bool {

@@ -419,6 +419,7 @@ async fn start(
         queue: VecDeque::new(),
         ended: false,
         failure: None,
+        _counted: crate::metrics::Held::new(&crate::metrics::METRICS.subscriptions),
     };
     // Boxed: the state moves in and out of the stream at every event.
     Ok(futures_util::stream::unfold(Box::new(live), Live::next))
@@ -447,6 +448,7 @@ struct Live {
     ended: bool,
     /// Why the stream ends, told after the events queued before it.
     failure: Option<ApiError>,
+    _counted: crate::metrics::Held,
 }
 
 impl Live {

@@ -24,8 +24,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 use crate::auth::{Viewer, authenticate_token, bearer_token};
 use crate::db::Db;
@@ -127,6 +130,7 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         // A body that announces its length is refused at once, with the limit named; one sent
         // in chunks is cut off where it passes the limit.
         .layer(RequestBodyLimitLayer::new(settings.limits.body_bytes))
@@ -145,7 +149,32 @@ pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> 
         Some(cors) => router.layer(cors),
         None => router,
     };
-    Ok(router.layer(TraceLayer::new_for_http()).with_state(state))
+    Ok(router
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: query strings can carry secrets (an invitation's token).
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        id,
+                        method = %request.method(),
+                        path = request.uri().path(),
+                        // The GraphQL operation (`query.viewer`), recorded by `metrics`.
+                        operation = tracing::field::Empty,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        // Every request has an id, the client's own `x-request-id` or a new one, logged with
+        // everything it does and sent back with the answer.
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state))
 }
 
 /// CORS for the configured origins; `None` (no CORS headers, so browsers keep other sites'
@@ -808,6 +837,15 @@ fn sign_in_failed(err: SignInError) -> Response {
 
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// Prometheus's scrape target (see `metrics`).
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::METRICS.render(&state.db),
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -22,6 +22,7 @@ pub mod invitation;
 pub mod limits;
 pub mod mail;
 pub mod membership;
+pub mod metrics;
 pub mod naming;
 pub mod payment_method;
 pub mod person;

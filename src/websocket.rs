@@ -227,6 +227,7 @@ pub async fn serve<F, R>(
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
     R: Future<Output = async_graphql::Result<Data>> + Send + 'static,
 {
+    let _open = crate::metrics::Held::new(&crate::metrics::METRICS.websocket_connections);
     // The legacy protocol is served as async-graphql speaks it.
     let strict = protocol == WebSocketProtocols::GraphQLWS;
     let session = Arc::new(Mutex::new(Session::default()));

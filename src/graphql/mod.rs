@@ -67,6 +67,7 @@ pub fn build_schema_with(limits: Limits) -> WarrenSchema {
             limits,
             shape: Arc::new(shape),
         })
+        .extension(crate::metrics::Observe)
         // The parser's own recursion (nested selection sets, lists and objects in values).
         .limit_recursive_depth(limits.recursion)
         .finish()
