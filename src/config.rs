@@ -134,6 +134,9 @@ pub struct LimitArgs {
     /// Directives used.
     #[arg(long, env = "WARREN_MAX_DIRECTIVES", default_value_t = Limits::default().directives)]
     pub max_directives: u64,
+    /// Fields selected, each counted once per place its fragment is spread.
+    #[arg(long, env = "WARREN_MAX_FIELDS", default_value_t = Limits::default().fields)]
+    pub max_fields: u64,
     /// Nesting of the document's syntax: selection sets, and lists and objects in values.
     #[arg(long, env = "WARREN_MAX_RECURSION", default_value_t = Limits::default().recursion)]
     pub max_recursion: usize,
@@ -149,6 +152,7 @@ impl LimitArgs {
             aliases: self.max_aliases,
             root_fields: self.max_root_fields,
             directives: self.max_directives,
+            fields: self.max_fields,
             recursion: self.max_recursion,
         }
     }

@@ -39,6 +39,9 @@ pub struct Limits {
     pub root_fields: u64,
     /// Directives used.
     pub directives: u64,
+    /// Fields selected, each counted once per place its fragment is spread: what the response
+    /// is built from, however few nodes the connections may return.
+    pub fields: u64,
     /// Nesting of the document's syntax (selection sets, lists and objects in values), which
     /// the parser follows recursively.
     pub recursion: usize,
@@ -55,6 +58,7 @@ impl Default for Limits {
             aliases: 30,
             root_fields: 20,
             directives: 50,
+            fields: 2_000,
             recursion: 32,
             body_bytes: 256 * 1024,
         }
@@ -69,6 +73,7 @@ pub struct Measure {
     pub aliases: u64,
     pub root_fields: u64,
     pub directives: u64,
+    pub fields: u64,
 }
 
 /// The refusal of a request over `limit`.
@@ -195,6 +200,7 @@ pub fn check(
             directives: tally
                 .directives
                 .saturating_add(operation.node.directives.len() as u64),
+            fields: tally.selected,
         };
         enforce(&measure, limits, operation.pos)?;
         measured = Measure {
@@ -203,6 +209,7 @@ pub fn check(
             aliases: measured.aliases.max(measure.aliases),
             root_fields: measured.root_fields.max(measure.root_fields),
             directives: measured.directives.max(measure.directives),
+            fields: measured.fields.max(measure.fields),
         };
     }
     Ok(measured)
@@ -212,7 +219,7 @@ pub fn check(
 type Comparison = (&'static str, u64, u64, fn(u64) -> String);
 
 fn enforce(measure: &Measure, limits: &Limits, pos: Pos) -> ServerResult<()> {
-    let checks: [Comparison; 5] = [
+    let checks: [Comparison; 6] = [
         ("depth", limits.depth as u64, measure.depth as u64, |n| {
             format!("the query nests fields {n} deep")
         }),
@@ -230,6 +237,9 @@ fn enforce(measure: &Measure, limits: &Limits, pos: Pos) -> ServerResult<()> {
         }),
         ("directives", limits.directives, measure.directives, |n| {
             format!("the query uses {n} directives")
+        }),
+        ("fields", limits.fields, measure.fields, |n| {
+            format!("the query selects {n} fields, counting each fragment where it is spread")
         }),
     ];
     for (limit, max, value, what) in checks {
@@ -255,6 +265,8 @@ struct Tally {
     directives: u64,
     /// Fields directly in the set (fragments spread into it included).
     fields: u64,
+    /// Fields in the set and below it, once per place a fragment is spread.
+    selected: u64,
 }
 
 impl Tally {
@@ -264,6 +276,7 @@ impl Tally {
         self.aliases = self.aliases.saturating_add(other.aliases);
         self.directives = self.directives.saturating_add(other.directives);
         self.fields = self.fields.saturating_add(other.fields);
+        self.selected = self.selected.saturating_add(other.selected);
     }
 }
 
@@ -372,6 +385,7 @@ impl<'a> Walk<'a> {
                 .directives
                 .saturating_add(field.directives.len() as u64),
             fields: 1,
+            selected: children.selected.saturating_add(1),
         })
     }
 
@@ -423,7 +437,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// An argument's value, its variables replaced (by their defaults when not given).
+    /// An argument's value, its variables replaced (by their defaults when not given). Its
+    /// nesting is bounded (`syntax_nesting`), and so is the recursion converting it.
     fn value(&self, value: &async_graphql_value::Value) -> Option<Value> {
         value
             .clone()
@@ -443,6 +458,50 @@ impl<'a> Walk<'a> {
             })
             .ok()
     }
+}
+
+/// How deep `{`, `[` and `(` nest in a document, outside strings and comments: a bound on
+/// every recursion that follows (the parser's, the validation's, the values' conversion and
+/// drop), found without recursing. The parser's own recursion limit does not count lists and
+/// objects in values, and a list nested 2,000 deep overflowed a worker's stack.
+fn syntax_nesting(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    // `\"""` is an escaped delimiter inside a block string.
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
 }
 
 /// The extension that applies the limits to every request, WebSocket subscriptions included.
@@ -497,6 +556,19 @@ impl Extension for Check {
                     "the query is {} bytes long; the limit is {} (queryBytes)",
                     query.len(),
                     self.limits.query_bytes
+                ),
+                None,
+            ));
+        }
+        let nesting = syntax_nesting(query);
+        if nesting > self.limits.recursion {
+            return Err(over(
+                "recursion",
+                self.limits.recursion as u64,
+                nesting as u64,
+                format!(
+                    "the query nests braces, brackets and parentheses {nesting} deep; the limit is {} (recursion)",
+                    self.limits.recursion
                 ),
                 None,
             ));
@@ -616,6 +688,7 @@ mod tests {
             measured.complexity, 189_200,
             "the module's documentation names it"
         );
+        assert!(measured.fields <= limits.fields, "{measured:?}");
     }
 
     #[test]
@@ -658,6 +731,28 @@ mod tests {
         assert_eq!((limit.as_str(), value), ("directives", 51));
     }
 
+    /// Nesting is counted in the text, outside strings and comments, before anything parses
+    /// it: a list nested 2,000 deep in an argument overflowed a worker's stack further on.
+    #[test]
+    fn syntax_nesting_is_counted_without_parsing() {
+        assert_eq!(syntax_nesting("{ viewer { id } }"), 2);
+        assert_eq!(
+            syntax_nesting(&format!(
+                "{{ nodes(ids: {}\"x\"{}) {{ id }} }}",
+                "[".repeat(5_000),
+                "]".repeat(5_000)
+            )),
+            5_002
+        );
+        // Brackets in strings, block strings and comments do not count.
+        assert_eq!(
+            syntax_nesting("{ a(s: \"[[[{{\\\"(\") # [[[[\n b(s: \"\"\"[[[ \\\"\"\" ((\"\"\") }"),
+            2
+        );
+        let dashboard = include_str!("../../shared/queries/dashboard.graphql");
+        assert!(syntax_nesting(dashboard) <= Limits::default().recursion);
+    }
+
     #[test]
     fn a_page_over_the_maximum_is_refused_before_anything_runs() {
         let (limit, value) = refusal(
@@ -688,6 +783,8 @@ mod tests {
             refusal(&query, serde_json::json!({}))
         };
         assert_eq!(bomb("a: id"), ("aliases".to_owned(), u64::MAX));
+        // Plain fields only: no alias, no connection; what it selects still counts.
+        assert_eq!(bomb("id name"), ("fields".to_owned(), u64::MAX));
         assert_eq!(
             bomb("teams(first: 1) { totalCount }"),
             ("complexity".to_owned(), u64::MAX)
