@@ -101,18 +101,61 @@ pub struct RemoveSshKeyPayload {
     pub client_mutation_id: Option<String>,
 }
 
-/// Parses an OpenSSH public key; returns it re-encoded and its SHA256 fingerprint.
+/// The smallest RSA modulus accepted, in bits (NIST's floor; OpenSSH refuses under 1024).
+const MIN_RSA_BITS: usize = 2048;
+
+/// Parses an OpenSSH public key; returns it re-encoded and its SHA256 fingerprint. The git
+/// gateway writes keys one per line into authorized_keys, so a line break or any other control
+/// character (in the comment, say) is refused: it could smuggle in a line of its own. Keys
+/// OpenSSH no longer accepts, or that are trivially broken, are refused too.
 pub fn parse_public_key(text: &str) -> ApiResult<(String, String)> {
-    let key = ::ssh_key::PublicKey::from_openssh(text.trim()).map_err(|err| {
+    let text = text.trim();
+    if text.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "a public key is one line: no line break or other control character",
+        ));
+    }
+    let key = ::ssh_key::PublicKey::from_openssh(text).map_err(|err| {
         ApiError::bad_input(format!(
             "not an OpenSSH public key ({err}); paste the one line of your .pub file"
         ))
     })?;
+    strong_enough(key.key_data()).map_err(ApiError::bad_input)?;
     let fingerprint = key.fingerprint(::ssh_key::HashAlg::Sha256).to_string();
     let encoded = key
         .to_openssh()
         .map_err(|err| ApiError::bad_input(format!("cannot encode this key: {err}")))?;
     Ok((encoded, fingerprint))
+}
+
+/// Refuses DSA keys (OpenSSH dropped them) and RSA keys that are short or have a degenerate
+/// public exponent.
+fn strong_enough(key: &::ssh_key::public::KeyData) -> Result<(), String> {
+    use ::ssh_key::public::KeyData;
+    match key {
+        KeyData::Dsa(_) => {
+            Err("DSA keys are no longer accepted by OpenSSH; use an ed25519 key".to_owned())
+        }
+        KeyData::Rsa(rsa) => {
+            let bits = rsa.n.as_positive_bytes().map_or(0, |n| {
+                n.first()
+                    .map_or(0, |top| n.len() * 8 - top.leading_zeros() as usize)
+            });
+            if bits < MIN_RSA_BITS {
+                return Err(format!(
+                    "this RSA key has {bits} bits; at least {MIN_RSA_BITS} are needed (or use an ed25519 key)"
+                ));
+            }
+            let e = rsa.e.as_positive_bytes().unwrap_or_default();
+            let odd = e.last().is_some_and(|low| low % 2 == 1);
+            let at_least_3 = e.len() > 1 || e.first().is_some_and(|&e| e >= 3);
+            if !(odd && at_least_3) {
+                return Err("this RSA key's public exponent is not a valid one".to_owned());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Mutations of SSH keys.
