@@ -354,9 +354,17 @@ pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Person>> {
 }
 
 /// The canonical form of an e-mail address: trimmed and lower-cased, after checking it is one.
+/// A bare address only: no display name (`Name <address>` would put the sender's words in a
+/// mail's `To:` header and never equal an account's address) and no domain literal
+/// (`user@[…]`), which no one signs up with.
 pub fn normalize_email(email: &str) -> ApiResult<String> {
     let email = email.trim().to_lowercase();
-    if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) {
+    let options = email_address::Options::default()
+        .without_display_text()
+        .without_domain_literal();
+    if email.len() > 254
+        || email_address::EmailAddress::parse_with_options(&email, options).is_err()
+    {
         return Err(ApiError::bad_input(format!(
             "`{email}` is not a valid e-mail address"
         )));
