@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::{CountKey, EdgeRef, Narrow, PageKey, loader};
-use crate::graphql::relay::{PageArgs, encode_cursor};
+use crate::graphql::relay::{CursorKey, PageArgs, encode_cursor};
 use crate::graphql::sql::EdgeSql;
 
 /// Fields every connection has besides its edges.
@@ -84,6 +84,18 @@ where
     C: ConnectionNameType,
     EN: EdgeNameType,
 {
+    // These connections are ordered by id; an event's cursor (a sequence) is not one of theirs
+    // (compared with ids, it failed on PostgreSQL and was ignored on SQLite).
+    let cursors = [args.after, args.before];
+    if cursors
+        .iter()
+        .flatten()
+        .any(|cursor| matches!(cursor, CursorKey::Sequence(_)))
+    {
+        return Err(ApiError::bad_input(
+            "that cursor is not one of this connection (it is an event cursor)",
+        ));
+    }
     let key = PageKey {
         edge: EdgeRef(edge),
         parent,
