@@ -531,6 +531,16 @@ fn clean_description(description: Option<String>) -> ApiResult<Option<String>> {
             "a description is at most 2,000 characters long",
         ));
     }
+    // Line breaks and tabs are text; other control characters are not (PostgreSQL cannot
+    // even store NUL).
+    if description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ApiError::bad_input(
+            "a description holds no control characters other than line breaks and tabs",
+        ));
+    }
     Ok((!description.is_empty()).then(|| description.to_owned()))
 }
 

@@ -131,20 +131,16 @@ impl TokenMutation {
     ) -> ApiResult<Option<CreatePersonalAccessTokenPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
+        let name = crate::naming::clean_name(&input.name, "a token name")?;
         let expires_in = match input.expires_in_days {
             None => None,
             Some(days @ 1..=365) => Some(chrono::Duration::days(i64::from(days))),
             Some(_) => return Err(ApiError::bad_input("`expiresInDays` is 1 to 365")),
         };
         let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let token = crate::auth::create_token(
-            &change.txn,
-            viewer.id(),
-            &input.name,
-            input.scope,
-            expires_in,
-        )
-        .await?;
+        let token =
+            crate::auth::create_token(&change.txn, viewer.id(), &name, input.scope, expires_in)
+                .await?;
         change.record(NewEvent {
             event_type: EventType::PersonalAccessTokenCreated,
             summary: format!(
