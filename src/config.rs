@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// None by default: other sites' pages cannot read answers.
     #[arg(long, env = "WARREN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Points each person may spend an hour, across instances (GitHub's model: a request costs
+    /// its connection pages / 100, at least 1). 0 turns the limit off.
+    #[arg(long, env = "WARREN_RATE_LIMIT", default_value_t = 5_000)]
+    pub rate_limit: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -179,6 +183,7 @@ impl ServeArgs {
         settings.limits = self.limits.limits();
         settings.request_timeout = std::time::Duration::from_secs(self.request_timeout);
         settings.cors_origins.clone_from(&self.cors_origins);
+        settings.rate_limit = self.rate_limit;
         settings.mail.smtp_url = self.smtp_url.clone();
         settings.mail.from = self.mail_from.clone();
         if !self.allowed_origins.is_empty() {

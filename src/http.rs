@@ -38,6 +38,7 @@ use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::graphql::{WarrenSchema, build_schema_with};
 use crate::limits::Limits;
+use crate::rate_limit::{Allowance, Charged, RateLimiter};
 use crate::session::{authenticate_session, session_secret};
 use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::websocket::LiveOptions;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// The server's WebSocket connections, closed when it shuts down.
     pub connections: crate::websocket::LiveConnections,
+    /// Points a person may spend an hour (see `rate_limit`); 0 turns the limit off.
+    pub rate_limit: u64,
 }
 
 impl Settings {
@@ -79,6 +82,7 @@ impl Settings {
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             connections: crate::websocket::LiveConnections::default(),
+            rate_limit: 5_000,
         }
     }
 }
@@ -103,10 +107,22 @@ struct AppState {
     allowed_origins: Arc<[String]>,
 }
 
+/// The service's routes. Its rate limiter (if `settings` has one) counts for this router
+/// alone: `serve_with` also shares it with other instances.
 pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> {
+    let rate = (settings.rate_limit > 0).then(|| RateLimiter::new(settings.rate_limit));
+    router_with(db, feed, settings, rate)
+}
+
+fn router_with(
+    db: Db,
+    feed: Feed,
+    settings: Settings,
+    rate: Option<RateLimiter>,
+) -> Result<Router, String> {
     let policy = crate::session::SessionPolicy::for_public_url(&settings.public_url);
     let state = AppState {
-        schema: build_schema_with(settings.limits),
+        schema: build_schema_with(settings.limits, rate.clone()),
         db,
         feed,
         sign_in: SignIn::new(settings.providers, &settings.public_url, policy)?,
@@ -259,7 +275,17 @@ pub async fn serve_with(
         settings.mail.clone(),
     ));
     let connections = settings.connections.clone();
-    let router = router(db, feed, settings).map_err(std::io::Error::other)?;
+    let rate = (settings.rate_limit > 0).then(|| RateLimiter::new(settings.rate_limit));
+    if let Some(rate) = &rate {
+        // On a connection of its own, like the mail worker: its writes never wait for one a
+        // request needs, and are counted apart from requests' statements.
+        let rate_db = db
+            .companion(1)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        rate.sync_periodically(rate_db);
+    }
+    let router = router_with(db, feed, settings, rate).map_err(std::io::Error::other)?;
     let closing = connections.clone();
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
@@ -383,7 +409,12 @@ async fn execute(
             Ok(viewer) => viewer,
             Err(response) => return response,
         };
-        GraphQLResponse::from(run_as(state, viewer, request).await).into_response()
+        let charged = Arc::new(Charged::default());
+        let response = run_as(state, viewer, request.data(charged.clone())).await;
+        with_rate_limit(
+            GraphQLResponse::from(response).into_response(),
+            charged.get(),
+        )
     })
     .await;
     answered.unwrap_or_else(|_| {
@@ -399,6 +430,33 @@ async fn execute(
         });
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     })
+}
+
+/// Tells the client its budget (`X-RateLimit-*`, as GitHub's API does); a request refused for
+/// it is 429 with `Retry-After`.
+fn with_rate_limit(mut response: Response, charged: Option<Allowance>) -> Response {
+    let Some(charged) = charged else {
+        return response;
+    };
+    let headers = response.headers_mut();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    set("x-ratelimit-limit", charged.limit.to_string());
+    set("x-ratelimit-remaining", charged.remaining.to_string());
+    set("x-ratelimit-used", charged.used.to_string());
+    set(
+        "x-ratelimit-reset",
+        charged.reset_at.timestamp().to_string(),
+    );
+    if charged.refused {
+        let wait = (charged.reset_at - chrono::Utc::now()).num_seconds().max(1);
+        set("retry-after", wait.to_string());
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    response
 }
 
 /// Runs a GraphQL request as `viewer`, every error with its code.

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod naming;
 pub mod payment_method;
 pub mod person;
+pub mod rate_limit;
 pub mod seed;
 pub mod session;
 pub mod sign_in;

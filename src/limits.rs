@@ -22,7 +22,11 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Pos, Request, ServerError, ServerResult, Value, Variables};
 
+use chrono::Utc;
+
+use crate::graphql::context::RequestScope;
 use crate::graphql::relay::{DEFAULT_PAGE, MAX_PAGE};
+use crate::rate_limit::{Charged, RateLimiter};
 
 /// The limits of one request. `Limits::default()` holds the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +74,9 @@ impl Default for Limits {
 pub struct Measure {
     pub depth: usize,
     pub complexity: u64,
+    /// Connection pages the request may need: each connection once per object it is selected
+    /// on (what the rate limit charges, see `rate_limit`).
+    pub requests: u64,
     pub aliases: u64,
     pub root_fields: u64,
     pub directives: u64,
@@ -201,6 +208,7 @@ pub fn check(
                 .directives
                 .saturating_add(operation.node.directives.len() as u64),
             fields: tally.selected,
+            requests: tally.requests,
         };
         enforce(&measure, limits, operation.pos)?;
         measured = Measure {
@@ -210,6 +218,7 @@ pub fn check(
             root_fields: measured.root_fields.max(measure.root_fields),
             directives: measured.directives.max(measure.directives),
             fields: measured.fields.max(measure.fields),
+            requests: measured.requests.saturating_add(measure.requests),
         };
     }
     Ok(measured)
@@ -267,6 +276,8 @@ struct Tally {
     fields: u64,
     /// Fields in the set and below it, once per place a fragment is spread.
     selected: u64,
+    /// Connection pages, for one object of the set's type.
+    requests: u64,
 }
 
 impl Tally {
@@ -277,6 +288,7 @@ impl Tally {
         self.directives = self.directives.saturating_add(other.directives);
         self.fields = self.fields.saturating_add(other.fields);
         self.selected = self.selected.saturating_add(other.selected);
+        self.requests = self.requests.saturating_add(other.requests);
     }
 }
 
@@ -386,6 +398,9 @@ impl<'a> Walk<'a> {
                 .saturating_add(field.directives.len() as u64),
             fields: 1,
             selected: children.selected.saturating_add(1),
+            requests: times
+                .saturating_mul(children.requests)
+                .saturating_add(u64::from(returns.is_some_and(|r| r.connection))),
         })
     }
 
@@ -508,6 +523,8 @@ fn syntax_nesting(query: &str) -> usize {
 pub struct RequestLimits {
     pub limits: Limits,
     pub shape: Arc<Shape>,
+    /// Charges each authenticated request's cost; none: no rate limit.
+    pub rate: Option<RateLimiter>,
 }
 
 impl ExtensionFactory for RequestLimits {
@@ -515,6 +532,7 @@ impl ExtensionFactory for RequestLimits {
         Arc::new(Check {
             limits: self.limits,
             shape: self.shape.clone(),
+            rate: self.rate.clone(),
             operation_name: Mutex::new(None),
         })
     }
@@ -523,7 +541,61 @@ impl ExtensionFactory for RequestLimits {
 struct Check {
     limits: Limits,
     shape: Arc<Shape>,
+    rate: Option<RateLimiter>,
     operation_name: Mutex<Option<String>>,
+}
+
+impl Check {
+    /// Charges the request to its viewer's budget, refusing it when too little is left.
+    fn charge(&self, ctx: &ExtensionContext<'_>, measure: &Measure) -> ServerResult<()> {
+        let Some(rate) = &self.rate else {
+            return Ok(());
+        };
+        let Some(viewer) = ctx
+            .data_opt::<Arc<RequestScope>>()
+            .and_then(|scope| scope.viewer.as_ref())
+        else {
+            return Ok(());
+        };
+        let allowance = rate.charge(
+            viewer.id(),
+            crate::rate_limit::cost(measure.requests),
+            Utc::now(),
+        );
+        if let Some(charged) = ctx.data_opt::<Arc<Charged>>()
+            && let Ok(mut slot) = charged.0.lock()
+        {
+            *slot = Some(allowance);
+        }
+        if !allowance.refused {
+            return Ok(());
+        }
+        let retry_after = (allowance.reset_at - Utc::now()).num_seconds().max(1);
+        let mut error = ServerError::new(
+            format!(
+                "this request costs {} points and {} of your {} an hour remain; the budget renews at {} (in {retry_after} s)",
+                allowance.cost,
+                allowance.remaining,
+                allowance.limit,
+                allowance
+                    .reset_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            None,
+        );
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", "RATE_LIMITED");
+        extensions.set("cost", allowance.cost);
+        extensions.set("remaining", allowance.remaining);
+        extensions.set(
+            "resetAt",
+            allowance
+                .reset_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+        extensions.set("retryAfter", retry_after);
+        Err(error)
+    }
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -579,13 +651,14 @@ impl Extension for Check {
             .lock()
             .ok()
             .and_then(|name| name.clone());
-        check(
+        let measure = check(
             &document,
             operation_name.as_deref(),
             variables,
             &self.shape,
             &self.limits,
         )?;
+        self.charge(ctx, &measure)?;
         Ok(document)
     }
 }
@@ -677,7 +750,7 @@ mod tests {
 
     #[test]
     fn the_dashboard_query_is_within_the_default_limits() {
-        let query = include_str!("../../shared/queries/dashboard.graphql");
+        let query = include_str!("../tests/queries/dashboard.graphql");
         let measured = measure(query);
         let limits = Limits::default();
         assert!(measured.depth <= limits.depth, "{measured:?}");
@@ -749,7 +822,7 @@ mod tests {
             syntax_nesting("{ a(s: \"[[[{{\\\"(\") # [[[[\n b(s: \"\"\"[[[ \\\"\"\" ((\"\"\") }"),
             2
         );
-        let dashboard = include_str!("../../shared/queries/dashboard.graphql");
+        let dashboard = include_str!("../tests/queries/dashboard.graphql");
         assert!(syntax_nesting(dashboard) <= Limits::default().recursion);
     }
 

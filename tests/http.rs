@@ -95,7 +95,7 @@ async fn every_answer_carries_the_security_headers() {
 async fn large_answers_are_compressed_for_clients_that_accept_it() {
     let app = app_with(|_| {}).await;
     let demo = Demo::seed(&app).await;
-    let dashboard = include_str!("../../shared/queries/dashboard.graphql");
+    let dashboard = include_str!("queries/dashboard.graphql");
     let request = |encoding: &'static str, query: &'static str| {
         reqwest::Client::builder()
             .no_gzip()

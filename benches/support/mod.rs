@@ -145,6 +145,10 @@ impl Server {
             .arg("serve")
             .arg("--listen")
             .arg(addr.to_string())
+            // One bench person sends dozens of requests a second: a budget meant for people
+            // would refuse most of them.
+            .arg("--rate-limit")
+            .arg("0")
             .env("WARREN_PUBLIC_URL", format!("http://{addr}"))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("server log file"))

@@ -6,6 +6,7 @@ mod m20261128_000003_invitations_requests;
 mod m20261128_000004_events;
 mod m20261128_000005_sign_in;
 mod m20261128_000006_mail_outbox;
+mod m20261128_000007_rate_limit;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_events::Migration),
             Box::new(m20261128_000005_sign_in::Migration),
             Box::new(m20261128_000006_mail_outbox::Migration),
+            Box::new(m20261128_000007_rate_limit::Migration),
         ]
     }
 }

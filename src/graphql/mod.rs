@@ -52,11 +52,15 @@ pub struct Mutation(
 
 /// The schema with the default request limits.
 pub fn build_schema() -> WarrenSchema {
-    build_schema_with(Limits::default())
+    build_schema_with(Limits::default(), None)
 }
 
 /// The schema, refusing every request over `limits` before it runs (see `limits`).
-pub fn build_schema_with(limits: Limits) -> WarrenSchema {
+/// With `rate`, each authenticated request is also charged to its viewer's budget.
+pub fn build_schema_with(
+    limits: Limits,
+    rate: Option<crate::rate_limit::RateLimiter>,
+) -> WarrenSchema {
     let shape = Shape::of_sdl(&schema_builder().finish().sdl()).unwrap_or_else(|err| {
         // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
         tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");
@@ -66,6 +70,7 @@ pub fn build_schema_with(limits: Limits) -> WarrenSchema {
         .extension(RequestLimits {
             limits,
             shape: Arc::new(shape),
+            rate,
         })
         .extension(crate::metrics::Observe)
         // The parser's own recursion (nested selection sets, lists and objects in values).
@@ -132,6 +137,21 @@ pub(crate) async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<No
 /// The entry points for reading.
 pub struct Query;
 
+/// A viewer's hourly budget of points (see the README, "Rate limit").
+#[derive(async_graphql::SimpleObject)]
+pub struct RateLimit {
+    /// Points an hour.
+    pub limit: u64,
+    /// What this request cost.
+    pub cost: u64,
+    /// Points spent in the current hour, this request included.
+    pub used: u64,
+    /// Points left in it.
+    pub remaining: u64,
+    /// When a new hour, with the whole budget, begins.
+    pub reset_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The entry points for reading.
 #[Object]
 impl Query {
@@ -174,6 +194,19 @@ impl Query {
         let args = PageArgs::new(first, after, last, before)?;
         let criteria = EventCriteria::from_input(ctx, filter).await?;
         event::connection(ctx, args, criteria).await
+    }
+
+    /// What this request cost against the viewer's hourly budget, and what is left of it; null
+    /// without a viewer, or when the server has no rate limit.
+    async fn rate_limit(&self, ctx: &Context<'_>) -> Option<RateLimit> {
+        let charged = ctx.data_opt::<Arc<crate::rate_limit::Charged>>()?.get()?;
+        Some(RateLimit {
+            limit: charged.limit,
+            cost: charged.cost,
+            used: charged.used,
+            remaining: charged.remaining,
+            reset_at: charged.reset_at,
+        })
     }
 
     /// The invitation behind a secret invitation link, to preview it before accepting.

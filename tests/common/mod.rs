@@ -108,6 +108,9 @@ impl TestApp {
         TestApp::spawn_configured(backend, |addr| async move {
             let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
             settings.live = ws;
+            // Tests send thousands of requests as one person in seconds; the limiter runs,
+            // with a budget no test spends (tests/rate_limit.rs sets small ones).
+            settings.rate_limit = 1_000_000;
             settings
         })
         .await
