@@ -167,8 +167,18 @@ async fn a_database_outage_is_survived() {
     })
     .await;
     let demo = Demo::seed(&app).await;
+    // Subscribed after the newest event so far, the subscriber gets the next one whether its
+    // subscription is live before that commits or not.
+    let newest = app
+        .query(
+            &demo.ana,
+            "{ events(last: 1) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    let after = newest["events"]["edges"][0]["cursor"].clone();
     let mut socket = ws::connect(app.addr, &demo.ana).await;
-    ws::subscribe(&mut socket, "feed", json!({})).await;
+    ws::subscribe(&mut socket, "feed", json!({ "after": after })).await;
     assert_eq!(
         app.mutation_code(&demo.ana, "createTeam", json!({ "name": "Before" }))
             .await,

@@ -56,19 +56,7 @@ async fn every_backend() -> Vec<TestApp> {
 }
 
 /// Every kind of global id, to forge ids of each kind around a real object's UUID.
-const KINDS: [NodeKind; 11] = [
-    NodeKind::Person,
-    NodeKind::Team,
-    NodeKind::App,
-    NodeKind::Environment,
-    NodeKind::PaymentMethod,
-    NodeKind::SshKey,
-    NodeKind::PersonalAccessToken,
-    NodeKind::Invitation,
-    NodeKind::AccessRequest,
-    NodeKind::Event,
-    NodeKind::EventFilter,
-];
+const KINDS: [NodeKind; 11] = NodeKind::ALL;
 
 const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id } }";
 const NODES: &str = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }";
@@ -3209,37 +3197,14 @@ async fn a_chunked_body_over_the_limit_is_refused() {
 /// A `warren serve` process of its own on `app`'s database, ready to answer: a crash takes it
 /// down rather than the test binary, and shows as its exit status. Killed when dropped.
 async fn separate_server(app: &TestApp) -> (tokio::process::Child, std::net::SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_warren"))
-        .args(["serve", "--listen", &addr.to_string()])
-        .env("WARREN_DATABASE_URL", &app.database_url)
-        .env("WARREN_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start warren serve");
-    for _ in 0..200 {
-        if let Ok(response) = app.client.get(format!("http://{addr}/readyz")).send().await
-            && response.status().is_success()
-        {
-            return (child, addr);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("warren serve did not become ready");
+    common::serve_process(&app.database_url, "error", std::process::Stdio::null(), &[]).await
 }
 
-/// A list literal nested deep in an argument passes the parser (its recursion limit counts
-/// selection sets, not list values), then the request limits resolve the arguments they
-/// measure (`ids`, `first`, `last`) recursively (`Value::into_const_with` in
-/// `src/limits.rs`), a chain of stack frames per level. A stack overflow aborts the process:
-/// about 850 levels kill a debug build, 1,800 (a 3.6 KB request) the release build; from
-/// about 7,700 levels the parser refuses the document. Each shape gets a server process of
+/// A list literal nested deep in an argument passed the parser (its recursion limit counts
+/// selection sets, not list values), then the request limits converted the arguments they
+/// measure (`ids`, `first`, `last`) recursively, a chain of stack frames per level: about
+/// 850 levels aborted a debug build, 1,800 (a 3.6 KB request) the release build. Nesting is
+/// now counted in the text before anything parses it. Each shape gets a server process of
 /// its own, so that its death shows as an exit status rather than killing the tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_literal_nested_deep_does_not_bring_the_server_down() {

@@ -5,40 +5,10 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use common::demo::Demo;
 use common::{Backend, TestApp, ws};
 use serde_json::json;
-use tokio::process::{Child, Command};
-
-/// A `warren serve` process on `database_url`, ready to answer; killed when dropped.
-async fn second_instance(database_url: &str) -> (Child, std::net::SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let child = Command::new(env!("CARGO_BIN_EXE_warren"))
-        .args(["serve", "--listen", &addr.to_string()])
-        .env("WARREN_DATABASE_URL", database_url)
-        .env("WARREN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start warren serve");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(response) = client.get(format!("http://{addr}/readyz")).send().await
-            && response.status().is_success()
-        {
-            return (child, addr);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the second instance did not become ready");
-}
 
 /// The summary of the next event on `socket`.
 async fn next_summary(socket: &mut ws::Socket) -> String {
@@ -72,7 +42,8 @@ async fn events_written_on_one_instance_reach_subscribers_of_another() {
         )
         .await;
     let after = newest["events"]["edges"][0]["cursor"].clone();
-    let (_child, other) = second_instance(&app.database_url).await;
+    let (_child, other) =
+        common::serve_process(&app.database_url, "warn", Stdio::null(), &[]).await;
     let mut socket = ws::connect(other, &demo.ana).await;
     ws::subscribe(&mut socket, "1", json!({ "after": after })).await;
 

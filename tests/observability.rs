@@ -54,14 +54,23 @@ async fn metrics_count_requests_subscriptions_events_and_connections() {
         .graphql_raw(Some(&demo.ana), "{ viewer { noSuchField } }", json!({}))
         .await;
     assert!(body["errors"].is_array(), "{body}");
-    let mut socket = ws::connect(app.addr, &demo.ana).await;
-    ws::subscribe(&mut socket, "feed", json!({})).await;
-    // The subscription is running once it delivers.
     assert_eq!(
         app.mutation_code(&demo.ana, "createTeam", json!({ "name": "Seen" }))
             .await,
         None
     );
+    // The subscription is running once it delivers; resuming after the event before the last
+    // one, it does whenever it starts.
+    let events = app
+        .query(
+            &demo.ana,
+            "{ events(last: 2) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    let after = events["events"]["edges"][0]["cursor"].clone();
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
+    ws::subscribe(&mut socket, "feed", json!({ "after": after })).await;
     ws::next_event(&mut socket).await;
 
     let after = scrape(&app).await;
@@ -141,36 +150,14 @@ async fn logs_name_requests_and_operations_but_never_secrets() {
         .map_err(|e| e.message())
         .expect("demo seed")
         .token;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_warren"))
-        .args(["serve", "--listen", &addr])
-        .env("WARREN_DATABASE_URL", &url)
-        .env(
-            "WARREN_LOG",
-            "debug,sqlx=warn,sea_orm=warn,hyper=warn,h2=warn",
-        )
-        .env("WARREN_LOG_FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start warren serve");
+    let (mut server, addr) = common::serve_process(
+        &url,
+        "debug,sqlx=warn,sea_orm=warn,hyper=warn,h2=warn",
+        Stdio::piped(),
+        &[("WARREN_LOG_FORMAT", "json")],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if let Ok(answer) = client.get(format!("http://{addr}/readyz")).send().await
-            && answer.status().is_success()
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the server did not become ready");
     let answer = client
         .post(format!("http://{addr}/graphql"))
         .bearer_auth(&token)

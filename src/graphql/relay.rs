@@ -25,7 +25,8 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    const ALL: [NodeKind; 11] = [
+    /// Every kind.
+    pub const ALL: [NodeKind; 11] = [
         NodeKind::Person,
         NodeKind::Team,
         NodeKind::App,

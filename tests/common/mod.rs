@@ -278,6 +278,41 @@ impl Drop for TestApp {
     }
 }
 
+/// A `warren serve` process on `database_url`, logging at `log` (`WARREN_LOG`) to `stderr`,
+/// ready to answer; killed when dropped.
+pub async fn serve_process(
+    database_url: &str,
+    log: &str,
+    stderr: std::process::Stdio,
+    envs: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+        .args(["serve", "--listen", &addr.to_string()])
+        .env("WARREN_DATABASE_URL", database_url)
+        .env("WARREN_LOG", log)
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start warren serve");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("http://{addr}/readyz")).send().await
+            && response.status().is_success()
+        {
+            return (child, addr);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("warren serve did not become ready");
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
