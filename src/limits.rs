@@ -9,6 +9,9 @@
 //! given) costs n for each object it is selected on, so nested connections multiply:
 //! `teams(first: 50) { nodes { apps(first: 50) { ... } } }` costs 50 + 50 × 50. `nodes(ids:)`
 //! costs one per id. The dashboard's query costs 189,200.
+//!
+//! The same measure gives a request's rate-limit cost (`rate_limit`), charged here too, so a
+//! request over its viewer's budget is also refused before anything runs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,8 +49,8 @@ pub struct Limits {
     /// Fields selected, each counted once per place its fragment is spread: what the response
     /// is built from, however few nodes the connections may return.
     pub fields: u64,
-    /// Nesting of the document's syntax (selection sets, lists and objects in values), which
-    /// the parser follows recursively.
+    /// Nesting of braces, brackets and parentheses, counted in the text before it is parsed
+    /// (`syntax_nesting`): it bounds every recursion over the document that follows.
     pub recursion: usize,
     /// Bytes of a request's body (query and variables).
     pub body_bytes: usize,
