@@ -18,9 +18,7 @@ use openidconnect::{
     EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     TokenResponse,
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -445,7 +443,9 @@ async fn find_or_create(
     identity: &Identity,
     account_type: AccountType,
 ) -> Result<Uuid, SignInError> {
-    let txn = db.conn.begin().await?;
+    // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and then
+    // writes fails at once when another connection committed in between.
+    let txn = crate::change::begin_write(db).await?;
     let now = Utc::now();
     let known = person_identity::Entity::find()
         .filter(person_identity::Column::Issuer.eq(&identity.issuer))

@@ -14,7 +14,7 @@ use entity::{
     payment_method, payment_method_person, payment_method_team, person, team, team_app,
     team_member, technical_contact,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth;
@@ -53,7 +53,8 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     let (people_n, teams_n, pms_n, apps_n, events_n) = (100 * s, 20 * s, 40 * s, 300 * s, 2000 * s);
     let is_client = |p: usize| p % 10 == 9;
     let mut clock = Clock::fixed();
-    let txn = db.conn.begin().await?;
+    // A write transaction from the start (see `seed::demo`).
+    let txn = crate::change::begin_write(db).await?;
     if crate::event::next_sequence(&txn).await? != 1 {
         return Err(ApiError::Conflict {
             message: "the bench world needs an empty database".to_owned(),

@@ -4,7 +4,6 @@
 use entity::enums::{
     AccountType, EventCategory, InvitationKind, PaymentType, TeamRole, TokenScope,
 };
-use sea_orm::TransactionTrait;
 
 use crate::db::Db;
 use crate::error::ApiResult;
@@ -12,7 +11,9 @@ use crate::seed::SeedReport;
 use crate::seed::world::{Clock, Subject, World};
 
 pub async fn demo(db: &Db) -> ApiResult<SeedReport> {
-    let txn = db.conn.begin().await?;
+    // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and
+    // then writes fails at once when another connection committed in between.
+    let txn = crate::change::begin_write(db).await?;
     let next_sequence = crate::event::next_sequence(&txn).await?;
     let mut w = World::new(&txn, Clock::now()).with_sequence_from(next_sequence);
     use AccountType::{Client, Developer};
