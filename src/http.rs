@@ -70,6 +70,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// A limiter of `rate_limit` points an hour; none when it is 0 (no limit).
+    fn rate_limiter(&self) -> Option<RateLimiter> {
+        (self.rate_limit > 0).then(|| RateLimiter::new(self.rate_limit))
+    }
+
     pub fn new(public_url: &str) -> Settings {
         let public_url = public_url.trim_end_matches('/').to_owned();
         Settings {
@@ -110,7 +115,7 @@ struct AppState {
 /// The service's routes. Its rate limiter (if `settings` has one) counts for this router
 /// alone: `serve_with` also shares it with other instances.
 pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> {
-    let rate = (settings.rate_limit > 0).then(|| RateLimiter::new(settings.rate_limit));
+    let rate = settings.rate_limiter();
     router_with(db, feed, settings, rate)
 }
 
@@ -275,7 +280,7 @@ pub async fn serve_with(
         settings.mail.clone(),
     ));
     let connections = settings.connections.clone();
-    let rate = (settings.rate_limit > 0).then(|| RateLimiter::new(settings.rate_limit));
+    let rate = settings.rate_limiter();
     if let Some(rate) = &rate {
         // On a connection of its own, like the mail worker: its writes never wait for one a
         // request needs, and are counted apart from requests' statements.
