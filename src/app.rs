@@ -40,7 +40,8 @@ pub type AppConnection = async_graphql::connection::Connection<String, App, Tota
 pub type TeamConnection = async_graphql::connection::Connection<String, Team, TotalCount>;
 
 static TEAMS: EdgeSql = EdgeSql {
-    from: "team_app e JOIN team n ON n.id = e.team_id",
+    from: "team_app e",
+    node: "JOIN team n ON n.id = e.team_id",
     parent: "e.app_id",
     key: "n.id",
     select: "n.*",
@@ -48,7 +49,8 @@ static TEAMS: EdgeSql = EdgeSql {
 };
 
 static DEVELOPERS: EdgeSql = EdgeSql {
-    from: "developer_connection e JOIN person n ON n.id = e.person_id",
+    from: "developer_connection e",
+    node: "JOIN person n ON n.id = e.person_id",
     parent: "e.app_id",
     key: "n.id",
     select: "n.*, e.team_id AS edge_team_id, e.connected_at AS edge_connected_at",
@@ -61,6 +63,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
            UNION SELECT ia.invitation_id, ia.app_id FROM invitation_app ia \
            JOIN invitation i ON i.id = ia.invitation_id WHERE i.kind = 'TAKE_OVER_BILLING') e \
            JOIN invitation n ON n.id = e.invitation_id",
+    node: "",
     parent: "e.app_id",
     key: "n.id",
     select: "n.*",
@@ -71,6 +74,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
 static AUTHORIZED_KEYS: EdgeSql = EdgeSql {
     from: "environment env JOIN developer_connection dc ON dc.app_id = env.app_id \
            JOIN ssh_key n ON n.person_id = dc.person_id",
+    node: "",
     parent: "env.id",
     key: "n.id",
     select: "n.*",

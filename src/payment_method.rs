@@ -38,6 +38,7 @@ pub type PersonConnection = async_graphql::connection::Connection<String, Person
 
 static APPS: EdgeSql = EdgeSql {
     from: "app n",
+    node: "",
     parent: "n.payment_method_id",
     key: "n.id",
     select: "n.*",
@@ -45,7 +46,8 @@ static APPS: EdgeSql = EdgeSql {
 };
 
 static PEOPLE: EdgeSql = EdgeSql {
-    from: "payment_method_person e JOIN person n ON n.id = e.person_id",
+    from: "payment_method_person e",
+    node: "JOIN person n ON n.id = e.person_id",
     parent: "e.payment_method_id",
     key: "n.id",
     select: "n.*",
@@ -53,7 +55,8 @@ static PEOPLE: EdgeSql = EdgeSql {
 };
 
 static TEAMS: EdgeSql = EdgeSql {
-    from: "payment_method_team e JOIN team n ON n.id = e.team_id",
+    from: "payment_method_team e",
+    node: "JOIN team n ON n.id = e.team_id",
     parent: "e.payment_method_id",
     key: "n.id",
     select: "n.*",
@@ -62,6 +65,7 @@ static TEAMS: EdgeSql = EdgeSql {
 
 static INVITATIONS: EdgeSql = EdgeSql {
     from: "invitation n",
+    node: "",
     parent: "n.payment_method_id",
     key: "n.id",
     select: "n.*",

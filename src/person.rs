@@ -70,7 +70,8 @@ impl Loader<PersonSshKeys> for Batch {
 }
 
 static TEAMS: EdgeSql = EdgeSql {
-    from: "team_member e JOIN team n ON n.id = e.team_id",
+    from: "team_member e",
+    node: "JOIN team n ON n.id = e.team_id",
     parent: "e.person_id",
     key: "n.id",
     select: "n.*, e.role AS edge_role, e.joined_at AS edge_joined_at",
@@ -78,7 +79,8 @@ static TEAMS: EdgeSql = EdgeSql {
 };
 
 static APPS: EdgeSql = EdgeSql {
-    from: "developer_connection e JOIN app n ON n.id = e.app_id",
+    from: "developer_connection e",
+    node: "JOIN app n ON n.id = e.app_id",
     parent: "e.person_id",
     key: "n.id",
     select: "n.*, e.team_id AS edge_team_id, e.connected_at AS edge_connected_at",
@@ -86,11 +88,8 @@ static APPS: EdgeSql = EdgeSql {
 };
 
 static PAYMENT_METHODS: EdgeSql = EdgeSql {
-    from: concat!(
-        "(",
-        billing_paths!(),
-        ") e JOIN payment_method n ON n.id = e.payment_method_id"
-    ),
+    from: concat!("(", billing_paths!(), ") e"),
+    node: "JOIN payment_method n ON n.id = e.payment_method_id",
     parent: "e.person_id",
     key: "n.id",
     select: "n.*",
@@ -99,6 +98,7 @@ static PAYMENT_METHODS: EdgeSql = EdgeSql {
 
 static INVITATIONS: EdgeSql = EdgeSql {
     from: "person e JOIN invitation n ON n.email = e.email",
+    node: "",
     parent: "e.id",
     key: "n.id",
     select: "n.*",
@@ -107,6 +107,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
 
 static TOKENS: EdgeSql = EdgeSql {
     from: "personal_access_token n",
+    node: "",
     parent: "n.person_id",
     key: "n.id",
     select: "n.*",

@@ -35,7 +35,8 @@ load_by_id!(TeamId, team);
 crate::graphql::context::visibility_by_id!(TeamVisible, visible_teams);
 
 static MEMBERS: EdgeSql = EdgeSql {
-    from: "team_member e JOIN person n ON n.id = e.person_id",
+    from: "team_member e",
+    node: "JOIN person n ON n.id = e.person_id",
     parent: "e.team_id",
     key: "n.id",
     select: "n.*, e.role AS edge_role, e.joined_at AS edge_joined_at",
@@ -43,7 +44,8 @@ static MEMBERS: EdgeSql = EdgeSql {
 };
 
 static APPS: EdgeSql = EdgeSql {
-    from: "team_app e JOIN app n ON n.id = e.app_id",
+    from: "team_app e",
+    node: "JOIN app n ON n.id = e.app_id",
     parent: "e.team_id",
     key: "n.id",
     select: "n.*",
@@ -51,7 +53,8 @@ static APPS: EdgeSql = EdgeSql {
 };
 
 static PAYMENT_METHODS: EdgeSql = EdgeSql {
-    from: "payment_method_team e JOIN payment_method n ON n.id = e.payment_method_id",
+    from: "payment_method_team e",
+    node: "JOIN payment_method n ON n.id = e.payment_method_id",
     parent: "e.team_id",
     key: "n.id",
     select: "n.*",
@@ -60,6 +63,7 @@ static PAYMENT_METHODS: EdgeSql = EdgeSql {
 
 static INVITATIONS: EdgeSql = EdgeSql {
     from: "invitation n",
+    node: "",
     parent: "n.team_id",
     key: "n.id",
     select: "n.*",
@@ -68,6 +72,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
 
 static ACCESS_REQUESTS: EdgeSql = EdgeSql {
     from: "access_request n",
+    node: "",
     parent: "n.team_id",
     key: "n.id",
     select: "n.*",

@@ -73,7 +73,12 @@ impl Sql {
 /// How one edge is stored: the rows to read, the column naming the parent, and the key the
 /// edge is ordered and paged by (a UUID v7 id, so creation order; or an event sequence).
 pub struct EdgeSql {
+    /// The edge's rows: a join table aliased `e`, or the node table itself aliased `n`.
     pub from: &'static str,
+    /// The join from a join table's rows to their nodes (`JOIN team n ON n.id = e.team_id`),
+    /// or "". It must find exactly one node per row (a foreign key to the node's primary key):
+    /// counts leave it out when no condition refers to `n`.
+    pub node: &'static str,
     pub parent: &'static str,
     pub key: &'static str,
     /// The node's columns, then edge columns aliased `edge_*`.
@@ -134,11 +139,30 @@ fn read_key(row: &QueryResult, sequence: bool) -> Result<CursorKey, DbErr> {
     })
 }
 
+/// Whether SQL text names a column of the node alias `n` (`n.` not preceded by a letter, digit
+/// or underscore).
+fn refers_to_node(text: &str) -> bool {
+    text.match_indices("n.").any(|(at, _)| {
+        !text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
 impl EdgeSql {
-    fn push_from_where(&self, sql: &mut Sql, parents: &[Uuid], narrowing: &Narrowing) {
-        sql.push(" FROM ")
-            .push(self.from)
-            .push(" WHERE ")
+    fn push_from_where(
+        &self,
+        sql: &mut Sql,
+        parents: &[Uuid],
+        narrowing: &Narrowing,
+        with_node: bool,
+    ) {
+        sql.push(" FROM ").push(self.from);
+        if with_node && !self.node.is_empty() {
+            sql.push(" ").push(self.node);
+        }
+        sql.push(" WHERE ")
             .push(self.parent)
             .push(" IN ")
             .bind_list(parents.iter().copied());
@@ -172,7 +196,7 @@ impl EdgeSql {
             .push(" ")
             .push(direction)
             .push(") AS page_row");
-        self.push_from_where(&mut sql, parents, narrowing);
+        self.push_from_where(&mut sql, parents, narrowing, true);
         if let Some(after) = args.after {
             sql.push(" AND ")
                 .push(self.key)
@@ -185,10 +209,13 @@ impl EdgeSql {
                 .push(" < ")
                 .bind(cursor_value(before));
         }
-        // One row more than asked tells whether another page follows.
+        // One row more than asked tells whether another page follows. The key is unique per
+        // parent (cursors depend on it), so ordering by it gives the rows' order; unlike the row
+        // number, it lets the database reuse the window's sort.
         sql.push(") page WHERE page_row <= ")
             .bind(i64::try_from(args.limit + 1).unwrap_or(i64::MAX))
-            .push(" ORDER BY page_parent, page_row");
+            .push(" ORDER BY page_parent, page_key ")
+            .push(direction);
 
         let mut pages: HashMap<Uuid, Page> = HashMap::new();
         for row in db.conn.query_all_raw(sql.statement()).await? {
@@ -225,7 +252,18 @@ impl EdgeSql {
         sql.push("SELECT ")
             .push(self.parent)
             .push(" AS page_parent, COUNT(*) AS page_count");
-        self.push_from_where(&mut sql, parents, narrowing);
+        // Each row of a join table has exactly one node, so the join only matters to counts
+        // when a condition looks at the node.
+        let with_node = refers_to_node(self.condition)
+            || narrowing
+                .only_ids
+                .as_ref()
+                .is_some_and(|(column, _)| refers_to_node(column))
+            || narrowing
+                .equals
+                .as_ref()
+                .is_some_and(|(column, _)| refers_to_node(column));
+        self.push_from_where(&mut sql, parents, narrowing, with_node);
         sql.push(" GROUP BY ").push(self.parent);
         let mut counts = HashMap::new();
         for row in db.conn.query_all_raw(sql.statement()).await? {
@@ -235,5 +273,21 @@ impl EdgeSql {
             );
         }
         Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refers_to_node;
+
+    #[test]
+    fn a_condition_refers_to_the_node_only_through_its_alias() {
+        assert!(refers_to_node("n.state = 'PENDING'"));
+        assert!(refers_to_node("(n.id)"));
+        assert!(refers_to_node("e.kind = 'A' AND n.kind = 'B'"));
+        assert!(!refers_to_node(""));
+        assert!(!refers_to_node("e.team_id"));
+        assert!(!refers_to_node("pn.id = e.id AND tm.role = 'UNLIMITED'"));
+        assert!(!refers_to_node("revoked_at IS NULL"));
     }
 }
