@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// Seconds a GraphQL request over HTTP may take; then it is stopped and answered with 503.
     #[arg(long, env = "WARREN_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// Seconds a client may take to send a request's line and headers after connecting or
+    /// after the previous answer; an idle keep-alive connection is closed after as long. Keep
+    /// it above the idle timeout of a load balancer in front (theirs must close first).
+    #[arg(long, env = "WARREN_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
     /// Origins (`scheme://host[:port]`) whose pages may call the API from a browser (CORS).
     /// None by default: other sites' pages cannot read answers.
     #[arg(long, env = "WARREN_CORS_ORIGINS", value_delimiter = ',')]
@@ -182,6 +187,7 @@ impl ServeArgs {
         settings.live = self.live_options();
         settings.limits = self.limits.limits();
         settings.request_timeout = std::time::Duration::from_secs(self.request_timeout);
+        settings.header_timeout = std::time::Duration::from_secs(self.header_timeout);
         settings.cors_origins.clone_from(&self.cors_origins);
         settings.rate_limit = self.rate_limit;
         settings.mail.smtp_url = self.smtp_url.clone();

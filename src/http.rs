@@ -26,6 +26,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -61,6 +62,10 @@ pub struct Settings {
     pub limits: Limits,
     /// The longest a GraphQL request over HTTP may take; then it is stopped and answered 503.
     pub request_timeout: Duration,
+    /// The longest a client may take to send a request's line and headers, counted from when
+    /// the connection opened or the previous answer was sent (so also how long an idle
+    /// keep-alive connection stays open). `serve_with` applies it; `router` alone cannot.
+    pub header_timeout: Duration,
     /// Origins whose pages may call the API from the browser (CORS); none by default.
     pub cors_origins: Vec<String>,
     /// The server's WebSocket connections, closed when it shuts down.
@@ -85,6 +90,7 @@ impl Settings {
             mail: crate::mail::MailSettings::default(),
             limits: Limits::default(),
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
             connections: crate::websocket::LiveConnections::default(),
             rate_limit: 5_000,
@@ -146,7 +152,11 @@ fn router_with(
         .route("/auth/logout", post(logout))
         .route(
             "/invitations/accept",
-            get(invitation_page).post(accept_invitation),
+            get(invitation_page)
+                .post(accept_invitation)
+                // Its form must not trickle in for ever either (POST /graphql has a deadline
+                // of its own for the whole body).
+                .layer(RequestBodyTimeoutLayer::new(settings.request_timeout)),
         )
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
@@ -280,6 +290,7 @@ pub async fn serve_with(
         settings.mail.clone(),
     ));
     let connections = settings.connections.clone();
+    let header_timeout = settings.header_timeout;
     let rate = settings.rate_limiter();
     if let Some(rate) = &rate {
         // On a connection of its own, like the mail worker: its writes never wait for one a
@@ -292,17 +303,16 @@ pub async fn serve_with(
     }
     let router = router_with(db, feed, settings, rate).map_err(std::io::Error::other)?;
     let closing = connections.clone();
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // WebSocket connections are told at once; requests in flight finish meanwhile.
-            closing.close_all();
-        })
-        .await;
+    crate::accept::serve(listener, router, header_timeout, async move {
+        shutdown.await;
+        // WebSocket connections are told at once; requests in flight finish meanwhile.
+        closing.close_all();
+    })
+    .await;
     connections.closed(Duration::from_secs(5)).await;
     // A mail being sent may be cut short; its lease lets the next worker send it.
     mail.abort();
-    served
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -495,11 +505,21 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
     if let Some(refusal) = forgery_refusal(&headers) {
         return refusal;
     }
-    match GraphQLRequest::<GraphQLRejection>::from_request(request, &state).await {
-        Ok(request) => execute(&state, &headers, request.into_inner()).await,
-        Err(GraphQLRejection(err)) => refuse(
+    // A body sent a byte at a time would otherwise hold the connection and its buffer for as
+    // long as the client likes.
+    let read = GraphQLRequest::<GraphQLRejection>::from_request(request, &state);
+    match tokio::time::timeout(state.request_timeout, read).await {
+        Ok(Ok(request)) => execute(&state, &headers, request.into_inner()).await,
+        Ok(Err(GraphQLRejection(err))) => refuse(
             StatusCode::BAD_REQUEST,
             ApiError::bad_input(format!("invalid GraphQL request: {err}")),
+        ),
+        Err(_) => refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            ApiError::bad_input(format!(
+                "the request body did not arrive within {} s",
+                state.request_timeout.as_secs_f64()
+            )),
         ),
     }
 }

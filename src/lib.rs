@@ -4,6 +4,7 @@
 //! sees what, the domain modules (`person`, `team`, `app`, ...) hold each object's GraphQL
 //! type, loaders and rules, `graphql` assembles the schema and `http` serves it.
 
+pub mod accept;
 pub mod access;
 pub mod access_request;
 pub mod app;

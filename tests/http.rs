@@ -171,3 +171,78 @@ async fn postgres_statements_have_a_timeout() {
         format!("{}s", warren::db::STATEMENT_TIMEOUT.as_secs())
     );
 }
+
+/// Reads from `stream` until the server closes it, and returns what it sent; fails if it is
+/// still open after `within` (generous: this checks that it closes, not how fast).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut received))
+        .await
+        .expect("the server closed the connection")
+        .ok();
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// A client that opens connections and sends its request headers slowly, or never (slowloris),
+/// cannot hold them: the server closes each once the header timeout has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_whose_headers_do_not_arrive_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let app = app_with(|settings| settings.header_timeout = Duration::from_millis(300)).await;
+
+    let mut silent = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let mut slow = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"POST /graphql HTTP/1.1\r\nHost: warren\r\nContent-")
+        .await
+        .expect("write");
+    assert_eq!(
+        read_until_closed(&mut silent, Duration::from_secs(20)).await,
+        ""
+    );
+    assert_eq!(
+        read_until_closed(&mut slow, Duration::from_secs(20)).await,
+        ""
+    );
+
+    // A keep-alive connection idle for as long is closed the same way, after its answer.
+    let mut idle = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: warren\r\n\r\n")
+        .await
+        .expect("write");
+    let answered = read_until_closed(&mut idle, Duration::from_secs(20)).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+
+    // Requests that come in time are served as ever.
+    let (status, body) = app.graphql_raw(None, "{ __typename }", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A request body that trickles in is given up on after the request timeout, with a GraphQL
+/// error, so it cannot hold a connection and its buffer for ever either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_is_refused() {
+    use tokio::io::AsyncWriteExt;
+    let app = app_with(|settings| settings.request_timeout = Duration::from_millis(300)).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: warren\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\nConnection: close\r\n\r\n{\"query\":",
+        )
+        .await
+        .expect("write");
+    let answer = read_until_closed(&mut stream, Duration::from_secs(20)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or_default())
+        .unwrap_or_else(|err| panic!("{err}: {answer}"));
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+}
