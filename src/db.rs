@@ -33,6 +33,16 @@ struct Outage {
     probing: AtomicBool,
 }
 
+/// What a new pool shares with other handles (see `companion` and `sibling`); all new by
+/// default.
+#[derive(Default)]
+struct Shared {
+    news: Arc<tokio::sync::Notify>,
+    statements: Arc<AtomicU64>,
+    recorder: Arc<Recorder>,
+    outage: Arc<Outage>,
+}
+
 /// How long a probe waits for the database (`/readyz`, and during an outage).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the database is probed during an outage.
@@ -41,7 +51,7 @@ const PROBE_EVERY: Duration = Duration::from_millis(500);
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
         // SQLite: readers run beside the one writer (WAL); PostgreSQL: enough for two cores.
-        Db::connect_pool(url, 16, Arc::new(tokio::sync::Notify::new())).await
+        Db::connect_pool(url, 16, Shared::default()).await
     }
 
     /// A small pool of its own on the same database, for background work (the event feed):
@@ -52,14 +62,31 @@ impl Db {
             // A second pool would open a second, empty in-memory database.
             return Ok(self.clone());
         }
-        Db::connect_pool(&self.url, connections, self.news.clone()).await
+        let shared = Shared {
+            news: self.news.clone(),
+            ..Shared::default()
+        };
+        Db::connect_pool(&self.url, connections, shared).await
     }
 
-    async fn connect_pool(
-        url: &str,
-        connections: u32,
-        news: Arc<tokio::sync::Notify>,
-    ) -> Result<Db, DbErr> {
+    /// A small pool of its own on the same database that stands for this one: its statements
+    /// are counted and recorded with this handle's, and an outage is shared. For work that
+    /// runs on another runtime (`websocket::live_runtime`): a PostgreSQL connection waits for
+    /// its socket through the runtime that opened it, so each runtime needs its own pool.
+    pub async fn sibling(&self, connections: u32) -> Result<Db, DbErr> {
+        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+            return Ok(self.clone());
+        }
+        let shared = Shared {
+            news: self.news.clone(),
+            statements: self.statements.clone(),
+            recorder: self.recorder.clone(),
+            outage: self.outage.clone(),
+        };
+        Db::connect_pool(&self.url, connections, shared).await
+    }
+
+    async fn connect_pool(url: &str, connections: u32, shared: Shared) -> Result<Db, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(connections)
@@ -95,10 +122,8 @@ impl Db {
             });
         }
         let mut conn = sea_orm::Database::connect(options).await?;
-        let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        let recorder = Arc::new(Recorder::default());
-        let recording = recorder.clone();
+        let counter = shared.statements.clone();
+        let recording = shared.recorder.clone();
         conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
             recording.record(info.statement);
@@ -107,10 +132,10 @@ impl Db {
         Ok(Db {
             conn,
             url: Arc::from(url),
-            statements,
-            recorder,
-            news,
-            outage: Arc::new(Outage::default()),
+            statements: shared.statements,
+            recorder: shared.recorder,
+            news: shared.news,
+            outage: shared.outage,
         })
     }
 

@@ -12,7 +12,7 @@
 //! with a recent cursor (after a dropped connection, or after it fell behind) is served from
 //! memory, not from the database. Subscriptions that must read the database to start admit
 //! themselves a few at a time (`STARTS_AT_ONCE`): ten thousand subscribers resuming at once
-//! wait their turn rather than take every connection queries and mutations need.
+//! wait their turn rather than take every connection of their pool.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
@@ -38,8 +38,9 @@ const POLL: Duration = Duration::from_secs(1);
 const SESSION_LOOK_BACK: chrono::Duration = chrono::Duration::minutes(2);
 /// Events read per statement.
 const READ_BATCH: u64 = 500;
-/// Subscriptions reading the database to start (or replaying a page) at once: a quarter of
-/// the request pool (`Db::connect`), so that queries and mutations always find a connection.
+/// Subscriptions reading the database to start (or replaying a page) at once: half of the live
+/// connections' pool (`websocket::LIVE_CONNECTIONS`), so that the fields of events being
+/// delivered and queries sent over WebSockets still find a connection.
 const STARTS_AT_ONCE: usize = 4;
 
 /// An event with the objects it concerns, as subscribers need it to decide who sees it.

@@ -109,6 +109,8 @@ fn origin_of(url: &str) -> Option<String> {
 struct AppState {
     schema: WarrenSchema,
     db: Db,
+    /// The pool of live connections (WebSockets), which run on a runtime of their own.
+    live_db: Db,
     feed: Feed,
     public_url: Arc<str>,
     ws: LiveOptions,
@@ -122,11 +124,13 @@ struct AppState {
 /// alone: `serve_with` also shares it with other instances.
 pub fn router(db: Db, feed: Feed, settings: Settings) -> Result<Router, String> {
     let rate = settings.rate_limiter();
-    router_with(db, feed, settings, rate)
+    let live_db = db.clone();
+    router_with(db, live_db, feed, settings, rate)
 }
 
 fn router_with(
     db: Db,
+    live_db: Db,
     feed: Feed,
     settings: Settings,
     rate: Option<RateLimiter>,
@@ -135,6 +139,7 @@ fn router_with(
     let state = AppState {
         schema: build_schema_with(settings.limits, rate.clone()),
         db,
+        live_db,
         feed,
         sign_in: SignIn::new(settings.providers, &settings.public_url, policy)?,
         public_url: Arc::from(settings.public_url.as_str()),
@@ -301,7 +306,8 @@ pub async fn serve_with(
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         rate.sync_periodically(rate_db);
     }
-    let router = router_with(db, feed, settings, rate).map_err(std::io::Error::other)?;
+    let live_db = live_pool(&db).await?;
+    let router = router_with(db, live_db, feed, settings, rate).map_err(std::io::Error::other)?;
     let closing = connections.clone();
     crate::accept::serve(listener, router, header_timeout, async move {
         shutdown.await;
@@ -313,6 +319,21 @@ pub async fn serve_with(
     // A mail being sent may be cut short; its lease lets the next worker send it.
     mail.abort();
     Ok(())
+}
+
+/// The pool live connections use, opened on their runtime (`websocket::live_runtime`), which
+/// alone uses it: a PostgreSQL connection waits for its socket through the runtime that opened
+/// it, so a request would otherwise wait behind deliveries for a connection a subscription had
+/// (re)opened, and a subscription behind requests for one of theirs.
+async fn live_pool(db: &Db) -> std::io::Result<Db> {
+    let Some(live) = crate::websocket::live_runtime() else {
+        return Ok(db.clone());
+    };
+    let db = db.clone();
+    live.spawn(async move { db.sibling(crate::websocket::LIVE_CONNECTIONS).await })
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -698,10 +719,10 @@ async fn connection_data(
             let token = value
                 .and_then(bearer_token)
                 .ok_or_else(|| refused("the Authorization value must be `Bearer <token>`"))?;
-            authenticate_token(&state.db, token).await?
+            authenticate_token(&state.live_db, token).await?
         }
         (None, CookieCredential::Usable(secret)) => {
-            authenticate_session(&state.db, &secret, &state.sign_in.policy).await?
+            authenticate_session(&state.live_db, &secret, &state.sign_in.policy).await?
         }
         (None, CookieCredential::ForeignOrigin(origin)) => {
             tracing::info!(%origin, "refused a session cookie from a foreign origin");
@@ -716,7 +737,11 @@ async fn connection_data(
             ));
         }
     };
-    let scope = RequestScope::new(state.db.clone(), Some(viewer), state.public_url.clone());
+    let scope = RequestScope::new(
+        state.live_db.clone(),
+        Some(viewer),
+        state.public_url.clone(),
+    );
     let mut data = Data::default();
     data.insert(scope.streaming_loader());
     data.insert(scope);

@@ -85,6 +85,11 @@ impl LiveConnections {
     }
 }
 
+/// Connections of the pool live connections use (`http::live_pool`): four subscriptions
+/// reading the database to start at once (`feed::STARTS_AT_ONCE`), the rest for the fields
+/// their events are asked for and for queries and mutations sent over WebSockets.
+pub const LIVE_CONNECTIONS: u32 = 8;
+
 /// The runtime live connections run on, apart from the one serving requests. Delivering one
 /// event to ten thousand subscribers keeps every worker busy for a while; on the request
 /// runtime a mutation would wait behind that work at each of its statements, holding its
