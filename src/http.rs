@@ -35,14 +35,15 @@ use crate::auth::{Viewer, authenticate_token, bearer_token};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::feed::Feed;
+use crate::graphql::api::Api;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
-use crate::graphql::{WarrenSchema, build_schema_with};
 use crate::limits::Limits;
 use crate::rate_limit::{Allowance, Charged, RateLimiter};
 use crate::session::{authenticate_session, session_secret};
 use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::websocket::LiveOptions;
+use async_graphql::Executor;
 
 /// How a server is set up, beyond its database.
 #[derive(Debug, Clone)]
@@ -107,7 +108,8 @@ fn origin_of(url: &str) -> Option<String> {
 
 #[derive(Clone)]
 struct AppState {
-    schema: WarrenSchema,
+    /// The schema behind the request limits, the rate limit and metrics.
+    api: Api,
     db: Db,
     /// The pool of live connections (WebSockets), which run on a runtime of their own.
     live_db: Db,
@@ -137,7 +139,7 @@ fn router_with(
 ) -> Result<Router, String> {
     let policy = crate::session::SessionPolicy::for_public_url(&settings.public_url);
     let state = AppState {
-        schema: build_schema_with(settings.limits, rate.clone()),
+        api: Api::new(settings.limits, rate.clone()),
         db,
         live_db,
         feed,
@@ -504,7 +506,7 @@ async fn run_as(
     let scope = RequestScope::new(state.db.clone(), viewer, state.public_url.clone());
     let waves = Waves::default();
     let request = request.data(scope.loader(&waves)).data(scope);
-    let mut response = waves.run(state.schema.execute(request)).await;
+    let mut response = waves.run(state.api.execute(request)).await;
     for error in &mut response.errors {
         ensure_code(error);
     }
@@ -623,14 +625,14 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         // frame still reads whole, in several reads: this is not a size limit.
         .read_buffer_size(1024)
         .on_upgrade(move |socket| {
-            let schema = state.schema.clone();
+            let api = state.api.clone();
             let timings = state.ws;
             let shutdown = state.connections.watch();
             // Boxed, so that the task accepting the upgrade holds a pointer, not a second
             // copy of the connection's state; it ends once the connection is handed over.
             let connection = Box::pin(crate::websocket::serve(
                 socket,
-                schema,
+                api,
                 protocol,
                 timings,
                 shutdown,

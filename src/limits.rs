@@ -10,26 +10,19 @@
 //! `teams(first: 50) { nodes { apps(first: 50) { ... } } }` costs 50 + 50 × 50. `nodes(ids:)`
 //! costs one per id. The dashboard's query costs 189,200.
 //!
-//! The same measure gives a request's rate-limit cost (`rate_limit`), charged here too, so a
-//! request over its viewer's budget is also refused before anything runs.
+//! The same measure gives a request's rate-limit cost (`rate_limit`), charged at the same
+//! point (`graphql::api`), so a request over its viewer's budget is also refused before
+//! anything runs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet, Type,
     TypeKind, TypeSystemDefinition,
 };
-use async_graphql::{Pos, Request, ServerError, ServerResult, Value, Variables};
+use async_graphql::{Pos, ServerError, ServerResult, Value, Variables};
 
-use chrono::Utc;
-
-use crate::graphql::context::RequestScope;
 use crate::graphql::relay::{DEFAULT_PAGE, MAX_PAGE};
-use crate::rate_limit::{Charged, RateLimiter};
 
 /// The limits of one request. `Limits::default()` holds the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +80,13 @@ pub struct Measure {
 }
 
 /// The refusal of a request over `limit`.
-fn over(limit: &str, max: u64, value: u64, message: String, pos: Option<Pos>) -> ServerError {
+pub(crate) fn over(
+    limit: &str,
+    max: u64,
+    value: u64,
+    message: String,
+    pos: Option<Pos>,
+) -> ServerError {
     let mut error = ServerError::new(message, pos);
     let extensions = error.extensions.get_or_insert_with(Default::default);
     extensions.set("code", "BAD_USER_INPUT");
@@ -482,7 +481,7 @@ impl<'a> Walk<'a> {
 /// every recursion that follows (the parser's, the validation's, the values' conversion and
 /// drop), found without recursing. The parser's own recursion limit does not count lists and
 /// objects in values, and a list nested 2,000 deep overflowed a worker's stack.
-fn syntax_nesting(query: &str) -> usize {
+pub(crate) fn syntax_nesting(query: &str) -> usize {
     let bytes = query.as_bytes();
     let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
     while i < bytes.len() {
@@ -520,150 +519,6 @@ fn syntax_nesting(query: &str) -> usize {
         i += 1;
     }
     deepest
-}
-
-/// The extension that applies the limits to every request, WebSocket subscriptions included.
-pub struct RequestLimits {
-    pub limits: Limits,
-    pub shape: Arc<Shape>,
-    /// Charges each authenticated request's cost; none: no rate limit.
-    pub rate: Option<RateLimiter>,
-}
-
-impl ExtensionFactory for RequestLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Check {
-            limits: self.limits,
-            shape: self.shape.clone(),
-            rate: self.rate.clone(),
-            operation_name: Mutex::new(None),
-        })
-    }
-}
-
-struct Check {
-    limits: Limits,
-    shape: Arc<Shape>,
-    rate: Option<RateLimiter>,
-    operation_name: Mutex<Option<String>>,
-}
-
-impl Check {
-    /// Charges the request to its viewer's budget, refusing it when too little is left.
-    fn charge(&self, ctx: &ExtensionContext<'_>, measure: &Measure) -> ServerResult<()> {
-        let Some(rate) = &self.rate else {
-            return Ok(());
-        };
-        let Some(viewer) = ctx
-            .data_opt::<Arc<RequestScope>>()
-            .and_then(|scope| scope.viewer.as_ref())
-        else {
-            return Ok(());
-        };
-        let allowance = rate.charge(
-            viewer.id(),
-            crate::rate_limit::cost(measure.requests),
-            Utc::now(),
-        );
-        if let Some(charged) = ctx.data_opt::<Arc<Charged>>()
-            && let Ok(mut slot) = charged.0.lock()
-        {
-            *slot = Some(allowance);
-        }
-        if !allowance.refused {
-            return Ok(());
-        }
-        let retry_after = (allowance.reset_at - Utc::now()).num_seconds().max(1);
-        let mut error = ServerError::new(
-            format!(
-                "this request costs {} points and {} of your {} an hour remain; the budget renews at {} (in {retry_after} s)",
-                allowance.cost,
-                allowance.remaining,
-                allowance.limit,
-                allowance
-                    .reset_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            ),
-            None,
-        );
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        extensions.set("code", "RATE_LIMITED");
-        extensions.set("cost", allowance.cost);
-        extensions.set("remaining", allowance.remaining);
-        extensions.set(
-            "resetAt",
-            allowance
-                .reset_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
-        extensions.set("retryAfter", retry_after);
-        Err(error)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for Check {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if let Ok(mut name) = self.operation_name.lock() {
-            name.clone_from(&request.operation_name);
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if query.len() > self.limits.query_bytes {
-            return Err(over(
-                "queryBytes",
-                self.limits.query_bytes as u64,
-                query.len() as u64,
-                format!(
-                    "the query is {} bytes long; the limit is {} (queryBytes)",
-                    query.len(),
-                    self.limits.query_bytes
-                ),
-                None,
-            ));
-        }
-        let nesting = syntax_nesting(query);
-        if nesting > self.limits.recursion {
-            return Err(over(
-                "recursion",
-                self.limits.recursion as u64,
-                nesting as u64,
-                format!(
-                    "the query nests braces, brackets and parentheses {nesting} deep; the limit is {} (recursion)",
-                    self.limits.recursion
-                ),
-                None,
-            ));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        let operation_name = self
-            .operation_name
-            .lock()
-            .ok()
-            .and_then(|name| name.clone());
-        let measure = check(
-            &document,
-            operation_name.as_deref(),
-            variables,
-            &self.shape,
-            &self.limits,
-        )?;
-        self.charge(ctx, &measure)?;
-        Ok(document)
-    }
 }
 
 #[cfg(test)]

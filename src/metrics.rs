@@ -7,14 +7,11 @@
 //! anyone could vary without end; a document that fails to parse or validate counts as
 //! `invalid`.
 
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Instant;
+use std::sync::LazyLock;
+use std::time::Duration;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-};
+use async_graphql::Response;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
-use async_graphql::{Response, ServerResult, Variables};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -128,108 +125,52 @@ impl Drop for Held {
     }
 }
 
-/// The extension that counts and times every GraphQL request.
-pub struct Observe;
-
-impl ExtensionFactory for Observe {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Observation::default())
-    }
-}
-
-#[derive(Default)]
-struct Observation {
-    /// The label of each operation of the document, by name, once it parsed.
-    parsed: Mutex<Vec<(Option<String>, String)>>,
-    /// The label of the operation that runs, once the document validated: only then are its
-    /// field names the schema's.
-    running: Mutex<Option<String>>,
-}
-
-/// `query.viewer` for each operation of `document`: its type and first root field.
-fn labels(document: &ExecutableDocument) -> Vec<(Option<String>, String)> {
-    document
+/// The label of the operation `document` runs (`query.viewer`): its type and first root field.
+/// None when no operation is selected (async-graphql reports why when it runs).
+pub fn operation_label(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<String> {
+    let operation = document
         .operations
         .iter()
-        .map(|(name, operation)| {
-            let kind = match operation.node.ty {
-                OperationType::Query => "query",
-                OperationType::Mutation => "mutation",
-                OperationType::Subscription => "subscription",
-            };
-            let first = operation
-                .node
-                .selection_set
-                .node
-                .items
-                .iter()
-                .find_map(|item| match &item.node {
-                    Selection::Field(field) => Some(field.node.name.node.as_str()),
-                    _ => None,
-                })
-                .unwrap_or("fragment");
-            (name.map(|name| name.to_string()), format!("{kind}.{first}"))
+        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
+        .map(|(_, operation)| operation)?;
+    let kind = match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let first = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.as_str()),
+            _ => None,
         })
-        .collect()
+        .unwrap_or("fragment");
+    Some(format!("{kind}.{first}"))
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Observation {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx).await;
-        let operation = self
-            .running
-            .lock()
-            .ok()
-            .and_then(|running| running.clone())
-            .unwrap_or_else(|| "invalid".to_owned());
-        let outcome = if response.errors.is_empty() {
-            "ok"
-        } else {
-            "error"
-        };
-        METRICS
-            .requests
-            .with_label_values(&[operation.as_str(), outcome])
-            .inc();
-        METRICS
-            .latency
-            .with_label_values(&[operation.as_str()])
-            .observe(started.elapsed().as_secs_f64());
-        tracing::Span::current().record("operation", operation.as_str());
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        if let Ok(mut parsed) = self.parsed.lock() {
-            *parsed = labels(&document);
-        }
-        Ok(document)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let label = self.parsed.lock().ok().and_then(|parsed| {
-            parsed
-                .iter()
-                .find(|(name, _)| operation_name.is_none() || name.as_deref() == operation_name)
-                .map(|(_, label)| label.clone())
-        });
-        if let Ok(mut running) = self.running.lock() {
-            *running = label;
-        }
-        next.run(ctx, operation_name).await
-    }
+/// Counts and times one answered request. `label` is that of a document that validated (only
+/// then are its field names the schema's); any other counts as `invalid`.
+pub fn observe_request(label: Option<&str>, response: &Response, took: Duration) {
+    let operation = label.unwrap_or("invalid");
+    let outcome = if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    METRICS
+        .requests
+        .with_label_values(&[operation, outcome])
+        .inc();
+    METRICS
+        .latency
+        .with_label_values(&[operation])
+        .observe(took.as_secs_f64());
+    tracing::Span::current().record("operation", operation);
 }

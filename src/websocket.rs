@@ -21,7 +21,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 
-use crate::graphql::WarrenSchema;
+use crate::graphql::api::Api;
 
 /// The clocks and bounds of live connections.
 #[derive(Debug, Clone, Copy)]
@@ -223,7 +223,7 @@ impl Session {
 /// `connection_init` payload into the connection's data, or refuses it.
 pub async fn serve<F, R>(
     socket: WebSocket,
-    schema: WarrenSchema,
+    api: Api,
     protocol: WebSocketProtocols,
     timings: LiveOptions,
     mut shutdown: watch::Receiver<bool>,
@@ -269,7 +269,7 @@ pub async fn serve<F, R>(
         });
     let refused = Arc::new(Mutex::new(false));
     let init_refused = refused.clone();
-    let output = async_graphql::http::WebSocket::new(schema, input, protocol).on_connection_init(
+    let output = async_graphql::http::WebSocket::new(api, input, protocol).on_connection_init(
         move |payload| {
             let verdict = authenticate(payload);
             async move {

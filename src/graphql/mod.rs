@@ -1,6 +1,7 @@
 //! The GraphQL schema: the query root, the `Node` interface and Relay plumbing. Building the
 //! schema needs no database, so the SDL test can print it on its own.
 
+pub mod api;
 pub mod connection;
 pub mod context;
 pub mod relay;
@@ -20,7 +21,7 @@ use crate::graphql::context::{loader, scope};
 use crate::graphql::relay::PageArgs;
 use crate::graphql::relay::{NodeKind, decode_global_id};
 use crate::invitation::{self as invitations, Invitation};
-use crate::limits::{Limits, RequestLimits, Shape};
+use crate::limits::Limits;
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
 use crate::ssh_key::{self, SshKey};
@@ -52,27 +53,13 @@ pub struct Mutation(
 
 /// The schema with the default request limits.
 pub fn build_schema() -> WarrenSchema {
-    build_schema_with(Limits::default(), None)
+    build_schema_with(Limits::default())
 }
 
-/// The schema, refusing every request over `limits` before it runs (see `limits`).
-/// With `rate`, each authenticated request is also charged to its viewer's budget.
-pub fn build_schema_with(
-    limits: Limits,
-    rate: Option<crate::rate_limit::RateLimiter>,
-) -> WarrenSchema {
-    let shape = Shape::of_sdl(&schema_builder().finish().sdl()).unwrap_or_else(|err| {
-        // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
-        tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");
-        Shape::default()
-    });
+/// The schema alone, with the parser's recursion bounded by `limits`; `api::Api` puts the
+/// other limits, the rate limit and metrics in front of it.
+pub fn build_schema_with(limits: Limits) -> WarrenSchema {
     schema_builder()
-        .extension(RequestLimits {
-            limits,
-            shape: Arc::new(shape),
-            rate,
-        })
-        .extension(crate::metrics::Observe)
         // The parser's own recursion (nested selection sets, lists and objects in values).
         .limit_recursive_depth(limits.recursion)
         .finish()

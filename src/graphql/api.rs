@@ -1,0 +1,187 @@
+//! The schema as clients reach it, over HTTP and WebSockets alike: each request is measured
+//! against the limits (`limits`) and charged to its viewer's budget (`rate_limit`) before
+//! anything runs, and counted and timed (`metrics`).
+//!
+//! This wraps the schema rather than hooking into it as async-graphql extensions: with any
+//! extension installed, async-graphql sends every field of every answer through the extension
+//! chain (a registry lookup, a hash of the type's name and a boxed future per field), which was
+//! about a tenth of the server's CPU on the dashboard's query; these checks need only the
+//! document.
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
+use chrono::Utc;
+
+use crate::graphql::WarrenSchema;
+use crate::graphql::context::RequestScope;
+use crate::limits::{Limits, Shape, check, syntax_nesting};
+use crate::rate_limit::{Charged, RateLimiter};
+
+/// The schema behind its checks. Cheap to clone.
+#[derive(Clone)]
+pub struct Api {
+    schema: WarrenSchema,
+    checks: Arc<Checks>,
+}
+
+struct Checks {
+    limits: Limits,
+    shape: Shape,
+    /// Charges each authenticated request's cost; none: no rate limit.
+    rate: Option<RateLimiter>,
+}
+
+/// What admitting a request found out.
+struct Admitted {
+    /// The operation's metrics label (`query.viewer`), or none for a document that did not
+    /// parse (async-graphql reports why when it runs).
+    label: Option<String>,
+}
+
+impl Api {
+    /// The schema, refusing every request over `limits` before it runs; with `rate`, each
+    /// authenticated request is also charged to its viewer's budget.
+    pub fn new(limits: Limits, rate: Option<RateLimiter>) -> Api {
+        let schema = crate::graphql::build_schema_with(limits);
+        let shape = Shape::of_sdl(&schema.sdl()).unwrap_or_else(|err| {
+            // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
+            tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");
+            Shape::default()
+        });
+        Api {
+            schema,
+            checks: Arc::new(Checks {
+                limits,
+                shape,
+                rate,
+            }),
+        }
+    }
+
+    /// Measures the request (parsing it, once: the schema reuses the parsed document) and
+    /// charges it to the viewer found in `data`.
+    fn admit(&self, request: &mut Request, data: &[&Data]) -> Result<Admitted, ServerError> {
+        let checks = &self.checks;
+        let limits = &checks.limits;
+        let query_bytes = request.query.len();
+        if query_bytes > limits.query_bytes {
+            return Err(crate::limits::over(
+                "queryBytes",
+                limits.query_bytes as u64,
+                query_bytes as u64,
+                format!(
+                    "the query is {query_bytes} bytes long; the limit is {} (queryBytes)",
+                    limits.query_bytes
+                ),
+                None,
+            ));
+        }
+        // Before parsing: the parser recurses once per level.
+        let nesting = syntax_nesting(&request.query);
+        if nesting > limits.recursion {
+            return Err(crate::limits::over(
+                "recursion",
+                limits.recursion as u64,
+                nesting as u64,
+                format!(
+                    "the query nests braces, brackets and parentheses {nesting} deep; the limit is {} (recursion)",
+                    limits.recursion
+                ),
+                None,
+            ));
+        }
+        let operation_name = request.operation_name.clone();
+        let variables = request.variables.clone();
+        let Ok(document) = request.parsed_query() else {
+            return Ok(Admitted { label: None });
+        };
+        let measure = check(
+            document,
+            operation_name.as_deref(),
+            &variables,
+            &checks.shape,
+            limits,
+        )?;
+        let label = crate::metrics::operation_label(document, operation_name.as_deref());
+        self.charge(measure.requests, data)?;
+        Ok(Admitted { label })
+    }
+
+    /// Charges a request of `requests` connection pages to its viewer's budget, refusing it
+    /// when too little is left. Anonymous requests are not charged (they can only introspect).
+    fn charge(&self, requests: u64, data: &[&Data]) -> Result<(), ServerError> {
+        let Some(rate) = &self.checks.rate else {
+            return Ok(());
+        };
+        let Some(viewer) = find::<Arc<RequestScope>>(data).and_then(|scope| scope.viewer.as_ref())
+        else {
+            return Ok(());
+        };
+        let allowance = rate.charge(viewer.id(), crate::rate_limit::cost(requests), Utc::now());
+        if let Some(charged) = find::<Arc<Charged>>(data)
+            && let Ok(mut slot) = charged.0.lock()
+        {
+            *slot = Some(allowance);
+        }
+        if allowance.refused {
+            return Err(crate::rate_limit::refusal(&allowance));
+        }
+        Ok(())
+    }
+}
+
+/// The value of type `T` in the first of `data` that holds one.
+fn find<'a, T: Any + Send + Sync>(data: &[&'a Data]) -> Option<&'a T> {
+    data.iter()
+        .find_map(|data| data.get(&TypeId::of::<T>())?.downcast_ref::<T>())
+}
+
+/// Whether async-graphql refused the document as a whole (it did not parse or validate): no
+/// data, and errors that belong to no field.
+fn refused_whole(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
+impl Executor for Api {
+    async fn execute(&self, mut request: Request) -> Response {
+        let started = Instant::now();
+        let data = std::mem::take(&mut request.data);
+        let admitted = self.admit(&mut request, &[&data]);
+        request.data = data;
+        let (response, label) = match admitted {
+            Err(error) => (Response::from_errors(vec![error]), None),
+            Ok(Admitted { label }) => {
+                let response = self.schema.execute(request).await;
+                let label = label.filter(|_| !refused_whole(&response));
+                (response, label)
+            }
+        };
+        crate::metrics::observe_request(label.as_deref(), &response, started.elapsed());
+        response
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let data = std::mem::take(&mut request.data);
+        let admitted = match &session_data {
+            Some(session) => self.admit(&mut request, &[&data, session]),
+            None => self.admit(&mut request, &[&data]),
+        };
+        request.data = data;
+        match admitted {
+            Err(error) => stream::once(async move { Response::from_errors(vec![error]) }).boxed(),
+            Ok(_) => self
+                .schema
+                .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
+        }
+    }
+}
