@@ -160,10 +160,10 @@ pub fn lock_for_update<S: QuerySelect>(backend: DbBackend, select: S) -> S {
 }
 
 /// Begins a write transaction: IMMEDIATE on SQLite, so writers queue at the start instead of
-/// failing when they upgrade from reading.
+/// failing when they upgrade from reading, and on its writer connection (`Db::writer`).
 pub async fn begin_write(db: &Db) -> ApiResult<DatabaseTransaction> {
     Ok(db
-        .conn
+        .writer
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()

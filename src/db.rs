@@ -14,6 +14,11 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr, Statement};
 #[derive(Clone)]
 pub struct Db {
     pub conn: DatabaseConnection,
+    /// Where write transactions begin (`change::begin_write`). On an SQLite file, a pool of
+    /// one connection shared by every handle of the process: writers queue for it in order,
+    /// instead of each retrying SQLite's lock in sleeps of up to 100 ms (which gave writes a
+    /// p99 of 0.2 to 0.5 s under load; BENCHMARKS.md). Elsewhere the handle's own pool.
+    pub writer: DatabaseConnection,
     url: Arc<str>,
     statements: Arc<AtomicU64>,
     recorder: Arc<Recorder>,
@@ -41,7 +46,12 @@ struct Shared {
     statements: Arc<AtomicU64>,
     recorder: Arc<Recorder>,
     outage: Arc<Outage>,
+    /// The writer of an SQLite file (see `Db::writer`), to share rather than open.
+    writer: Option<DatabaseConnection>,
 }
+
+/// How long SQLite waits for another connection's write lock before it gives up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a probe waits for the database (`/readyz`, and during an outage).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -64,6 +74,7 @@ impl Db {
         }
         let shared = Shared {
             news: self.news.clone(),
+            writer: Some(self.writer.clone()),
             ..Shared::default()
         };
         Db::connect_pool(&self.url, connections, shared).await
@@ -82,11 +93,47 @@ impl Db {
             statements: self.statements.clone(),
             recorder: self.recorder.clone(),
             outage: self.outage.clone(),
+            writer: Some(self.writer.clone()),
         };
         Db::connect_pool(&self.url, connections, shared).await
     }
 
     async fn connect_pool(url: &str, connections: u32, shared: Shared) -> Result<Db, DbErr> {
+        let mut conn = sea_orm::Database::connect(Db::options(url, connections)).await?;
+        let mut writer = match shared.writer {
+            Some(writer) => writer,
+            None if url.starts_with("sqlite:")
+                && !url.contains("mode=memory")
+                && !url.contains(":memory:") =>
+            {
+                let mut options = Db::options(url, 1);
+                // As long as SQLite itself would wait for the lock (`busy_timeout`).
+                options.acquire_timeout(SQLITE_BUSY_TIMEOUT);
+                sea_orm::Database::connect(options).await?
+            }
+            None => conn.clone(),
+        };
+        let counter = shared.statements.clone();
+        let recording = shared.recorder.clone();
+        let count = move |info: &sea_orm::metric::Info<'_>| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            recording.record(info.statement);
+            tracing::trace!(target: "warren::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
+        };
+        conn.set_metric_callback(count.clone());
+        writer.set_metric_callback(count);
+        Ok(Db {
+            conn,
+            writer,
+            url: Arc::from(url),
+            statements: shared.statements,
+            recorder: shared.recorder,
+            news: shared.news,
+            outage: shared.outage,
+        })
+    }
+
+    fn options(url: &str, connections: u32) -> ConnectOptions {
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(connections)
@@ -113,7 +160,7 @@ impl Db {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
                     // Pages are read through a shared mapping of the file instead of being
                     // copied into each connection's own cache (2 MB apiece, 16 connections):
@@ -121,22 +168,7 @@ impl Db {
                     .pragma("mmap_size", MMAP_BYTES.to_string())
             });
         }
-        let mut conn = sea_orm::Database::connect(options).await?;
-        let counter = shared.statements.clone();
-        let recording = shared.recorder.clone();
-        conn.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            recording.record(info.statement);
-            tracing::trace!(target: "warren::sql", elapsed = ?info.elapsed, failed = info.failed, sql = %info.statement.sql);
-        });
-        Ok(Db {
-            conn,
-            url: Arc::from(url),
-            statements: shared.statements,
-            recorder: shared.recorder,
-            news: shared.news,
-            outage: shared.outage,
-        })
+        options
     }
 
     /// Connects and applies every pending migration. On PostgreSQL the migrations run on a
