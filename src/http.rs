@@ -8,8 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
+use async_graphql::{Data, Executor};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State, WebSocketUpgrade};
@@ -43,7 +43,6 @@ use crate::rate_limit::{Allowance, Charged, RateLimiter};
 use crate::session::{authenticate_session, session_secret};
 use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::websocket::LiveOptions;
-use async_graphql::Executor;
 
 /// How a server is set up, beyond its database.
 #[derive(Debug, Clone)]
