@@ -79,14 +79,40 @@ pub struct Measure {
     pub fields: u64,
 }
 
+/// Checks what can be checked of `query` before it is parsed: its length and its nesting (the
+/// parser recurses once per level).
+pub fn check_text(query: &str, limits: &Limits) -> ServerResult<()> {
+    if query.len() > limits.query_bytes {
+        return Err(over(
+            "queryBytes",
+            limits.query_bytes as u64,
+            query.len() as u64,
+            format!(
+                "the query is {} bytes long; the limit is {} (queryBytes)",
+                query.len(),
+                limits.query_bytes
+            ),
+            None,
+        ));
+    }
+    let nesting = syntax_nesting(query);
+    if nesting > limits.recursion {
+        return Err(over(
+            "recursion",
+            limits.recursion as u64,
+            nesting as u64,
+            format!(
+                "the query nests braces, brackets and parentheses {nesting} deep; the limit is {} (recursion)",
+                limits.recursion
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
 /// The refusal of a request over `limit`.
-pub(crate) fn over(
-    limit: &str,
-    max: u64,
-    value: u64,
-    message: String,
-    pos: Option<Pos>,
-) -> ServerError {
+fn over(limit: &str, max: u64, value: u64, message: String, pos: Option<Pos>) -> ServerError {
     let mut error = ServerError::new(message, pos);
     let extensions = error.extensions.get_or_insert_with(Default::default);
     extensions.set("code", "BAD_USER_INPUT");
@@ -481,7 +507,7 @@ impl<'a> Walk<'a> {
 /// every recursion that follows (the parser's, the validation's, the values' conversion and
 /// drop), found without recursing. The parser's own recursion limit does not count lists and
 /// objects in values, and a list nested 2,000 deep overflowed a worker's stack.
-pub(crate) fn syntax_nesting(query: &str) -> usize {
+fn syntax_nesting(query: &str) -> usize {
     let bytes = query.as_bytes();
     let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
     while i < bytes.len() {

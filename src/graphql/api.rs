@@ -18,7 +18,7 @@ use chrono::Utc;
 
 use crate::graphql::WarrenSchema;
 use crate::graphql::context::RequestScope;
-use crate::limits::{Limits, Shape, check, syntax_nesting};
+use crate::limits::{Limits, Shape, check, check_text};
 use crate::rate_limit::{Charged, RateLimiter};
 
 /// The schema behind its checks. Cheap to clone.
@@ -67,33 +67,7 @@ impl Api {
     fn admit(&self, request: &mut Request, data: &[&Data]) -> Result<Admitted, ServerError> {
         let checks = &self.checks;
         let limits = &checks.limits;
-        let query_bytes = request.query.len();
-        if query_bytes > limits.query_bytes {
-            return Err(crate::limits::over(
-                "queryBytes",
-                limits.query_bytes as u64,
-                query_bytes as u64,
-                format!(
-                    "the query is {query_bytes} bytes long; the limit is {} (queryBytes)",
-                    limits.query_bytes
-                ),
-                None,
-            ));
-        }
-        // Before parsing: the parser recurses once per level.
-        let nesting = syntax_nesting(&request.query);
-        if nesting > limits.recursion {
-            return Err(crate::limits::over(
-                "recursion",
-                limits.recursion as u64,
-                nesting as u64,
-                format!(
-                    "the query nests braces, brackets and parentheses {nesting} deep; the limit is {} (recursion)",
-                    limits.recursion
-                ),
-                None,
-            ));
-        }
+        check_text(&request.query, limits)?;
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
         let Ok(document) = request.parsed_query() else {
