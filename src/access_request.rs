@@ -241,7 +241,7 @@ impl AccessRequestMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (team, role) = crate::team::team_in_change(&change, team_id).await?;
         match role {
             Some(TeamRole::Limited) => {}
@@ -337,7 +337,7 @@ impl AccessRequestMutation {
     ) -> ApiResult<Option<ApproveAccessRequestPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if !change.reach().await?.is_unlimited(request.team_id) {
             return Err(ApiError::Forbidden(
@@ -408,7 +408,7 @@ impl AccessRequestMutation {
     ) -> ApiResult<Option<DenyAccessRequestPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if !change.reach().await?.is_unlimited(request.team_id) {
             return Err(ApiError::Forbidden(
@@ -441,7 +441,7 @@ impl AccessRequestMutation {
     ) -> ApiResult<Option<CancelAccessRequestPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if request.requester_id != change.actor.id {
             return Err(ApiError::Forbidden(

@@ -737,7 +737,7 @@ impl AppMutation {
             .as_ref()
             .map(|id| expect_global_id(id, NodeKind::PaymentMethod))
             .transpose()?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let reach = change.reach().await?;
         let client = change.actor.account_type == entity::enums::AccountType::Client;
         if client && (pm_id.is_none() || team_id.is_some()) {
@@ -872,7 +872,7 @@ impl AppMutation {
             .description
             .map(|d| clean_description(Some(d)))
             .transpose()?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, id).await?;
         rights.require_developer("changing settings")?;
         let before = rights.app.clone();
@@ -915,7 +915,7 @@ impl AppMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, id).await?;
         rights.require_full_or_billing("deleting an app")?;
         let mut subjects = rights.subjects_with_containers(&change).await?;
@@ -955,7 +955,7 @@ impl AppMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let name = crate::naming::clean_name(&input.name, "an environment name")?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, id).await?;
         rights.require_developer("creating an environment")?;
         environment_name_free(&change, id, &name).await?;
@@ -999,7 +999,7 @@ impl AppMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
         let name = crate::naming::clean_name(&input.name, "an environment name")?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (before, rights) = environment_in_change(&change, id).await?;
         rights.require_developer("renaming an environment")?;
         if before.name != name {
@@ -1045,7 +1045,7 @@ impl AppMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (env, rights) = environment_in_change(&change, id).await?;
         rights.require_developer("deleting an environment")?;
         // Deletions of one app's environments queue on the app's row (PostgreSQL), so the

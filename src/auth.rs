@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::session::SessionPolicy;
 
 /// Every token starts with this, so that secret scanners and people recognise one.
 pub const TOKEN_PREFIX: &str = "wrn_";
@@ -121,24 +122,33 @@ pub async fn create_token(
 /// Resolves a bearer token into its viewer. Unknown, revoked and expired tokens all get the
 /// same answer, so the response tells an attacker nothing about which it was.
 pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
-    let refused = ApiError::Unauthenticated("invalid or expired token");
     if !secret.starts_with(TOKEN_PREFIX) {
-        return Err(refused);
+        return Err(TOKEN_REFUSED);
     }
     let found = personal_access_token::Entity::find()
         .filter(personal_access_token::Column::SecretHash.eq(hash_secret(secret)))
         .find_also_related(person::Entity)
         .one(&db.conn)
         .await?;
+    admit_token(db, found).await
+}
+
+const TOKEN_REFUSED: ApiError = ApiError::Unauthenticated("invalid or expired token");
+
+/// The viewer of a token row and its person, if the token still authenticates; records its use.
+async fn admit_token(
+    db: &Db,
+    found: Option<(personal_access_token::Model, Option<person::Model>)>,
+) -> ApiResult<Viewer> {
     let Some((token, Some(person))) = found else {
-        return Err(refused);
+        return Err(TOKEN_REFUSED);
     };
     let now = Utc::now();
     if token.revoked_at.is_some()
         || token.expires_at.is_some_and(|at| at <= now)
         || person.cancelled_at.is_some()
     {
-        return Err(refused);
+        return Err(TOKEN_REFUSED);
     }
     if token
         .last_used_at
@@ -162,8 +172,33 @@ pub async fn authenticate_token(db: &Db, secret: &str) -> ApiResult<Viewer> {
     })
 }
 
+/// Authorizes one operation of a long-lived connection (a `subscribe` on a WebSocket) as of its
+/// own start, exactly as an HTTP request with the same credential would be: the token or
+/// session row and its person are read again (one statement), what has ended is refused
+/// (revoked or expired token, logged-out, expired or idle session, cancelled account), and the
+/// use is recorded as a request's is. The viewer carries the person as it is now (account
+/// type, name), so nothing decided about the connection's start outlives a change.
+pub async fn authenticate_again(
+    db: &Db,
+    credential: &Credential,
+    policy: &SessionPolicy,
+) -> ApiResult<Viewer> {
+    match credential {
+        Credential::PersonalAccessToken { id, .. } => {
+            let found = personal_access_token::Entity::find_by_id(*id)
+                .find_also_related(person::Entity)
+                .one(&db.conn)
+                .await?;
+            admit_token(db, found).await
+        }
+        Credential::Session { id, .. } => {
+            crate::session::authenticate_session_id(db, *id, policy).await
+        }
+    }
+}
+
 /// Whether a credential still authenticates: its token or session neither revoked nor expired,
-/// its person's account not cancelled. Long-lived connections ask when it may have changed.
+/// its person's account not cancelled. Running subscriptions ask when it may have changed.
 pub async fn still_valid(db: &Db, credential: &Credential) -> ApiResult<bool> {
     if credential.expired() {
         return Ok(false);

@@ -14,9 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::db::Db;
-#[cfg(feature = "fault-injection")]
-use crate::error::ApiError;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::event::{EventSubjectKind, EventType};
 
 /// Any constant will do: it only has to be the same for every writer of events.
@@ -66,11 +64,31 @@ pub struct Change {
 }
 
 impl Change {
-    pub async fn begin(db: &Db, actor: &person::Model) -> ApiResult<Change> {
+    /// Begins the mutation of the person `actor`, whose row is read again inside the
+    /// transaction (locked until commit on PostgreSQL; on SQLite the transaction holds the one
+    /// writer already): every decision about the actor (cancelled, account type, name in the
+    /// events) rests on the row as it is while the change is written, never on the copy read
+    /// when the request was authenticated. A mutation racing the actor's own `updateViewer` or
+    /// `cancelAccount` thus runs wholly before it or wholly after it.
+    pub async fn begin(db: &Db, actor: Uuid) -> ApiResult<Change> {
         let txn = begin_write(db).await?;
+        let mut select = person::Entity::find_by_id(actor);
+        if db.backend() == DbBackend::Postgres {
+            // FOR NO KEY UPDATE, not FOR UPDATE: it excludes the actor's other mutations (and
+            // its row's updates) but not the foreign-key checks of other people's mutations
+            // that insert rows naming this person, which take FOR KEY SHARE.
+            select = select.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
+        }
+        let actor = select
+            .one(&txn)
+            .await?
+            .filter(|person| person.cancelled_at.is_none())
+            .ok_or(ApiError::Unauthenticated(
+                "this account has been cancelled; it can change nothing",
+            ))?;
         Ok(Change {
             txn,
-            actor: actor.clone(),
+            actor,
             db: db.clone(),
             events: Vec::new(),
         })

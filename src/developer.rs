@@ -242,7 +242,7 @@ impl DeveloperMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         let team = crate::team::unlimited_team_in_change(
             &change,
@@ -298,7 +298,7 @@ impl DeveloperMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         let (team, role) = team_in_change(&change, team_id).await?;
         let access = rights.access();
@@ -345,7 +345,7 @@ impl DeveloperMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         let team = may_connect_through(&change, &rights, team_id).await?;
         if let Some(existing) = connection_of(&change, change.actor.id, app_id).await? {
@@ -384,7 +384,7 @@ impl DeveloperMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         let connection = connection_of(&change, change.actor.id, app_id)
             .await?
@@ -419,7 +419,7 @@ impl DeveloperMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         let connection = connection_of(&change, change.actor.id, app_id)
             .await?
@@ -478,7 +478,7 @@ impl DeveloperMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         rights.require_full_or_billing("removing developers")?;
         let connection = connection_of(&change, person_id, app_id)
@@ -531,7 +531,7 @@ impl DeveloperMutation {
                 "an app with developers has at least one technical contact",
             ));
         }
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
         rights.require(
             rights.access().full,

@@ -1058,7 +1058,7 @@ impl EventFilterMutation {
         let criteria = EventCriteria::from_input(ctx, Some(input.filter)).await?;
         let stored = serde_json::to_value(&criteria)
             .map_err(|err| ApiError::internal(format!("event filter to JSON: {err}")))?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let taken = event_filter::Entity::find()
             .filter(event_filter::Column::PersonId.eq(viewer.id()))
             .filter(event_filter::Column::Name.eq(&name))
@@ -1081,7 +1081,7 @@ impl EventFilterMutation {
         .await?;
         change.record(NewEvent {
             event_type: EventType::EventFilterSaved,
-            summary: format!("{} saved event filter {}", viewer.person.name, saved.name),
+            summary: format!("{} saved event filter {}", change.actor.name, saved.name),
             subjects: vec![Subject::person(&viewer.person)],
             payload: serde_json::json!({ "name": saved.name, "filter": stored }),
         });
@@ -1102,7 +1102,7 @@ impl EventFilterMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.event_filter_id, NodeKind::EventFilter)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let saved = event_filter::Entity::find_by_id(id)
             .one(&change.txn)
             .await?
@@ -1112,7 +1112,7 @@ impl EventFilterMutation {
         saved.delete(&change.txn).await?;
         change.record(NewEvent {
             event_type: EventType::EventFilterDeleted,
-            summary: format!("{} deleted event filter {name}", viewer.person.name),
+            summary: format!("{} deleted event filter {name}", change.actor.name),
             subjects: vec![Subject::person(&viewer.person)],
             payload: serde_json::json!({ "name": name }),
         });

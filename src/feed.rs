@@ -377,14 +377,8 @@ async fn start(
     let after = after
         .map(|cursor| crate::event::cursor_sequence(&cursor))
         .transpose()?;
+    // The credential was checked as this operation began (`graphql::api::LiveCredential`).
     let turn = take_turn(&feed.starts).await?;
-    // The connection may have outlived its credential already (a logout since it was
-    // opened, told to the subscriptions of that moment only).
-    if !crate::auth::still_valid(&scope.db, &credential).await? {
-        return Err(ApiError::Unauthenticated(
-            "what signed this connection in has ended; connect again",
-        ));
-    }
     let criteria = EventCriteria::from_input(ctx, filter).await?;
     // Subscribe before reading any event, so that nothing committed from now on can slip
     // between the replay and the live part.

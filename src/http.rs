@@ -35,7 +35,7 @@ use crate::auth::{Viewer, authenticate_token, bearer_token};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::feed::Feed;
-use crate::graphql::api::Api;
+use crate::graphql::api::{Api, CredentialEnded, LiveCredential};
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::limits::Limits;
@@ -615,6 +615,7 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         Err(rejection) => return rejection.into_response(),
     };
     let cookie = CookieCredential::of(&state, &parts.headers);
+    let ended = CredentialEnded::default();
     upgrade
         // Answer with the subprotocol that will be spoken.
         .protocols([protocol.sec_websocket_protocol()])
@@ -635,7 +636,8 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
                 protocol,
                 timings,
                 shutdown,
-                move |payload| connection_data(state, payload, cookie),
+                ended.clone(),
+                move |payload| connection_data(state, payload, cookie, ended),
             ));
             let live = crate::websocket::live_runtime();
             async move {
@@ -700,12 +702,14 @@ fn preflighted(headers: &HeaderMap) -> bool {
     !simple_type || script_header
 }
 
-/// The data of an authenticated subscription connection; a missing or bad credential refuses
-/// the connection.
+/// The data of an authenticated WebSocket connection: the credential its operations are each
+/// authorized with again (`LiveCredential`), never a viewer. A missing or bad credential
+/// refuses the connection.
 async fn connection_data(
     state: AppState,
     payload: serde_json::Value,
     cookie: CookieCredential,
+    ended: CredentialEnded,
 ) -> async_graphql::Result<Data> {
     let authorization = payload.as_object().and_then(|fields| {
         fields
@@ -738,14 +742,14 @@ async fn connection_data(
             ));
         }
     };
-    let scope = RequestScope::new(
-        state.live_db.clone(),
-        Some(viewer),
-        state.public_url.clone(),
-    );
     let mut data = Data::default();
-    data.insert(scope.streaming_loader());
-    data.insert(scope);
+    data.insert(Arc::new(LiveCredential {
+        db: state.live_db.clone(),
+        credential: viewer.credential,
+        policy: state.sign_in.policy,
+        public_url: state.public_url.clone(),
+        ended,
+    }));
     data.insert(state.feed.clone());
     Ok(data)
 }

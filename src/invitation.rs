@@ -518,7 +518,7 @@ impl InvitationMutation {
                 apps.push(id);
             }
         }
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let team = crate::team::unlimited_team_in_change(
             &change,
             team_id,
@@ -585,7 +585,7 @@ impl InvitationMutation {
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = app::AppRights::load(&change, app_id).await?;
         rights.require_full_or_billing("inviting developers")?;
         if let Some(person) = person_by_email(&change, &email).await?
@@ -630,7 +630,7 @@ impl InvitationMutation {
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = entity::payment_method::Entity::find_by_id(pm_id)
             .one(&change.txn)
             .await?
@@ -696,7 +696,7 @@ impl InvitationMutation {
         if apps.is_empty() {
             return Err(ApiError::bad_input("list at least one app"));
         }
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let mut subjects = Vec::new();
         let mut names = Vec::new();
         for app_id in &apps {
@@ -1086,7 +1086,7 @@ impl InvitationAnswerMutation {
     ) -> ApiResult<Option<AcceptInvitationPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let model = invitation_to_answer(
             &change,
             input.invitation_id.as_ref(),
@@ -1155,7 +1155,7 @@ impl InvitationAnswerMutation {
     ) -> ApiResult<Option<DeclineInvitationPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let model = invitation_to_answer(
             &change,
             input.invitation_id.as_ref(),
@@ -1188,7 +1188,7 @@ impl InvitationAnswerMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.invitation_id, NodeKind::Invitation)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let mut select = invitation::Entity::find_by_id(id);
         select = change.locked(select);
         let model = select

@@ -184,7 +184,7 @@ impl MembershipMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let team =
             unlimited_team_in_change(&change, team_id, "only UNLIMITED members change roles")
                 .await?;
@@ -240,7 +240,7 @@ impl MembershipMutation {
             event_type: EventType::MemberRoleChanged,
             summary: format!(
                 "{} made {} {} in team {}",
-                viewer.person.name,
+                change.actor.name,
                 person.name,
                 role_name(input.role),
                 team.name
@@ -270,7 +270,7 @@ impl MembershipMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let team =
             unlimited_team_in_change(&change, team_id, "only UNLIMITED members remove members")
                 .await?;
@@ -284,7 +284,7 @@ impl MembershipMutation {
             event_type: EventType::MemberRemoved,
             summary: format!(
                 "{} removed {} from team {}",
-                viewer.person.name, person.name, team.name
+                change.actor.name, person.name, team.name
             ),
             subjects: membership_subjects(&team, &person),
             payload: serde_json::json!({ "endedConnections": apps.len() }),
@@ -307,7 +307,7 @@ impl MembershipMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (team, role) = team_in_change(&change, team_id).await?;
         if role.is_none() {
             return Err(ApiError::Conflict {
@@ -319,7 +319,7 @@ impl MembershipMutation {
         let apps = end_membership(&change, team_id, viewer.id()).await?;
         change.record(NewEvent {
             event_type: EventType::MemberLeft,
-            summary: format!("{} left team {}", viewer.person.name, team.name),
+            summary: format!("{} left team {}", change.actor.name, team.name),
             subjects: membership_subjects(&team, &viewer.person),
             payload: serde_json::json!({ "endedConnections": apps.len() }),
         });

@@ -613,7 +613,7 @@ impl PaymentMethodMutation {
     ) -> ApiResult<Option<CreatePaymentMethodPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = insert_payment_method(&change, NewPaymentMethod::from(&input)).await?;
         change.record(NewEvent {
             event_type: EventType::PaymentMethodCreated,
@@ -653,7 +653,7 @@ impl PaymentMethodMutation {
             .map(|a| clean_billing_text(a, "an invoice address", 500))
             .transpose()?;
         let vat_id = input.vat_id.map(|v| clean_vat_id(Some(v))).transpose()?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let before = billed_in_change(&change, id).await?;
         let after = payment_method::ActiveModel {
             id: Set(id),
@@ -694,7 +694,7 @@ impl PaymentMethodMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = billed_in_change(&change, id).await?;
         let apps = app::Entity::find()
             .filter(app::Column::PaymentMethodId.eq(id))
@@ -768,7 +768,7 @@ impl PaymentMethodMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = billed_in_change(&change, pm_id).await?;
         let team = crate::team::unlimited_team_in_change(
             &change,
@@ -822,15 +822,20 @@ impl PaymentMethodMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let (team, role) = crate::team::team_in_change(&change, team_id).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
+        let (team, _) = crate::team::team_in_change(&change, team_id).await?;
+        // Billing access is what makes a payment method visible, and it is also the UNLIMITED
+        // member's right here: a connected team's UNLIMITED members bill to it. Whoever lacks it
+        // gets NOT_FOUND, as for an unknown id, whether or not the team is connected: a refusal
+        // must not tell an outsider that the payment method exists, let alone its label
+        // (docs/security.md, "Refusals").
         let mut select = payment_method::Entity::find_by_id(pm_id);
         select = change.locked(select);
         let bills = change.reach().await?.bills(pm_id);
         let pm = select
             .one(&change.txn)
             .await?
-            .filter(|_| bills || role == Some(entity::enums::TeamRole::Unlimited))
+            .filter(|_| bills)
             .ok_or_else(|| ApiError::not_found("PaymentMethod"))?;
         if entity::payment_method_team::Entity::find_by_id((pm_id, team_id))
             .one(&change.txn)
@@ -876,7 +881,7 @@ impl PaymentMethodMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = billed_in_change(&change, pm_id).await?;
         let link = entity::payment_method_person::Entity::find_by_id((pm_id, person_id))
             .one(&change.txn)
@@ -917,7 +922,7 @@ impl PaymentMethodMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = crate::app::AppRights::load(&change, app_id).await?;
         let access = rights.access();
         let trial = rights.app.payment_method_id.is_none();

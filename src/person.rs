@@ -597,7 +597,7 @@ impl PersonMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let me = viewer.id();
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (reasons, ids) = cancellation_blockers(&change, me).await?;
         if !reasons.is_empty() {
             return Err(ApiError::Conflict {
@@ -704,11 +704,9 @@ impl PersonMutation {
             .as_deref()
             .map(|n| crate::naming::clean_name(n, "a name"))
             .transpose()?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let before = person::Entity::find_by_id(viewer.id())
-            .one(&change.txn)
-            .await?
-            .ok_or(ApiError::Unauthenticated("this account no longer exists"))?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
+        // As the transaction reads it (locked), not as the request found it.
+        let before = change.actor.clone();
         let account_type = input.account_type.unwrap_or(before.account_type);
         if before.account_type == AccountType::Developer && account_type == AccountType::Client {
             let in_the_way = developer_belongings(&change.txn, before.id).await?;

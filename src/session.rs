@@ -105,21 +105,46 @@ pub async fn authenticate_session(
     secret: &str,
     policy: &SessionPolicy,
 ) -> ApiResult<Viewer> {
-    let refused = ApiError::Unauthenticated("the session is over; sign in again");
     if !secret.starts_with(SESSION_PREFIX) {
-        return Err(refused);
+        return Err(SESSION_REFUSED);
     }
     let found = browser_session::Entity::find()
         .filter(browser_session::Column::SecretHash.eq(hash_secret(secret)))
         .find_also_related(person::Entity)
         .one(&db.conn)
         .await?;
+    admit(db, found, policy).await
+}
+
+/// `authenticate_session` for a session already identified: each operation of a WebSocket
+/// signed in with the cookie (`auth::authenticate_again`). Such an operation is activity, and
+/// extends the session's idle end as a request does.
+pub async fn authenticate_session_id(
+    db: &Db,
+    id: Uuid,
+    policy: &SessionPolicy,
+) -> ApiResult<Viewer> {
+    let found = browser_session::Entity::find_by_id(id)
+        .find_also_related(person::Entity)
+        .one(&db.conn)
+        .await?;
+    admit(db, found, policy).await
+}
+
+const SESSION_REFUSED: ApiError = ApiError::Unauthenticated("the session is over; sign in again");
+
+/// The viewer of a session row and its person, if the session is open; records the activity.
+async fn admit(
+    db: &Db,
+    found: Option<(browser_session::Model, Option<person::Model>)>,
+    policy: &SessionPolicy,
+) -> ApiResult<Viewer> {
     let Some((session, Some(person))) = found else {
-        return Err(refused);
+        return Err(SESSION_REFUSED);
     };
     let now = Utc::now();
     if !is_open(&session, now, policy) || person.cancelled_at.is_some() {
-        return Err(refused);
+        return Err(SESSION_REFUSED);
     }
     if now - session.last_seen_at >= LAST_SEEN_RESOLUTION {
         browser_session::ActiveModel {
@@ -145,8 +170,8 @@ fn is_open(session: &browser_session::Model, now: DateTime<Utc>, policy: &Sessio
         && now - session.last_seen_at < policy.idle
 }
 
-/// Whether session `id` is still open (long-lived connections ask). A live connection counts
-/// as activity, so only revocation and the absolute end count here.
+/// Whether session `id` is still open (running subscriptions ask). A running subscription is
+/// not ended by idleness, so only revocation, the absolute end and cancellation count here.
 pub async fn still_open(db: &Db, id: Uuid) -> ApiResult<bool> {
     let found = browser_session::Entity::find_by_id(id)
         .find_also_related(person::Entity)

@@ -175,12 +175,8 @@ impl SshKeyMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let title = crate::naming::clean_name(&input.title, "a key title")?;
         let (public_key, fingerprint) = parse_public_key(&input.public_key)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let me = entity::person::Entity::find_by_id(viewer.id())
-            .one(&change.txn)
-            .await?
-            .ok_or(ApiError::Unauthenticated("this account no longer exists"))?;
-        if me.account_type != AccountType::Developer {
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
+        if change.actor.account_type != AccountType::Developer {
             return Err(ApiError::Forbidden(
                 "only developer accounts have SSH keys".to_owned(),
             ));
@@ -190,7 +186,7 @@ impl SshKeyMutation {
             .one(&change.txn)
             .await?;
         if let Some(taken) = taken {
-            let own = taken.person_id == me.id;
+            let own = taken.person_id == change.actor.id;
             return Err(ApiError::Conflict {
                 message: if own {
                     format!("you added this key already, as \"{}\"", taken.title)
@@ -202,7 +198,7 @@ impl SshKeyMutation {
         }
         let key = ssh_key::ActiveModel {
             id: Set(Uuid::now_v7()),
-            person_id: Set(me.id),
+            person_id: Set(change.actor.id),
             title: Set(title),
             public_key: Set(public_key),
             fingerprint: Set(fingerprint),
@@ -214,10 +210,10 @@ impl SshKeyMutation {
             event_type: EventType::SshKeyAdded,
             summary: format!(
                 "{} added SSH key {} ({})",
-                me.name, key.title, key.fingerprint
+                change.actor.name, key.title, key.fingerprint
             ),
             subjects: vec![
-                Subject::person(&me),
+                Subject::person(&change.actor),
                 Subject::new(EventSubjectKind::SshKey, key.id, key.title.clone()),
             ],
             payload: serde_json::json!({ "title": key.title, "fingerprint": key.fingerprint }),
@@ -239,7 +235,7 @@ impl SshKeyMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.ssh_key_id, NodeKind::SshKey)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let key = ssh_key::Entity::find_by_id(id)
             .one(&change.txn)
             .await?
@@ -251,7 +247,7 @@ impl SshKeyMutation {
             event_type: EventType::SshKeyRemoved,
             summary: format!(
                 "{} removed SSH key {title} ({fingerprint})",
-                viewer.person.name
+                change.actor.name
             ),
             subjects: vec![
                 Subject::person(&viewer.person),

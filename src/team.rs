@@ -493,16 +493,12 @@ impl TeamMutation {
         ctx: &Context<'_>,
         input: CreateTeamInput,
     ) -> ApiResult<Option<CreateTeamPayload>> {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
-        let me = entity::person::Entity::find_by_id(viewer.id())
-            .one(&change.txn)
-            .await?
-            .ok_or(ApiError::Unauthenticated("this account no longer exists"))?;
-        if me.account_type != entity::enums::AccountType::Developer {
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
+        if change.actor.account_type != entity::enums::AccountType::Developer {
             return Err(ApiError::Forbidden(
                 "clients cannot have teams; teams are for developers".to_owned(),
             ));
@@ -517,7 +513,7 @@ impl TeamMutation {
         .await?;
         entity::team_member::ActiveModel {
             team_id: Set(team.id),
-            person_id: Set(me.id),
+            person_id: Set(change.actor.id),
             role: Set(TeamRole::Unlimited),
             joined_at: Set(now),
         }
@@ -525,10 +521,10 @@ impl TeamMutation {
         .await?;
         change.record(NewEvent {
             event_type: EventType::TeamCreated,
-            summary: format!("{} created team {}", me.name, team.name),
+            summary: format!("{} created team {}", change.actor.name, team.name),
             subjects: vec![
                 Subject::new(EventSubjectKind::Team, team.id, team.name.clone()),
-                Subject::person(&me),
+                Subject::person(&change.actor),
             ],
             payload: serde_json::json!({ "name": team.name }),
         });
@@ -550,7 +546,7 @@ impl TeamMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let before =
             unlimited_team_in_change(&change, id, "only UNLIMITED members rename a team").await?;
         let after = team::ActiveModel {
@@ -564,7 +560,7 @@ impl TeamMutation {
             event_type: EventType::TeamRenamed,
             summary: format!(
                 "{} renamed team {} to {}",
-                viewer.person.name, before.name, after.name
+                change.actor.name, before.name, after.name
             ),
             subjects: vec![Subject::new(EventSubjectKind::Team, id, after.name.clone())],
             payload: serde_json::json!({ "name": { "from": before.name, "to": after.name } }),
@@ -587,7 +583,7 @@ impl TeamMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let team =
             unlimited_team_in_change(&change, id, "only UNLIMITED members delete a team").await?;
         let impact = deletion_impacts(&change.txn, &[id])
@@ -651,7 +647,7 @@ impl TeamMutation {
                 .iter()
                 .map(|p| Subject::new(EventSubjectKind::PaymentMethod, p.id, p.label.clone())),
         );
-        let mut summary = format!("{} deleted team {}", viewer.person.name, team.name);
+        let mut summary = format!("{} deleted team {}", change.actor.name, team.name);
         if !apps.is_empty() || !payment_methods.is_empty() {
             summary.push_str(&format!(
                 " with {} app(s) and {} payment method(s) only it gave access to",

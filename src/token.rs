@@ -137,7 +137,7 @@ impl TokenMutation {
             Some(days @ 1..=365) => Some(chrono::Duration::days(i64::from(days))),
             Some(_) => return Err(ApiError::bad_input("`expiresInDays` is 1 to 365")),
         };
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let token =
             crate::auth::create_token(&change.txn, viewer.id(), &name, input.scope, expires_in)
                 .await?;
@@ -145,7 +145,7 @@ impl TokenMutation {
             event_type: EventType::PersonalAccessTokenCreated,
             summary: format!(
                 "{} created personal access token {} ({})",
-                viewer.person.name, token.model.name, token.model.prefix
+                change.actor.name, token.model.name, token.model.prefix
             ),
             subjects: vec![Subject::person(&viewer.person)],
             payload: serde_json::json!({
@@ -176,7 +176,7 @@ impl TokenMutation {
             &input.personal_access_token_id,
             NodeKind::PersonalAccessToken,
         )?;
-        let mut change = Change::begin(&scope.db, &viewer.person).await?;
+        let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let token = personal_access_token::Entity::find_by_id(id)
             .one(&change.txn)
             .await?
@@ -193,7 +193,7 @@ impl TokenMutation {
             event_type: EventType::PersonalAccessTokenRevoked,
             summary: format!(
                 "{} revoked personal access token {} ({})",
-                viewer.person.name, token.name, token.prefix
+                change.actor.name, token.name, token.prefix
             ),
             subjects: vec![Subject::person(&viewer.person)],
             payload: serde_json::json!({ "name": token.name, "prefix": token.prefix }),

@@ -5,10 +5,15 @@
 //! `connection_init` in time (4408), a second one (4429), `subscribe` before the connection is
 //! acknowledged (4401), an id already in use (4409), a message that is not one of the protocol
 //! (4400), a refused `connection_init` (4403; async-graphql sends 1002).
+//!
+//! Every operation is authorized as of its own start (`graphql::api::LiveCredential`). One that
+//! finds the connection's credential ended is answered with an `error` message
+//! (UNAUTHENTICATED), and the connection is closed with 4403: nothing more can run on it.
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -21,7 +26,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 
-use crate::graphql::api::Api;
+use crate::graphql::api::{Api, CredentialEnded};
 
 /// The clocks and bounds of live connections.
 #[derive(Debug, Clone, Copy)]
@@ -220,13 +225,15 @@ impl Session {
 }
 
 /// Serves one connection until either side closes it. `authenticate` turns the
-/// `connection_init` payload into the connection's data, or refuses it.
+/// `connection_init` payload into the connection's data, or refuses it; the data holds
+/// `ended`, which its operations set when they find the credential ended.
 pub async fn serve<F, R>(
     socket: WebSocket,
     api: Api,
     protocol: WebSocketProtocols,
     timings: LiveOptions,
     mut shutdown: watch::Receiver<bool>,
+    ended: CredentialEnded,
     authenticate: F,
 ) where
     F: FnOnce(serde_json::Value) -> R + Send + 'static,
@@ -290,8 +297,18 @@ pub async fn serve<F, R>(
         tokio::time::Instant::now() + timings.heartbeat,
         timings.heartbeat,
     );
+    // Set once the refusal of an operation whose credential ended is going out: the connection
+    // closes right after it.
+    let refused_credential = AtomicBool::new(false);
     let outgoing = |message: WsMessage| match message {
         WsMessage::Text(text) => {
+            let text = match ended.is_set().then(|| credential_refusal(&text)).flatten() {
+                Some(refusal) => {
+                    refused_credential.store(true, Ordering::Relaxed);
+                    refusal
+                }
+                None => text,
+            };
             if let Ok(mut session) = session.lock() {
                 session.observe(&text);
             }
@@ -340,7 +357,11 @@ pub async fn serve<F, R>(
         // Whatever else is ready goes out with it, in one write: a subscriber behind the feed
         // catches up for a fraction of the cost per event. Bounded, because the socket's
         // write buffer keeps the size it once grew to.
-        while !closing && batch.len() < COALESCED && bytes < COALESCED_BYTES {
+        while !closing
+            && !refused_credential.load(Ordering::Relaxed)
+            && batch.len() < COALESCED
+            && bytes < COALESCED_BYTES
+        {
             match output.next().now_or_never() {
                 Some(Some(message)) => {
                     let message = outgoing(message);
@@ -351,6 +372,14 @@ pub async fn serve<F, R>(
                 // Nothing more now, or the end, which the next turn of the loop handles.
                 Some(None) | None => break,
             }
+        }
+        // Nothing goes out after the refusal but the close.
+        if refused_credential.load(Ordering::Relaxed) && !closing {
+            batch.push(close(Violation::new(
+                4403,
+                "what signed this connection in has ended; sign in and connect again",
+            )));
+            closing = true;
         }
         // A peer that stopped reading fills the socket's buffers and then blocks the send:
         // nothing more is produced for it meanwhile (its subscriptions fall behind the feed,
@@ -373,6 +402,25 @@ pub async fn serve<F, R>(
             }
         }
     }
+}
+
+/// The `error` message for an operation refused because the connection's credential ended, in
+/// place of the `next` (or legacy `data`) message async-graphql made of its refusal: it never
+/// sends `error` itself. `None` for any other message.
+fn credential_refusal(text: &str) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_str(text).ok()?;
+    if !matches!(message["type"].as_str(), Some("next" | "data"))
+        || !message["payload"]["data"].is_null()
+    {
+        return None;
+    }
+    let errors = message["payload"]["errors"].as_array()?;
+    let unauthenticated = errors
+        .iter()
+        .any(|error| error["extensions"]["code"] == "UNAUTHENTICATED");
+    unauthenticated.then(|| {
+        serde_json::json!({ "type": "error", "id": message["id"], "payload": errors }).to_string()
+    })
 }
 
 /// The most messages written to a connection at once, and about the most bytes.
@@ -401,6 +449,24 @@ mod tests {
 
     fn admit(session: &mut Session, message: &str) -> Result<(), u16> {
         session.admit(message.as_bytes()).map_err(|v| v.code)
+    }
+
+    /// An operation refused because the credential ended becomes an `error` message; any
+    /// other message passes as it is.
+    #[test]
+    fn a_refused_credential_becomes_an_error_message() {
+        let refused = r#"{"type":"next","id":"7","payload":{"data":null,"errors":[{"message":"invalid or expired token","extensions":{"code":"UNAUTHENTICATED"}}]}}"#;
+        let error: serde_json::Value =
+            serde_json::from_str(&credential_refusal(refused).expect("an error message"))
+                .expect("JSON");
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["id"], "7");
+        assert_eq!(error["payload"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        let answered = r#"{"type":"next","id":"7","payload":{"data":{"viewer":null},"errors":[{"message":"x","extensions":{"code":"UNAUTHENTICATED"}}]}}"#;
+        assert_eq!(credential_refusal(answered), None);
+        let other = r#"{"type":"next","id":"7","payload":{"data":null,"errors":[{"message":"x","extensions":{"code":"NOT_FOUND"}}]}}"#;
+        assert_eq!(credential_refusal(other), None);
+        assert_eq!(credential_refusal(r#"{"type":"complete","id":"7"}"#), None);
     }
 
     #[test]

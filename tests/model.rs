@@ -988,11 +988,10 @@ impl Model {
             Op::DisconnectTeam { actor, team, pm } => {
                 let check = (|| {
                     refuse_unless(self.sees_team(actor, team), NotFound)?;
-                    refuse_unless(
-                        self.pm(pm).is_some()
-                            && (self.bills(actor, pm) || self.unlimited(actor, team)),
-                        NotFound,
-                    )?;
+                    // Billing access makes the payment method visible (a connected team's
+                    // UNLIMITED members have it through the team); without it the payment
+                    // method is NOT_FOUND, connected or not (docs/security.md, "Refusals").
+                    refuse_unless(self.pm(pm).is_some() && self.bills(actor, pm), NotFound)?;
                     refuse_unless(
                         self.team(team).is_some_and(|t| t.pms.contains(&pm)),
                         Conflict,

@@ -7,19 +7,30 @@
 //! chain (a registry lookup, a hash of the type's name and a boxed future per field), which was
 //! about a tenth of the server's CPU on the dashboard's query; these checks need only the
 //! document.
+//!
+//! Over a WebSocket, each operation (each `subscribe` message, whatever it carries) is also
+//! authorized here as of its own start (`LiveCredential`): the connection keeps which credential
+//! opened it, never who its viewer was or what it could reach.
 
 use std::any::{Any, TypeId};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
 
+use crate::auth::{Credential, authenticate_again};
+use crate::db::Db;
+use crate::error::ApiError;
 use crate::graphql::WarrenSchema;
 use crate::graphql::context::RequestScope;
+use crate::graphql::waves::Waves;
 use crate::limits::{Limits, Shape, check, check_text};
 use crate::rate_limit::{Charged, RateLimiter};
+use crate::session::SessionPolicy;
 
 /// The schema behind its checks. Cheap to clone.
 #[derive(Clone)]
@@ -40,6 +51,40 @@ struct Admitted {
     /// The operation's metrics label (`query.viewer`), or none for a document that did not
     /// parse (async-graphql reports why when it runs).
     label: Option<String>,
+    /// Whether the operation to run is a subscription.
+    subscription: bool,
+}
+
+/// What a WebSocket connection keeps of what signed it in, in its connection data: the
+/// credential, and nothing decided from it. Each operation on the connection is authorized
+/// again from it (`auth::authenticate_again`: one statement, as an HTTP request's
+/// authentication costs) and runs with a viewer and a reach of its own, so a revocation, a
+/// logout, a cancellation, a new account type or a lost membership counts from the very next
+/// operation.
+pub struct LiveCredential {
+    /// The database of live connections (`http::live_pool`).
+    pub db: Db,
+    pub credential: Credential,
+    pub policy: SessionPolicy,
+    pub public_url: Arc<str>,
+    /// Set when an operation found the credential ended: the connection answers that
+    /// operation with an `error` message and closes (4403, `websocket::serve`).
+    pub ended: CredentialEnded,
+}
+
+/// Shared between a connection's operations and the connection itself (`websocket::serve`):
+/// whether one of them found its credential ended.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialEnded(Arc<AtomicBool>);
+
+impl CredentialEnded {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Api {
@@ -71,8 +116,18 @@ impl Api {
         let operation_name = request.operation_name.clone();
         let variables = request.variables.clone();
         let Ok(document) = request.parsed_query() else {
-            return Ok(Admitted { label: None });
+            return Ok(Admitted {
+                label: None,
+                subscription: false,
+            });
         };
+        let subscription = document.operations.iter().any(|(name, operation)| {
+            let selected = match (operation_name.as_deref(), name) {
+                (Some(wanted), Some(name)) => wanted == name.as_str(),
+                _ => true,
+            };
+            selected && operation.node.ty == OperationType::Subscription
+        });
         let measure = check(
             document,
             operation_name.as_deref(),
@@ -82,7 +137,10 @@ impl Api {
         )?;
         let label = crate::metrics::operation_label(document, operation_name.as_deref());
         self.charge(measure.requests, data)?;
-        Ok(Admitted { label })
+        Ok(Admitted {
+            label,
+            subscription,
+        })
     }
 
     /// Charges a request of `requests` connection pages to its viewer's budget, refusing it
@@ -130,7 +188,7 @@ impl Executor for Api {
         request.data = data;
         let (response, label) = match admitted {
             Err(error) => (Response::from_errors(vec![error]), None),
-            Ok(Admitted { label }) => {
+            Ok(Admitted { label, .. }) => {
                 let response = self.schema.execute(request).await;
                 let label = label.filter(|_| !refused_whole(&response));
                 (response, label)
@@ -145,6 +203,16 @@ impl Executor for Api {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
+        let live = session_data
+            .as_deref()
+            .and_then(|data| find::<Arc<LiveCredential>>(&[data]))
+            .cloned();
+        if let Some(live) = live {
+            let api = self.clone();
+            return stream::once(api.live_operation(live, request, session_data))
+                .flatten()
+                .boxed();
+        }
         let data = std::mem::take(&mut request.data);
         let admitted = match &session_data {
             Some(session) => self.admit(&mut request, &[&data, session]),
@@ -152,10 +220,61 @@ impl Executor for Api {
         };
         request.data = data;
         match admitted {
-            Err(error) => stream::once(async move { Response::from_errors(vec![error]) }).boxed(),
+            Err(error) => refusal(error),
             Ok(_) => self
                 .schema
                 .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
+        }
+    }
+}
+
+/// A stream of one response refusing the operation.
+fn refusal(error: ServerError) -> BoxStream<'static, Response> {
+    stream::once(async move { Response::from_errors(vec![error]) }).boxed()
+}
+
+impl Api {
+    /// One operation of a WebSocket connection: authorized as of now, then measured, charged
+    /// and run with a request scope of its own. Queries and mutations run as over HTTP, their
+    /// batches in waves with a cache for the operation (so they cost the same statements);
+    /// subscriptions with the streaming loader.
+    async fn live_operation(
+        self,
+        live: Arc<LiveCredential>,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let viewer = match authenticate_again(&live.db, &live.credential, &live.policy).await {
+            Ok(viewer) => viewer,
+            Err(error) => {
+                if matches!(error, ApiError::Unauthenticated(_)) {
+                    live.ended.set();
+                } else {
+                    live.db.note_unreachable();
+                }
+                let error = async_graphql::Error::from(error).into_server_error(Default::default());
+                return refusal(error);
+            }
+        };
+        let scope = RequestScope::new(live.db.clone(), Some(viewer), live.public_url.clone());
+        let waves = Waves::default();
+        let mut data = std::mem::take(&mut request.data);
+        data.insert(scope.clone());
+        let session = session_data.unwrap_or_default();
+        let admitted = self.admit(&mut request, &[&data, &session]);
+        request.data = data;
+        match admitted {
+            Err(error) => refusal(error),
+            Ok(Admitted {
+                subscription: true, ..
+            }) => self
+                .schema
+                .execute_stream_with_session_data(request.data(scope.streaming_loader()), session),
+            Ok(Admitted { .. }) => {
+                let request = request.data(scope.loader(&waves));
+                let schema = self.schema.clone();
+                stream::once(waves.run(async move { schema.execute(request).await })).boxed()
+            }
         }
     }
 }

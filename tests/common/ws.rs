@@ -117,3 +117,26 @@ pub async fn next_event(socket: &mut Socket) -> Value {
     assert_eq!(message["type"], "next", "{message}");
     message["payload"]["data"]["events"].clone()
 }
+
+/// Starts operation `id` on `socket`: a `subscribe` message carrying any document (a query or
+/// a mutation as well as a subscription) and its variables.
+pub async fn start(socket: &mut Socket, id: &str, query: &str, variables: Value) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+    )
+    .await;
+}
+
+/// Runs query or mutation `id` on `socket` and returns its result (`{"data": …}`, with
+/// `errors` if any): the payload of its one `next` message, which `complete` must follow.
+pub async fn execute(socket: &mut Socket, id: &str, query: &str, variables: Value) -> Value {
+    start(socket, id, query, variables).await;
+    let result = receive(socket).await;
+    assert_eq!(result["type"], "next", "operation {id}: {result}");
+    assert_eq!(result["id"], id, "{result}");
+    let done = receive(socket).await;
+    assert_eq!(done["type"], "complete", "operation {id}: {done}");
+    assert_eq!(done["id"], id, "{done}");
+    result["payload"].clone()
+}
