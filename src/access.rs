@@ -106,6 +106,16 @@ impl Reach {
         self.apps.keys().copied().collect()
     }
 
+    /// The apps whose internals (developers among them) the viewer sees, for `IN (...)`
+    /// filters.
+    pub fn app_ids_with_visible_internals(&self) -> Vec<Uuid> {
+        self.apps
+            .keys()
+            .copied()
+            .filter(|app| self.sees_app_internals(*app))
+            .collect()
+    }
+
     pub fn team_ids(&self) -> Vec<Uuid> {
         self.teams.keys().copied().collect()
     }
@@ -233,9 +243,10 @@ impl Reach {
         Ok(reach)
     }
 
-    /// Whether the viewer may see an event (DOMAIN.md, "Events"): its actor, the people it is
-    /// about, and by category whoever sees one of the objects it concerns. The same rule as the
-    /// SQL of `event::push_visibility`, for events already in memory (the live feed).
+    /// Whether the viewer may see an event (docs/security.md, "Events"): its actor, the people
+    /// it is about, and by category whoever sees one of the objects it concerns; the events of
+    /// access requests only those who may see access requests. The same rule as the SQL of
+    /// `event::push_visibility`, for events already in memory (the live feed).
     pub fn sees_event(
         &self,
         event: &entity::event::Model,
@@ -244,6 +255,11 @@ impl Reach {
         use entity::enums::EventCategory;
         if event.actor_id == Some(self.person) {
             return true;
+        }
+        if ACCESS_REQUEST_EVENTS.contains(&event.event_type.as_str())
+            && !self.sees_access_request_in(event, subjects)
+        {
+            return false;
         }
         subjects.iter().any(|s| {
             let id = s.object_id;
@@ -260,6 +276,73 @@ impl Reach {
                 _ => false,
             }
         })
+    }
+
+    /// Whether the viewer may see the access request an event concerns, as `accessRequests`
+    /// shows them: its requester (the event's actor, or the person it is about) and the
+    /// UNLIMITED members of its team.
+    fn sees_access_request_in(
+        &self,
+        event: &entity::event::Model,
+        subjects: &[entity::event_subject::Model],
+    ) -> bool {
+        event.actor_id == Some(self.person)
+            || subjects.iter().any(|s| match s.kind.as_str() {
+                "PERSON" => s.object_id == self.person,
+                "TEAM" => self.is_unlimited(s.object_id),
+                _ => false,
+            })
+    }
+
+    /// Whether the viewer is shown `subject` in an event it sees (docs/security.md, "Events"):
+    /// an event never says more than the fields. A payment method only with billing access
+    /// to it (as `App.paymentMethod`), an access request only to those who see access requests;
+    /// the event's actor is shown everything it did. Every other subject is shown: the event is
+    /// visible through it or through the object that contains it, with its name at the time.
+    pub fn shows_subject(
+        &self,
+        event: &entity::event::Model,
+        subjects: &[entity::event_subject::Model],
+        subject: &entity::event_subject::Model,
+    ) -> bool {
+        if event.actor_id == Some(self.person) {
+            return true;
+        }
+        match subject.kind.as_str() {
+            "PAYMENT_METHOD" => self.bills(subject.object_id),
+            "ACCESS_REQUEST" => self.sees_access_request_in(event, subjects),
+            _ => true,
+        }
+    }
+
+    /// An event as this viewer is shown it: the subjects it may see, and the summary and
+    /// payload with the names of the others replaced by their kind.
+    pub fn view_event<'a>(
+        &self,
+        event: &'a entity::event::Model,
+        subjects: &'a [entity::event_subject::Model],
+    ) -> EventView<'a> {
+        let (shown, hidden): (Vec<_>, Vec<_>) = subjects
+            .iter()
+            .partition(|s| self.shows_subject(event, subjects, s));
+        // A name that a shown subject carries too is no secret (an access request is named
+        // after its app).
+        let hidden = hidden
+            .into_iter()
+            .filter(|h| !h.name.is_empty() && !shown.iter().any(|s| s.name == h.name))
+            .collect();
+        EventView {
+            event,
+            shown,
+            hidden,
+        }
+    }
+
+    /// Whether a filter on the object `kind`/`id` may match `event`: only where the viewer is
+    /// shown that object (`shows_subject`), so that a filter cannot tell whether a hidden
+    /// object exists or what happened to it.
+    pub fn filter_sees(&self, event: &entity::event::Model, kind: &str, id: Uuid) -> bool {
+        kind != "PAYMENT_METHOD" || self.bills(id) || event.actor_id == Some(self.person)
     }
 
     /// Whether `event` is one that may change what this viewer can reach: it names the viewer,
@@ -376,6 +459,106 @@ impl Reach {
 #[derive(FromQueryResult)]
 struct IdRow {
     id: Uuid,
+}
+
+/// The event types about access requests, as stored: shown only to those who may see access
+/// requests (`Reach::sees_event`, `event::push_visibility`).
+pub const ACCESS_REQUEST_EVENTS: [&str; 4] = [
+    "ACCESS_REQUESTED",
+    "ACCESS_REQUEST_APPROVED",
+    "ACCESS_REQUEST_DENIED",
+    "ACCESS_REQUEST_CANCELLED",
+];
+
+/// One event as one viewer is shown it (`Reach::view_event`).
+pub struct EventView<'a> {
+    event: &'a entity::event::Model,
+    /// The subjects shown, in their stored order.
+    pub shown: Vec<&'a entity::event_subject::Model>,
+    /// The subjects hidden whose names must not appear.
+    hidden: Vec<&'a entity::event_subject::Model>,
+}
+
+impl EventView<'_> {
+    /// The summary, each hidden subject's name replaced by its kind: "Ana created app shop on a
+    /// payment method".
+    pub fn summary(&self) -> String {
+        let mut summary = self.event.summary.clone();
+        for subject in &self.hidden {
+            let noun = subject_noun(&subject.kind);
+            let phrase = format!("{} {noun}", article(noun));
+            summary = summary.replace(&format!("{noun} {}", subject.name), &phrase);
+            summary = replace_whole(&summary, &subject.name, &phrase);
+        }
+        summary
+    }
+
+    /// The payload, every string that is a hidden subject's name replaced by null.
+    pub fn payload(&self) -> serde_json::Value {
+        let mut payload = self.event.payload.clone();
+        if !self.hidden.is_empty() {
+            self.blank(&mut payload);
+        }
+        payload
+    }
+
+    fn blank(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        match value {
+            Value::String(text) if self.hidden.iter().any(|s| s.name == *text) => {
+                *value = Value::Null;
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.blank(item)),
+            Value::Object(fields) => fields.values_mut().for_each(|field| self.blank(field)),
+            _ => {}
+        }
+    }
+}
+
+/// How summaries name an object of this kind.
+fn subject_noun(kind: &str) -> &'static str {
+    match kind {
+        "PAYMENT_METHOD" => "payment method",
+        "ACCESS_REQUEST" => "access request",
+        "APP" => "app",
+        "TEAM" => "team",
+        "PERSON" => "person",
+        "ENVIRONMENT" => "environment",
+        "INVITATION" => "invitation",
+        "SSH_KEY" => "SSH key",
+        _ => "object",
+    }
+}
+
+fn article(noun: &str) -> &'static str {
+    match noun.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u' | 'S') => "an",
+        _ => "a",
+    }
+}
+
+/// `text` with every occurrence of `word` that stands as a word of its own (not inside a longer
+/// word) replaced by `by`.
+fn replace_whole(text: &str, word: &str, by: &str) -> String {
+    if word.is_empty() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(word) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + word.len()..].chars().next();
+        let alone = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+        out.push_str(&rest[..at]);
+        out.push_str(if alone(before) && alone(after) {
+            by
+        } else {
+            word
+        });
+        rest = &rest[at + word.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -511,6 +694,113 @@ mod tests {
         assert!(r.subscribed_through(id(2), id(11)));
         assert!(!r.subscribed_through(id(2), id(10)));
         assert!(!r.subscribed_through(id(1), id(11)));
+    }
+
+    fn event(actor: u128, event_type: &str, summary: &str) -> entity::event::Model {
+        entity::event::Model {
+            id: id(500),
+            sequence: 1,
+            event_type: event_type.to_owned(),
+            category: entity::enums::EventCategory::Collaboration,
+            occurred_at: chrono::Utc::now(),
+            actor_id: Some(id(actor)),
+            actor_name: Some("Someone".to_owned()),
+            summary: summary.to_owned(),
+            payload: serde_json::json!({ "app": "shop", "to": "Visa", "all": ["Visa", "x"] }),
+        }
+    }
+
+    fn subject(kind: &str, object: u128, name: &str) -> entity::event_subject::Model {
+        entity::event_subject::Model {
+            event_id: id(500),
+            sequence: 1,
+            kind: kind.to_owned(),
+            object_id: id(object),
+            name: name.to_owned(),
+        }
+    }
+
+    /// docs/security.md, "Events": a payment method the viewer does not bill is dropped from
+    /// the subjects, named by its kind in the summary and null in the payload.
+    #[test]
+    fn a_payment_method_without_billing_access_is_hidden_in_events() {
+        let r = reach();
+        let e = event(
+            999,
+            "APP_CREATED",
+            "Someone created app shop in team T on payment method Visa",
+        );
+        let subjects = [
+            subject("APP", 3, "shop"),
+            subject("TEAM", 10, "T"),
+            subject("PAYMENT_METHOD", 21, "Visa"),
+        ];
+        assert!(r.sees_event(&e, &subjects));
+        let view = r.view_event(&e, &subjects);
+        let kinds: Vec<&str> = view.shown.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(kinds, ["APP", "TEAM"]);
+        assert_eq!(
+            view.summary(),
+            "Someone created app shop in team T on a payment method"
+        );
+        assert_eq!(
+            view.payload(),
+            serde_json::json!({ "app": "shop", "to": null, "all": [null, "x"] })
+        );
+        // Billed, it is shown; and the actor is shown everything it did.
+        let billed = [subject("PAYMENT_METHOD", 20, "Visa")];
+        assert_eq!(r.view_event(&e, &billed).shown.len(), 1);
+        let own = event(
+            100,
+            "APP_CREATED",
+            "I created app shop on payment method Visa",
+        );
+        assert_eq!(r.view_event(&own, &subjects).shown.len(), 3);
+        // Filters match a hidden payment method only in the viewer's own events.
+        assert!(!r.filter_sees(&e, "PAYMENT_METHOD", id(21)));
+        assert!(r.filter_sees(&e, "PAYMENT_METHOD", id(20)));
+        assert!(r.filter_sees(&own, "PAYMENT_METHOD", id(21)));
+        assert!(r.filter_sees(&e, "TEAM", id(12)));
+    }
+
+    /// docs/security.md, "Events": access requests' events only for their requester and the
+    /// UNLIMITED members of their team.
+    #[test]
+    fn access_request_events_are_for_those_who_see_access_requests() {
+        let r = reach();
+        let subjects = |team: u128, person: u128| {
+            [
+                subject("ACCESS_REQUEST", 77, "api"),
+                subject("APP", 2, "api"),
+                subject("TEAM", team, "T"),
+                subject("PERSON", person, "Requester"),
+            ]
+        };
+        let asked = event(
+            300,
+            "ACCESS_REQUESTED",
+            "Requester asked for access to api in team T",
+        );
+        // LIMITED in team 11: not shown, though the team is the viewer's.
+        assert!(!r.sees_event(&asked, &subjects(11, 300)));
+        // UNLIMITED in team 10: shown, access request included.
+        assert!(r.sees_event(&asked, &subjects(10, 300)));
+        assert_eq!(r.view_event(&asked, &subjects(10, 300)).shown.len(), 4);
+        // The requester: its own request, and the answer about it.
+        assert!(r.sees_event(&event(100, "ACCESS_REQUESTED", ""), &subjects(11, 100)));
+        assert!(r.sees_event(&event(300, "ACCESS_REQUEST_DENIED", ""), &subjects(11, 100)));
+        // Other collaboration events of that team stay visible to LIMITED members.
+        assert!(r.sees_event(&event(300, "MEMBER_JOINED", ""), &subjects(11, 300)[2..]));
+    }
+
+    #[test]
+    fn names_are_replaced_only_where_they_stand_alone() {
+        assert_eq!(
+            replace_whole("Visa and Visage", "Visa", "X"),
+            "X and Visage"
+        );
+        assert_eq!(replace_whole("(Visa)", "Visa", "X"), "(X)");
+        assert_eq!(replace_whole("nothing", "", "X"), "nothing");
     }
 
     #[test]

@@ -396,10 +396,19 @@ impl EventCriteria {
         self.matches_nothing |= other.matches_nothing || !satisfiable;
     }
 
-    /// Whether an event in memory matches, as `push_conditions` decides in SQL.
-    pub fn matches(&self, event: &event::Model, subjects: &[event_subject::Model]) -> bool {
+    /// Whether an event in memory matches, as `push_conditions` decides in SQL. An object is
+    /// matched only where `reach` is shown it (`Reach::filter_sees`).
+    pub fn matches(
+        &self,
+        event: &event::Model,
+        subjects: &[event_subject::Model],
+        reach: &Reach,
+    ) -> bool {
         let about = |kind: &str, id: Option<Uuid>| {
-            id.is_none_or(|id| subjects.iter().any(|s| s.kind == kind && s.object_id == id))
+            id.is_none_or(|id| {
+                reach.filter_sees(event, kind, id)
+                    && subjects.iter().any(|s| s.kind == kind && s.object_id == id)
+            })
         };
         !self.matches_nothing
             && (self.types.is_empty() || self.types.iter().any(|t| t.as_str() == event.event_type))
@@ -414,7 +423,10 @@ impl EventCriteria {
             && about("PERSON", self.person_id)
     }
 
-    fn push_conditions(&self, sql: &mut Sql) {
+    /// The filter's conditions, for events `reach` sees: an object is matched only where the
+    /// viewer is shown it (`Reach::filter_sees`; a payment method without billing access, only in
+    /// the viewer's own events).
+    fn push_conditions(&self, sql: &mut Sql, reach: &Reach) {
         if self.matches_nothing {
             sql.push(" AND 1 = 0");
         }
@@ -438,6 +450,9 @@ impl EventCriteria {
                     .push(" AND f.object_id = ")
                     .bind(id)
                     .push(")");
+                if kind == "PAYMENT_METHOD" && !reach.bills(id) {
+                    sql.push(" AND e.actor_id = ").bind(reach.person);
+                }
             }
         }
     }
@@ -451,9 +466,15 @@ fn push_visibility(sql: &mut Sql, reach: &Reach) {
         .copied()
         .filter(|a| reach.sees_app_internals(*a))
         .collect();
+    let unlimited_teams: Vec<Uuid> = reach
+        .teams
+        .keys()
+        .copied()
+        .filter(|t| reach.is_unlimited(*t))
+        .collect();
     sql.push("(e.actor_id = ")
         .bind(reach.person)
-        .push(" OR EXISTS (SELECT 1 FROM event_subject s WHERE s.event_id = e.id AND (")
+        .push(" OR (EXISTS (SELECT 1 FROM event_subject s WHERE s.event_id = e.id AND (")
         .push("(s.kind = 'PERSON' AND s.object_id = ")
         .bind(reach.person)
         .push(") OR (e.category = 'COLLABORATION' AND ((s.kind = 'TEAM' AND s.object_id IN ")
@@ -466,7 +487,16 @@ fn push_visibility(sql: &mut Sql, reach: &Reach) {
         .bind_list(internal_apps)
         .push(") OR (e.category = 'BILLING' AND s.kind = 'PAYMENT_METHOD' AND s.object_id IN ")
         .bind_list(reach.billing_ids())
-        .push("))))");
+        .push(")))")
+        // Access requests' events: only for those who see access requests (the actor is
+        // above; the requester is the person they are about; UNLIMITED members of the team).
+        .push(" AND (e.event_type NOT IN ")
+        .bind_list(crate::access::ACCESS_REQUEST_EVENTS)
+        .push(" OR EXISTS (SELECT 1 FROM event_subject r WHERE r.event_id = e.id AND ((r.kind = 'PERSON' AND r.object_id = ")
+        .bind(reach.person)
+        .push(") OR (r.kind = 'TEAM' AND r.object_id IN ")
+        .bind_list(unlimited_teams)
+        .push("))))))");
 }
 
 /// One page of the events the viewer may see, matching `criteria`.
@@ -494,7 +524,7 @@ fn visible_events(backend: sea_orm::DbBackend, reach: &Reach, criteria: &EventCr
     let mut sql = Sql::new(backend);
     sql.push("SELECT e.* FROM event e WHERE ");
     push_visibility(&mut sql, reach);
-    criteria.push_conditions(&mut sql);
+    criteria.push_conditions(&mut sql, reach);
     sql
 }
 
@@ -591,7 +621,7 @@ impl Loader<EventsCount> for Batch {
             let mut sql = Sql::new(self.0.db.backend());
             sql.push("SELECT COUNT(*) AS n FROM event e WHERE ");
             push_visibility(&mut sql, &reach);
-            key.0.push_conditions(&mut sql);
+            key.0.push_conditions(&mut sql, &reach);
             let count = Count::find_by_statement(sql.statement())
                 .one(&self.0.db.conn)
                 .await?
@@ -624,6 +654,25 @@ impl Loader<EventSubjects> for Batch {
         }
         Ok(out)
     }
+}
+
+/// The subjects of `events`, by event, in one statement.
+pub async fn subjects_of(
+    conn: &impl ConnectionTrait,
+    events: &[event::Model],
+) -> ApiResult<HashMap<Uuid, Vec<event_subject::Model>>> {
+    let mut subjects: HashMap<Uuid, Vec<event_subject::Model>> = HashMap::new();
+    if events.is_empty() {
+        return Ok(subjects);
+    }
+    for subject in event_subject::Entity::find()
+        .filter(event_subject::Column::EventId.is_in(events.iter().map(|e| e.id)))
+        .all(conn)
+        .await?
+    {
+        subjects.entry(subject.event_id).or_default().push(subject);
+    }
+    Ok(subjects)
 }
 
 /// The saved filters of a batch of people, oldest first.
@@ -722,14 +771,21 @@ pub async fn connection(
         let cursor = crate::graphql::relay::encode_cursor(CursorKey::Sequence(event.sequence));
         connection.edges.push(async_graphql::connection::Edge::new(
             cursor,
-            Event(Arc::new(event)),
+            Event::stored(event),
         ));
     }
     Ok(connection)
 }
 
-/// The record of one interaction.
-pub struct Event(pub Arc<event::Model>);
+/// The record of one interaction, as the viewer is shown it (`Reach::view_event`): every
+/// field that names objects (`summary`, `payload`, `subjects` and the objects) goes through the
+/// one per-viewer rendering, wherever the event comes from (`Query.events`, an object's
+/// `events`, `node`, the live feed).
+pub struct Event {
+    model: Arc<event::Model>,
+    /// Its subjects, when whoever made it had them at hand (the live feed); loaded otherwise.
+    subjects: Option<Arc<[event_subject::Model]>>,
+}
 
 /// An object an event concerns, with its name when the event happened.
 pub struct EventSubject(event_subject::Model, EventSubjectKind);
@@ -758,15 +814,51 @@ impl EventSubject {
 }
 
 impl Event {
+    /// An event read from the table; its subjects are loaded when a field needs them.
+    pub fn stored(model: event::Model) -> Self {
+        Event {
+            model: Arc::new(model),
+            subjects: None,
+        }
+    }
+
+    /// An event with its subjects already in memory.
+    pub fn with_subjects(model: Arc<event::Model>, subjects: Arc<[event_subject::Model]>) -> Self {
+        Event {
+            model,
+            subjects: Some(subjects),
+        }
+    }
+
+    pub fn model(&self) -> &event::Model {
+        &self.model
+    }
+
+    /// Every subject as stored, and the viewer's reach to render them with.
+    async fn rendering(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<(Arc<Reach>, Arc<[event_subject::Model]>)> {
+        let subjects = match &self.subjects {
+            Some(subjects) => subjects.clone(),
+            None => loader(ctx)?
+                .load_one(EventSubjects(self.model.id))
+                .await?
+                .unwrap_or_default()
+                .into(),
+        };
+        Ok((crate::graphql::context::reach(ctx).await?, subjects))
+    }
+
+    /// The subjects the viewer is shown.
     async fn subjects_of(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventSubject>> {
-        let rows = loader(ctx)?
-            .load_one(EventSubjects(self.0.id))
-            .await?
-            .unwrap_or_default();
-        Ok(rows
+        let (reach, subjects) = self.rendering(ctx).await?;
+        Ok(reach
+            .view_event(&self.model, &subjects)
+            .shown
             .into_iter()
             .filter_map(|row| {
-                EventSubjectKind::parse(&row.kind).map(|kind| EventSubject(row, kind))
+                EventSubjectKind::parse(&row.kind).map(|kind| EventSubject(row.clone(), kind))
             })
             .collect())
     }
@@ -786,39 +878,40 @@ impl Event {
 impl Event {
     /// The global id.
     pub async fn id(&self) -> ID {
-        global_id(NodeKind::Event, self.0.id)
+        global_id(NodeKind::Event, self.model.id)
     }
 
     /// The event's place in the log: strictly increasing, never reused.
     async fn sequence(&self) -> i64 {
-        self.0.sequence
+        self.model.sequence
     }
 
     /// The cursor of this event, for `after:` in `events` and the events subscription.
     async fn cursor(&self) -> String {
-        crate::graphql::relay::encode_cursor(CursorKey::Sequence(self.0.sequence))
+        crate::graphql::relay::encode_cursor(CursorKey::Sequence(self.model.sequence))
     }
 
     /// What happened.
     #[graphql(name = "type")]
     async fn event_type(&self) -> ApiResult<EventType> {
-        EventType::parse(&self.0.event_type)
-            .ok_or_else(|| ApiError::internal(format!("unknown event type {}", self.0.event_type)))
+        EventType::parse(&self.model.event_type).ok_or_else(|| {
+            ApiError::internal(format!("unknown event type {}", self.model.event_type))
+        })
     }
 
     /// Which kind of access shows the event.
     async fn category(&self) -> EventCategory {
-        self.0.category
+        self.model.category
     }
 
     /// When it happened.
     async fn occurred_at(&self) -> DateTime<Utc> {
-        self.0.occurred_at
+        self.model.occurred_at
     }
 
     /// Who did it, if the viewer may still see that person; null for the system.
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<Person>> {
-        match self.0.actor_id {
+        match self.model.actor_id {
             None => Ok(None),
             Some(id) => person::visible_person(ctx, id).await,
         }
@@ -826,20 +919,25 @@ impl Event {
 
     /// The actor's name when it happened; null for the system.
     async fn actor_name(&self) -> Option<&str> {
-        self.0.actor_name.as_deref()
+        self.model.actor_name.as_deref()
     }
 
-    /// One line for people: "Ana invited bo@example.com to team Rocket as LIMITED".
-    async fn summary(&self) -> &str {
-        &self.0.summary
+    /// One line for people: "Ana invited bo@example.com to team Rocket as LIMITED". An object
+    /// the viewer may not see there is named by its kind ("a payment method").
+    async fn summary(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        let (reach, subjects) = self.rendering(ctx).await?;
+        Ok(reach.view_event(&self.model, &subjects).summary())
     }
 
-    /// The change, as JSON.
-    async fn payload(&self) -> Json<serde_json::Value> {
-        Json(self.0.payload.clone())
+    /// The change, as JSON; the name of an object the viewer may not see there is null.
+    async fn payload(&self, ctx: &Context<'_>) -> ApiResult<Json<serde_json::Value>> {
+        let (reach, subjects) = self.rendering(ctx).await?;
+        Ok(Json(reach.view_event(&self.model, &subjects).payload()))
     }
 
-    /// Every object the event concerns, containers included, with their names then.
+    /// Every object the event concerns, containers included, with their names then: those the
+    /// viewer may see there (a payment method only with billing access to it, an access request
+    /// only for those who see access requests).
     async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventSubject>> {
         self.subjects_of(ctx).await
     }
@@ -907,7 +1005,7 @@ pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Event>> {
     Ok(loader(ctx)?
         .load_one(VisibleEvent(id))
         .await?
-        .map(|e| Event(Arc::new(e))))
+        .map(Event::stored))
 }
 
 /// A filter saved by its owner.

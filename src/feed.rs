@@ -48,7 +48,8 @@ const STARTS_AT_ONCE: usize = 4;
 pub struct FeedEvent {
     /// Shared: every subscriber that sees it delivers this one copy.
     pub event: Arc<event::Model>,
-    pub subjects: Vec<event_subject::Model>,
+    /// Shared likewise: each delivery renders the event for its viewer from them.
+    pub subjects: Arc<[event_subject::Model]>,
 }
 
 /// What the feed tells every subscriber at once.
@@ -256,20 +257,12 @@ impl Reader {
         let Some(newest) = events.last().map(|e| e.sequence) else {
             return Ok(false);
         };
-        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-        let mut subjects: HashMap<Uuid, Vec<event_subject::Model>> = HashMap::new();
-        for subject in event_subject::Entity::find()
-            .filter(event_subject::Column::EventId.is_in(ids))
-            .all(&db.conn)
-            .await?
-        {
-            subjects.entry(subject.event_id).or_default().push(subject);
-        }
+        let mut subjects = crate::event::subjects_of(&db.conn, &events).await?;
         let full = events.len() as u64 == READ_BATCH;
         let events: Vec<FeedEvent> = events
             .into_iter()
             .map(|event| FeedEvent {
-                subjects: subjects.remove(&event.id).unwrap_or_default(),
+                subjects: subjects.remove(&event.id).unwrap_or_default().into(),
                 event: Arc::new(event),
             })
             .collect();
@@ -439,7 +432,7 @@ struct Live {
     /// Batches read before the subscription began that it still has to consider, from the
     /// feed's history; taken before the receiver's.
     recent: VecDeque<FeedBatch>,
-    queue: VecDeque<Arc<event::Model>>,
+    queue: VecDeque<Event>,
     ended: bool,
     /// Why the stream ends, told after the events queued before it.
     failure: Option<ApiError>,
@@ -450,8 +443,8 @@ impl Live {
     async fn next(mut self: Box<Self>) -> Option<(ApiResult<Event>, Box<Live>)> {
         loop {
             if let Some(event) = self.queue.pop_front() {
-                self.delivered = event.sequence;
-                return Some((Ok(Event(event)), self));
+                self.delivered = event.model().sequence;
+                return Some((Ok(event), self));
             }
             if self.ended {
                 return self.failure.take().map(|err| (Err(err), self));
@@ -492,7 +485,13 @@ impl Live {
             Some(last) => self.seen = last.sequence,
             None => self.replaying = false,
         }
-        self.queue.extend(page.into_iter().map(Arc::new));
+        // The page's subjects in one statement: rendering each event for the viewer needs
+        // them, and loading them event by event would cost a statement per event.
+        let mut subjects = crate::event::subjects_of(&self.scope.db.conn, &page).await?;
+        self.queue.extend(page.into_iter().map(|event| {
+            let subjects = subjects.remove(&event.id).unwrap_or_default().into();
+            Event::with_subjects(Arc::new(event), subjects)
+        }));
         Ok(())
     }
 
@@ -580,9 +579,10 @@ impl Live {
                 Box::pin(self.refresh_reach()).await?;
             }
             if self.reach.sees_event(event, &item.subjects)
-                && self.criteria.matches(event, &item.subjects)
+                && self.criteria.matches(event, &item.subjects, &self.reach)
             {
-                self.queue.push_back(event.clone());
+                self.queue
+                    .push_back(Event::with_subjects(event.clone(), item.subjects.clone()));
             }
             let own = event.actor_id == Some(self.viewer);
             if own
@@ -630,7 +630,7 @@ mod tests {
                     summary: String::new(),
                     payload: serde_json::Value::Null,
                 }),
-                subjects: Vec::new(),
+                subjects: Vec::new().into(),
             })
             .collect();
         Arc::new(FeedNews {

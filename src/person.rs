@@ -243,8 +243,10 @@ impl Person {
         page(ctx, &TEAMS, self.0.id, args, narrow, read_membership).await
     }
 
-    /// The apps the person has a developer connection to, as far as the viewer sees them; the
-    /// edge tells through which team (null for a direct connection).
+    /// The apps the person has a developer connection to, as far as the viewer may see the
+    /// app's developers (a developer connection of its own, or UNLIMITED membership of one of
+    /// the app's teams: the rule of `App.developers`, so that neither shows what the other
+    /// hides); the edge tells through which team (null for a direct connection).
     async fn apps(
         &self,
         ctx: &Context<'_>,
@@ -254,7 +256,7 @@ impl Person {
         before: Option<String>,
     ) -> ApiResult<Conn<App, Connection, PersonAppConnection, PersonAppEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
-        let narrow = self.restrict(ctx, Restrict::VisibleApps("n.id"))?;
+        let narrow = self.restrict(ctx, Restrict::AppsWithVisibleDevelopers("n.id"))?;
         page(ctx, &APPS, self.0.id, args, narrow, read_connection).await
     }
 

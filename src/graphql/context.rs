@@ -178,7 +178,8 @@ impl std::hash::Hash for EdgeRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Restrict {
     Nothing,
-    VisibleApps(&'static str),
+    /// The apps whose developers the viewer may see (`Reach::sees_app_internals`).
+    AppsWithVisibleDevelopers(&'static str),
     ViewerTeams(&'static str),
     BilledPaymentMethods(&'static str),
 }
@@ -207,7 +208,9 @@ impl Narrow {
     fn resolve(&self, reach: &Reach) -> Narrowing {
         let only_ids = match self.restrict {
             Restrict::Nothing => None,
-            Restrict::VisibleApps(column) => Some((column, reach.app_ids())),
+            Restrict::AppsWithVisibleDevelopers(column) => {
+                Some((column, reach.app_ids_with_visible_internals()))
+            }
             Restrict::ViewerTeams(column) => Some((column, reach.team_ids())),
             Restrict::BilledPaymentMethods(column) => Some((column, reach.billing_ids())),
         };
