@@ -87,9 +87,14 @@ pub struct ServeArgs {
     #[arg(long, env = "WARREN_OIDC_PROVIDERS", value_delimiter = ',')]
     pub oidc_providers: Vec<String>,
     /// Where invitation mails go: `smtp://host:port` (add `?tls=required` for STARTTLS),
-    /// `smtps://user:password@host`. Without it each mail's accept link is logged instead.
+    /// `smtps://user:password@host`. Without it mails stay queued until it is set.
     #[arg(long, env = "WARREN_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// Without an SMTP URL, write each invitation mail, its accept link (a secret) included,
+    /// to the log instead of keeping it queued. For local development only: off by default,
+    /// and the server warns at start when it is on.
+    #[arg(long, env = "WARREN_LOG_INVITATION_LINKS")]
+    pub log_invitation_links: bool,
     /// The sender of invitation mails.
     #[arg(
         long,
@@ -192,6 +197,7 @@ impl ServeArgs {
         settings.rate_limit = self.rate_limit;
         settings.mail.smtp_url = self.smtp_url.clone();
         settings.mail.from = self.mail_from.clone();
+        settings.mail.log_links = self.log_invitation_links;
         if !self.allowed_origins.is_empty() {
             settings.allowed_origins = self
                 .allowed_origins

@@ -5,8 +5,13 @@
 //! A mail is taken for sending under a lease (`locked_until`) committed before the SMTP
 //! conversation, so two workers never send it at once, and marked sent right after. Only a
 //! crash between the server's acceptance and that mark sends it again (after the lease); its
-//! `Message-ID` stays the same, so the receiving side can tell. Without an SMTP URL the worker
-//! logs each mail's accept link instead of sending it.
+//! `Message-ID` stays the same, so the receiving side can tell.
+//!
+//! A mail carries its invitation's secret (the accept link), which the invitation itself keeps
+//! only as a hash: once the mail is sent, its bodies are emptied, so the secret lives in the
+//! table only while it waits to be delivered. Without an SMTP URL mails stay queued, unless an
+//! operator asked for them in the log (`log_links`, for local development only: the log then
+//! holds the secrets).
 
 use std::time::Duration;
 
@@ -37,6 +42,9 @@ pub struct MailSettings {
     pub retry_cap: Duration,
     /// How often the worker looks for due mail.
     pub poll: Duration,
+    /// Without an SMTP URL, write each mail, accept link included, to the log and count it as
+    /// sent (local development). Off: such mails stay queued until an SMTP URL is set.
+    pub log_links: bool,
 }
 
 impl Default for MailSettings {
@@ -47,6 +55,7 @@ impl Default for MailSettings {
             retry_base: Duration::from_secs(10),
             retry_cap: Duration::from_secs(3600),
             poll: Duration::from_secs(1),
+            log_links: false,
         }
     }
 }
@@ -135,7 +144,20 @@ pub async fn deliver_periodically(db: Db, settings: MailSettings) {
                 return;
             }
         },
-        None => Transport::Log,
+        None if settings.log_links => {
+            tracing::warn!(
+                "no SMTP server configured: invitation mails, with their accept links (secrets), \
+                 are written to the log instead; never do this where the log is kept or shared"
+            );
+            Transport::Log
+        }
+        None => {
+            tracing::warn!(
+                "no SMTP server configured: invitation mails stay queued until one is \
+                 (--smtp-url; --log-invitation-links logs them instead, for local development)"
+            );
+            return;
+        }
     };
     let from: Mailbox = match settings.from.parse() {
         Ok(from) => from,
@@ -201,7 +223,12 @@ async fn deliver_due(
             ..Default::default()
         };
         match outcome {
-            Ok(()) => update.sent_at = Set(Some(Utc::now())),
+            Ok(()) => {
+                update.sent_at = Set(Some(Utc::now()));
+                // The accept link's secret must not outlive its delivery.
+                update.text_body = Set(String::new());
+                update.html_body = Set(String::new());
+            }
             Err(error) => {
                 let wait = backoff(settings, mail.attempts + 1);
                 tracing::warn!(recipient = %mail.recipient, attempts = mail.attempts + 1, retry_in = ?wait, %error, "sending a mail failed");

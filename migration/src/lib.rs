@@ -7,6 +7,7 @@ mod m20261128_000004_events;
 mod m20261128_000005_sign_in;
 mod m20261128_000006_mail_outbox;
 mod m20261128_000007_rate_limit;
+mod m20261207_000008_sent_mail_bodies;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_sign_in::Migration),
             Box::new(m20261128_000006_mail_outbox::Migration),
             Box::new(m20261128_000007_rate_limit::Migration),
+            Box::new(m20261207_000008_sent_mail_bodies::Migration),
         ]
     }
 }
