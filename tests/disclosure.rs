@@ -119,6 +119,25 @@ async fn person_apps_hide_what_app_developers_hide(app: TestApp) {
     );
 }
 
+/// Chen (UNLIMITED in Nebula, billing Nebula Ltd) creates the app nebula-worker in Nebula on
+/// Nebula Ltd; returns its id.
+async fn create_nebula_worker(app: &TestApp, demo: &Demo) -> Value {
+    let (body, code) = app
+        .mutate(
+            &demo.chen,
+            "createApp",
+            json!({
+                "name": "nebula-worker",
+                "teamId": team_id(app, "Nebula").await,
+                "paymentMethodId": payment_method_id(app, "Nebula Ltd").await,
+            }),
+            "app { id }",
+        )
+        .await;
+    assert_eq!(code, None, "{body}");
+    body["data"]["createApp"]["app"]["id"].clone()
+}
+
 const EVENTS: &str = "query($filter: EventFilterInput) {
     events(first: 100, filter: $filter) {
         totalCount
@@ -141,16 +160,7 @@ async fn events_say_no_more_than_the_fields(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let nebula = team_id(&app, "Nebula").await;
     let nebula_ltd = payment_method_id(&app, "Nebula Ltd").await;
-    let (body, code) = app
-        .mutate(
-            &demo.chen,
-            "createApp",
-            json!({ "name": "nebula-worker", "teamId": nebula, "paymentMethodId": nebula_ltd }),
-            "app { id }",
-        )
-        .await;
-    assert_eq!(code, None, "{body}");
-    let worker = body["data"]["createApp"]["app"]["id"].clone();
+    let worker = create_nebula_worker(&app, &demo).await;
     // As a field: Ana (LIMITED in Nebula) sees the app, not its payment method.
     let seen = app
         .query(
@@ -237,16 +247,23 @@ async fn events_say_no_more_than_the_fields(app: TestApp) {
 async fn the_live_feed_renders_events_for_its_viewer(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let nebula = team_id(&app, "Nebula").await;
-    let nebula_ltd = payment_method_id(&app, "Nebula Ltd").await;
     let mut socket = common::ws::connect(app.addr, &demo.ana).await;
+    // From Ana's newest event on: whatever happens next is delivered, however soon.
+    let newest = app
+        .query(
+            &demo.ana,
+            "{ events(last: 1) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     common::ws::send(
         &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": { "query":
-            "subscription { events { type summary subjects { kind } } }" } }),
+        json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($after: String) { events(after: $after) { type summary subjects { kind } } }",
+            "variables": { "after": newest["events"]["edges"][0]["cursor"] },
+        } }),
     )
     .await;
-    // Let the subscription start before anything happens.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     // Chen denies Eli's pending request (not Ana's to see: she is LIMITED in Nebula), then
     // creates an app on Nebula Ltd (hers to see, but not its payment method).
     let pending = app
@@ -266,15 +283,7 @@ async fn the_live_feed_renders_events_for_its_viewer(app: TestApp) {
         .await,
         None
     );
-    let (body, code) = app
-        .mutate(
-            &demo.chen,
-            "createApp",
-            json!({ "name": "nebula-worker", "teamId": nebula, "paymentMethodId": nebula_ltd }),
-            "app { id }",
-        )
-        .await;
-    assert_eq!(code, None, "{body}");
+    create_nebula_worker(&app, &demo).await;
     let event = common::ws::receive(&mut socket).await;
     assert_eq!(event["type"], "next", "{event}");
     let event = &event["payload"]["data"]["events"];

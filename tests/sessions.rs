@@ -10,7 +10,6 @@ use common::ws::{self, receive, send};
 use entity::browser_session;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const VIEWER: &str = "{ viewer { email } }";
 
@@ -279,32 +278,14 @@ async fn log_out(app: &TestApp, cookie: &str) {
     assert!(response.status().is_success() || response.status().is_redirection());
 }
 
-/// A WebSocket handshake carrying the cookie, from `origin`.
-async fn cookie_socket(app: &TestApp, cookie: &str, origin: &str) -> ws::Socket {
-    let mut request = format!("ws://{}/graphql", app.addr)
-        .into_client_request()
-        .expect("request");
-    let headers = request.headers_mut();
-    headers.insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    headers.insert("Cookie", cookie.parse().expect("header"));
-    headers.insert("Origin", origin.parse().expect("header"));
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket handshake");
-    socket
-}
-
 /// Subscriptions sign in with the cookie from this site's pages only; logging out ends them.
 async fn subscriptions_use_the_cookie_from_this_site_only(app: TestApp) {
     let (_, cookie) = signed_in(&app, "sid@example.com").await;
-    let mut foreign = cookie_socket(&app, &cookie, "https://evil.example").await;
+    let mut foreign = ws::handshake_with_cookie(app.addr, &cookie, "https://evil.example").await;
     send(&mut foreign, json!({ "type": "connection_init" })).await;
     assert_eq!(receive(&mut foreign).await["closed"], 4403);
 
-    let mut socket = cookie_socket(&app, &cookie, &app.url("")).await;
+    let mut socket = ws::handshake_with_cookie(app.addr, &cookie, &app.url("")).await;
     send(&mut socket, json!({ "type": "connection_init" })).await;
     let ack = receive(&mut socket).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
@@ -393,7 +374,7 @@ async fn a_forged_invitation_form_is_refused(app: TestApp) {
 /// A subscription started on a connection whose session has ended since is refused.
 async fn a_connection_outliving_its_session_starts_nothing(app: TestApp) {
     let (_, cookie) = signed_in(&app, "sid@example.com").await;
-    let mut socket = cookie_socket(&app, &cookie, &app.url("")).await;
+    let mut socket = ws::handshake_with_cookie(app.addr, &cookie, &app.url("")).await;
     send(&mut socket, json!({ "type": "connection_init" })).await;
     assert_eq!(receive(&mut socket).await["type"], "connection_ack");
     log_out(&app, &cookie).await;

@@ -18,7 +18,6 @@ use common::ws::{self, Socket, receive, send};
 use entity::enums::{AccountType, TokenScope};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 use warren::graphql::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
@@ -131,31 +130,17 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .expect("a count")
 }
 
-/// Teams named `name`, whoever sees them.
-async fn teams_named(app: &TestApp, name: &str) -> u64 {
-    entity::team::Entity::find()
-        .filter(entity::team::Column::Name.eq(name))
+/// Rows of `E` whose `column` is `name`, whoever owns them (teams, tokens, apps).
+async fn named<E>(app: &TestApp, column: E::Column, name: &str) -> u64
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    E::find()
+        .filter(column.eq(name))
         .count(&app.db.conn)
         .await
-        .expect("count teams")
-}
-
-/// Personal access tokens named `name`, of anyone.
-async fn tokens_named(app: &TestApp, name: &str) -> u64 {
-    entity::personal_access_token::Entity::find()
-        .filter(entity::personal_access_token::Column::Name.eq(name))
-        .count(&app.db.conn)
-        .await
-        .expect("count tokens")
-}
-
-/// Apps named `name`.
-async fn apps_named(app: &TestApp, name: &str) -> u64 {
-    entity::app::Entity::find()
-        .filter(entity::app::Column::Name.eq(name))
-        .count(&app.db.conn)
-        .await
-        .expect("count apps")
+        .expect("count")
 }
 
 /// A revoked token stops working on the sockets it opened: the very next operation there, a
@@ -219,8 +204,19 @@ async fn a_revoked_token_refuses_mutations_on_its_socket(app: TestApp) {
         .filter_map(|token| token["name"].as_str())
         .collect();
     assert!(!names.contains(&token_name), "{pats}");
-    assert_eq!(teams_named(&app, team_name).await, 0);
-    assert_eq!(tokens_named(&app, token_name).await, 0);
+    assert_eq!(
+        named::<entity::team::Entity>(&app, entity::team::Column::Name, team_name).await,
+        0
+    );
+    assert_eq!(
+        named::<entity::personal_access_token::Entity>(
+            &app,
+            entity::personal_access_token::Column::Name,
+            token_name
+        )
+        .await,
+        0
+    );
 }
 
 /// Cancelling an account ends every socket it signed in: the next operation on each (a query,
@@ -256,8 +252,19 @@ async fn cancelling_the_account_refuses_the_next_operation_on_its_sockets(app: T
         ws::start(socket, id, document, json!({ "name": name })).await;
         assert_refused_and_closed(socket, id).await;
     }
-    assert_eq!(teams_named(&app, name).await, 0);
-    assert_eq!(tokens_named(&app, name).await, 0);
+    assert_eq!(
+        named::<entity::team::Entity>(&app, entity::team::Column::Name, name).await,
+        0
+    );
+    assert_eq!(
+        named::<entity::personal_access_token::Entity>(
+            &app,
+            entity::personal_access_token::Column::Name,
+            name
+        )
+        .await,
+        0
+    );
     assert_eq!(count(&app, CANCELLED_MEMBERS).await, 0);
 }
 
@@ -280,19 +287,7 @@ async fn signed_in(app: &TestApp, world: &mut Seeder<'_>, email: &str) -> (Uuid,
 
 /// A connection signed in by the session cookie, from a page of this site, acknowledged.
 async fn cookie_socket(app: &TestApp, cookie: &str) -> Socket {
-    let mut request = format!("ws://{}/graphql", app.addr)
-        .into_client_request()
-        .expect("request");
-    let headers = request.headers_mut();
-    headers.insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    headers.insert("Cookie", cookie.parse().expect("header"));
-    headers.insert("Origin", app.url("").parse().expect("header"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("WebSocket handshake");
+    let mut socket = ws::handshake_with_cookie(app.addr, cookie, &app.url("")).await;
     send(&mut socket, json!({ "type": "connection_init" })).await;
     let ack = receive(&mut socket).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
@@ -340,7 +335,10 @@ async fn logging_out_refuses_the_next_operation_on_the_session_s_sockets(app: Te
     )
     .await;
     assert_refused_and_closed(&mut for_mutation, "team").await;
-    assert_eq!(teams_named(&app, name).await, 0);
+    assert_eq!(
+        named::<entity::team::Entity>(&app, entity::team::Column::Name, name).await,
+        0
+    );
 }
 
 /// What Bo (a LIMITED member of Rocket, subscribed to acme-shop through it) looks at: Rocket
@@ -598,7 +596,11 @@ async fn a_socket_opened_as_a_developer_creates_no_app_once_a_client(app: TestAp
     ws::start(&mut socket, "app", CREATE_APP, json!({ "name": name })).await;
     let answer = first_answer(&mut socket, "app").await;
     assert!(refused(&answer, "createApp"), "{answer}");
-    assert_eq!(apps_named(&app, name).await, 0, "{answer}");
+    assert_eq!(
+        named::<entity::app::Entity>(&app, entity::app::Column::Name, name).await,
+        0,
+        "{answer}"
+    );
     assert_eq!(count(&app, CLIENT_CONNECTIONS).await, 0);
 
     let now = ws::execute(&mut socket, "now", ACCOUNT_TYPE, json!({})).await;

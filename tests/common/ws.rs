@@ -46,6 +46,25 @@ async fn handshake_on(addr: SocketAddr, stream: TcpStream) -> Socket {
     socket
 }
 
+/// A `graphql-transport-ws` handshake carrying the session cookie header `cookie`, as a page
+/// of `origin` makes it; nothing said yet.
+pub async fn handshake_with_cookie(addr: SocketAddr, cookie: &str, origin: &str) -> Socket {
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .expect("request");
+    let headers = request.headers_mut();
+    headers.insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    headers.insert("Cookie", cookie.parse().expect("header"));
+    headers.insert("Origin", origin.parse().expect("header"));
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("WebSocket handshake");
+    socket
+}
+
 /// A connection that sent `connection_init` with `payload`.
 pub async fn open(addr: SocketAddr, payload: Value) -> Socket {
     let mut socket = handshake(addr).await;
