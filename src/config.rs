@@ -62,6 +62,10 @@ pub struct ServeArgs {
     /// Seconds between the server's pings on an open WebSocket, to keep it open through proxies.
     #[arg(long, env = "WARREN_WS_HEARTBEAT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_heartbeat: u64,
+    /// Operations (subscriptions, and queries or mutations in flight) one WebSocket connection
+    /// may run at once; one more closes it with 4429.
+    #[arg(long, env = "WARREN_WS_MAX_OPERATIONS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub ws_max_operations: u64,
     /// Batches of new events a subscriber may fall behind before its subscription ends with
     /// the cursor to resume from; bounds the memory a slow subscriber holds.
     #[arg(long, env = "WARREN_FEED_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
@@ -251,6 +255,7 @@ impl ServeArgs {
             heartbeat: std::time::Duration::from_secs(self.ws_heartbeat),
             feed_backlog: usize::try_from(self.feed_backlog).unwrap_or(usize::MAX),
             feed_history: usize::try_from(self.feed_history).unwrap_or(usize::MAX),
+            max_operations: usize::try_from(self.ws_max_operations).unwrap_or(usize::MAX),
         }
     }
 }

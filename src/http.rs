@@ -119,6 +119,8 @@ struct AppState {
     request_timeout: Duration,
     sign_in: SignIn,
     allowed_origins: Arc<[String]>,
+    /// The longest WebSocket message a client may send: a request body's limit.
+    ws_message_bytes: usize,
 }
 
 /// The service's routes. Its rate limiter (if `settings` has one) counts for this router
@@ -148,6 +150,7 @@ fn router_with(
         request_timeout: settings.request_timeout,
         connections: settings.connections.clone(),
         allowed_origins: settings.allowed_origins.into(),
+        ws_message_bytes: settings.limits.body_bytes,
     };
     let https = settings.public_url.starts_with("https://");
     let cors = cors(&settings.cors_origins)?;
@@ -624,6 +627,14 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         // memory per subscriber and a 128 KiB memset per wake-up (BENCHMARKS.md). A longer
         // frame still reads whole, in several reads: this is not a size limit.
         .read_buffer_size(1024)
+        // A client's message is held to the limit of a request's body, as over HTTP, frame by
+        // frame and whole: a longer one closes the connection (1009) before it is buffered.
+        .max_message_size(state.ws_message_bytes)
+        .max_frame_size(state.ws_message_bytes)
+        // What waits to be written to a peer is bounded: one that never reads (not even the
+        // pongs of its own pings) is dropped once that much is waiting for it.
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let api = state.api.clone();
             let timings = state.ws;
@@ -648,6 +659,12 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
             }
         })
 }
+
+/// Bytes gathered before a WebSocket write goes to the socket (tungstenite's default).
+const WS_WRITE_BUFFER: usize = 128 * 1024;
+/// The most bytes that may wait to be written to one WebSocket peer: a peer that leaves that
+/// much unread is dropped. It bounds the largest answer sent over a WebSocket too.
+pub const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 
 /// The session cookie of a WebSocket upgrade, usable only from the allowed origins: a page of
 /// any other site could otherwise open a connection as its visitor.

@@ -41,6 +41,9 @@ pub struct LiveOptions {
     pub feed_backlog: usize,
     /// How many recent events the feed keeps for subscribers resuming after one of them.
     pub feed_history: usize,
+    /// Operations (subscriptions, and queries or mutations in flight) one connection may run at
+    /// once; one more closes it (4429).
+    pub max_operations: usize,
 }
 
 impl Default for LiveOptions {
@@ -50,6 +53,7 @@ impl Default for LiveOptions {
             heartbeat: Duration::from_secs(30),
             feed_backlog: 256,
             feed_history: 10_000,
+            max_operations: 100,
         }
     }
 }
@@ -152,9 +156,18 @@ struct ClientMessage {
     id: Option<String>,
 }
 
+/// The longest operation id a client may choose: ids are kept for as long as their operation
+/// runs, and a client's own counter or UUID needs far less.
+const MAX_ID_BYTES: usize = 128;
+
 /// What the connection has seen so far.
 #[derive(Default)]
 struct Session {
+    /// The legacy `graphql-ws` protocol, whose rules async-graphql enforces; only the bounds
+    /// (ids, operations running) are checked here.
+    legacy: bool,
+    /// Operations that may run at once on the connection.
+    max_running: usize,
     initialised: bool,
     acknowledged: bool,
     /// Subscriptions running, by the client's id.
@@ -162,8 +175,45 @@ struct Session {
 }
 
 impl Session {
+    fn new(legacy: bool, max_running: usize) -> Self {
+        Session {
+            legacy,
+            max_running,
+            ..Session::default()
+        }
+    }
+
+    /// Takes operation `id` as running, within the connection's bounds.
+    fn start(&mut self, id: String) -> Result<(), Violation> {
+        if id.len() > MAX_ID_BYTES {
+            return Err(Violation::new(
+                4400,
+                format!("Invalid message: an id is at most {MAX_ID_BYTES} bytes long"),
+            ));
+        }
+        if self.running.len() >= self.max_running && !self.running.contains(&id) {
+            return Err(Violation::new(
+                4429,
+                format!(
+                    "Too many operations on this connection: at most {} at once",
+                    self.max_running
+                ),
+            ));
+        }
+        if !self.running.insert(id.clone()) && !self.legacy {
+            return Err(Violation::new(
+                4409,
+                format!("Subscriber for {id} already exists"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks one client message against the protocol; `Err` closes the connection.
     fn admit(&mut self, raw: &[u8]) -> Result<(), Violation> {
+        if self.legacy {
+            return self.admit_legacy(raw);
+        }
         let message: ClientMessage = serde_json::from_slice(raw)
             .map_err(|_| Violation::new(4400, "Invalid message: not a protocol message"))?;
         match message.kind.as_str() {
@@ -180,12 +230,7 @@ impl Session {
                 let id = message
                     .id
                     .ok_or_else(|| Violation::new(4400, "Invalid message: subscribe without id"))?;
-                if !self.running.insert(id.clone()) {
-                    return Err(Violation::new(
-                        4409,
-                        format!("Subscriber for {id} already exists"),
-                    ));
-                }
+                self.start(id)?;
             }
             "complete" => {
                 if let Some(id) = message.id {
@@ -203,11 +248,28 @@ impl Session {
         Ok(())
     }
 
+    /// The legacy protocol's messages: `start` within the bounds, `stop` ends one; the rest is
+    /// async-graphql's to judge.
+    fn admit_legacy(&mut self, raw: &[u8]) -> Result<(), Violation> {
+        let Ok(message) = serde_json::from_slice::<ClientMessage>(raw) else {
+            return Ok(());
+        };
+        match (message.kind.as_str(), message.id) {
+            ("connection_init", _) => self.initialised = true,
+            ("start", Some(id)) => self.start(id)?,
+            ("stop", Some(id)) => {
+                self.running.remove(&id);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Notes what the server tells the client: the acknowledgement, and subscriptions that
     /// ended (their ids may be used again).
     fn observe(&mut self, text: &str) {
-        // Most messages are `next`; only the others need a look.
-        if text.starts_with(r#"{"type":"next""#) {
+        // Most messages are `next` (`data` in the legacy protocol); only the others need a look.
+        if text.starts_with(r#"{"type":"next""#) || text.starts_with(r#"{"type":"data""#) {
             return;
         }
         if let Ok(message) = serde_json::from_str::<ClientMessage>(text) {
@@ -240,9 +302,9 @@ pub async fn serve<F, R>(
     R: Future<Output = async_graphql::Result<Data>> + Send + 'static,
 {
     let _open = crate::metrics::Held::new(&crate::metrics::METRICS.websocket_connections);
-    // The legacy protocol is served as async-graphql speaks it.
+    // The legacy protocol is served as async-graphql speaks it, within the same bounds.
     let strict = protocol == WebSocketProtocols::GraphQLWS;
-    let session = Arc::new(Mutex::new(Session::default()));
+    let session = Arc::new(Mutex::new(Session::new(!strict, timings.max_operations)));
     // One violation ends the input, so there is at most one to tell. (A oneshot channel, not
     // an unbounded one: that one allocates a block of 32 slots up front, 1.5 KiB for every
     // connection.)
@@ -251,29 +313,34 @@ pub async fn serve<F, R>(
     let (mut sink, stream) = socket.split();
     let inspected = session.clone();
     let input = stream
-        .take_while(|message| future::ready(message.is_ok()))
         .filter_map(|message| {
             future::ready(match message {
-                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
-                _ => None,
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => {
+                    Some(Ok(message.into_data()))
+                }
+                Ok(_) => None,
+                Err(err) => Some(Err(read_failure(err))),
             })
         })
-        // A violation ends the input, and the connection with it.
-        .take_while(move |raw| {
-            let verdict = match inspected.lock() {
-                Ok(mut session) if strict => session.admit(raw),
-                _ => Ok(()),
+        // A violation or a failed read ends the input, and the connection with it.
+        .take_while(move |item| {
+            let verdict = match item {
+                Ok(raw) => inspected
+                    .lock()
+                    .map_or(Ok(()), |mut session| session.admit(raw).map_err(Some)),
+                Err(failure) => Err(failure.clone()),
             };
             future::ready(match verdict {
                 Ok(()) => true,
                 Err(violation) => {
-                    if let Some(violations) = violations.take() {
+                    if let (Some(violations), Some(violation)) = (violations.take(), violation) {
                         let _ = violations.send(violation);
                     }
                     false
                 }
             })
-        });
+        })
+        .filter_map(|item| future::ready(item.ok()));
     let refused = Arc::new(Mutex::new(false));
     let init_refused = refused.clone();
     let output = async_graphql::http::WebSocket::new(api, input, protocol).on_connection_init(
@@ -333,7 +400,13 @@ pub async fn serve<F, R>(
                 // The input is gone; the output ends too, and says how.
                 Err(_) => continue,
             },
-            () = &mut init_deadline, if strict && !initialised => {
+            () = &mut init_deadline, if !initialised => {
+                if !strict {
+                    // The legacy protocol tells why in a message of its own first.
+                    batch.push(Message::Text(
+                        r#"{"type":"connection_error","payload":{"message":"Connection initialisation timeout"}}"#.into(),
+                    ));
+                }
                 close(Violation::new(4408, "Connection initialisation timeout"))
             }
             // Also at once for a connection opened while the server shuts down.
@@ -404,6 +477,22 @@ pub async fn serve<F, R>(
     }
 }
 
+/// Why reading from the peer failed, as the close to send it: a message or frame over the size
+/// limit is 1009 (message too big); anything else (the peer gone, or so far behind that what
+/// waits for it outgrew the write buffer's bound) ends the connection without a word.
+fn read_failure(err: axum::Error) -> Option<Violation> {
+    use tungstenite::error::{CapacityError, Error};
+    match err.into_inner().downcast_ref::<Error>() {
+        Some(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+            Some(Violation::new(
+                1009,
+                format!("a message is at most {max_size} bytes long; this one was {size}"),
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The `error` message for an operation refused because the connection's credential ended, in
 /// place of the `next` (or legacy `data`) message async-graphql made of its refusal: it never
 /// sends `error` itself. `None` for any other message.
@@ -471,7 +560,7 @@ mod tests {
 
     #[test]
     fn the_protocol_rules_and_their_close_codes() {
-        let mut session = Session::default();
+        let mut session = Session::new(false, 100);
         assert_eq!(admit(&mut session, "not json"), Err(4400));
         assert_eq!(admit(&mut session, r#"{"type":"hello"}"#), Err(4400));
         assert_eq!(
@@ -522,5 +611,33 @@ mod tests {
             Ok(())
         );
         assert_eq!(admit(&mut session, r#"{"type":"ping"}"#), Ok(()));
+    }
+
+    fn subscribe(id: &str, kind: &str) -> String {
+        serde_json::json!({ "type": kind, "id": id, "payload": {} }).to_string()
+    }
+
+    /// Ids and operations at once are bounded on both protocols; the legacy one replaces an
+    /// operation whose id is reused, as async-graphql does.
+    #[test]
+    fn ids_and_operations_are_bounded_on_both_protocols() {
+        for (legacy, kind) in [(false, "subscribe"), (true, "start")] {
+            let mut session = Session::new(legacy, 2);
+            session.observe(r#"{"type":"connection_ack"}"#);
+            let long = "i".repeat(MAX_ID_BYTES + 1);
+            assert_eq!(admit(&mut session, &subscribe(&long, kind)), Err(4400));
+            let longest = "i".repeat(MAX_ID_BYTES);
+            assert_eq!(admit(&mut session, &subscribe(&longest, kind)), Ok(()));
+            assert_eq!(admit(&mut session, &subscribe("2", kind)), Ok(()));
+            assert_eq!(admit(&mut session, &subscribe("3", kind)), Err(4429));
+            let reused = admit(&mut session, &subscribe("2", kind));
+            assert_eq!(reused, if legacy { Ok(()) } else { Err(4409) });
+        }
+        let mut legacy = Session::new(true, 1);
+        assert_eq!(admit(&mut legacy, &subscribe("1", "start")), Ok(()));
+        assert_eq!(admit(&mut legacy, &subscribe("1", "stop")), Ok(()));
+        assert_eq!(admit(&mut legacy, &subscribe("2", "start")), Ok(()));
+        // What the legacy protocol does not know is async-graphql's to judge.
+        assert_eq!(admit(&mut legacy, "not json"), Ok(()));
     }
 }
