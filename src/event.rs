@@ -16,7 +16,8 @@ use chrono::{DateTime, Utc};
 use entity::enums::EventCategory;
 use entity::{event, event_filter, event_subject};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -839,15 +840,21 @@ impl Event {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<(Arc<Reach>, Arc<[event_subject::Model]>)> {
-        let subjects = match &self.subjects {
-            Some(subjects) => subjects.clone(),
-            None => loader(ctx)?
-                .load_one(EventSubjects(self.model.id))
-                .await?
-                .unwrap_or_default()
-                .into(),
-        };
-        Ok((crate::graphql::context::reach(ctx).await?, subjects))
+        match &self.subjects {
+            // The live feed: the subjects are at hand, and the reach is the subscription's
+            // own, already loaded (`RequestScope::reach`). Not through the dataloader, whose
+            // batches outside a request wait for its delay: a millisecond an event would put a
+            // busy subscriber behind the feed.
+            Some(subjects) => Ok((scope(ctx)?.reach().await?, subjects.clone())),
+            None => {
+                let subjects = loader(ctx)?
+                    .load_one(EventSubjects(self.model.id))
+                    .await?
+                    .unwrap_or_default()
+                    .into();
+                Ok((crate::graphql::context::reach(ctx).await?, subjects))
+            }
+        }
     }
 
     /// The subjects the viewer is shown.
@@ -1157,6 +1164,16 @@ impl EventFilterMutation {
         let stored = serde_json::to_value(&criteria)
             .map_err(|err| ApiError::internal(format!("event filter to JSON: {err}")))?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
+        let saved = event_filter::Entity::find()
+            .filter(event_filter::Column::PersonId.eq(change.actor.id))
+            .count(&change.txn)
+            .await?;
+        crate::quotas::ensure_room(
+            "eventFilters",
+            crate::graphql::context::quotas(ctx)?.event_filters,
+            saved,
+            "saved event filters per person",
+        )?;
         let taken = event_filter::Entity::find()
             .filter(event_filter::Column::PersonId.eq(viewer.id()))
             .filter(event_filter::Column::Name.eq(&name))

@@ -675,8 +675,10 @@ async fn read_with_resumes(
         let mut socket = ws::connect(addr, token).await;
         subscribe(&mut socket, "1", json!({ "after": after })).await;
         for _ in 0..batch {
-            let event = next_event(&mut socket).await;
-            seen.push(event["sequence"].as_i64().expect("a sequence"));
+            let message = ws::receive(&mut socket).await;
+            let event = message["payload"]["data"]["events"].clone();
+            let sequence = event["sequence"].as_i64();
+            seen.push(sequence.unwrap_or_else(|| panic!("an event, not {message}")));
             after = event["cursor"].clone();
             if seen.len() == total {
                 break;
