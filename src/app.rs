@@ -958,6 +958,22 @@ impl AppMutation {
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, id).await?;
         rights.require_developer("creating an environment")?;
+        use sea_orm::PaginatorTrait;
+        // Locked, so that environments created at once by several developers count each other.
+        change
+            .locked(app::Entity::find_by_id(id))
+            .one(&change.txn)
+            .await?;
+        let environments = environment::Entity::find()
+            .filter(environment::Column::AppId.eq(id))
+            .count(&change.txn)
+            .await?;
+        crate::quotas::ensure_room(
+            "environments",
+            crate::graphql::context::quotas(ctx)?.environments,
+            environments,
+            "environments per app",
+        )?;
         environment_name_free(&change, id, &name).await?;
         let env = environment::ActiveModel {
             id: Set(Uuid::now_v7()),

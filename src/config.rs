@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::db::DEFAULT_DATABASE_URL;
 use crate::limits::Limits;
+use crate::quotas::Quotas;
 use crate::sign_in::ProviderConfig;
 
 /// The GraphQL service behind a hosting platform's collaboration dashboard.
@@ -133,6 +134,24 @@ pub struct LimitArgs {
     /// Bytes of a GraphQL query's text.
     #[arg(long, env = "WARREN_MAX_QUERY_BYTES", default_value_t = Limits::default().query_bytes)]
     pub max_query_bytes: usize,
+    /// SSH keys one person may hold.
+    #[arg(long, env = "WARREN_MAX_SSH_KEYS", default_value_t = Quotas::default().ssh_keys)]
+    pub max_ssh_keys: u64,
+    /// Personal access tokens one person may hold that still work (neither revoked nor expired).
+    #[arg(long, env = "WARREN_MAX_TOKENS", default_value_t = Quotas::default().tokens)]
+    pub max_tokens: u64,
+    /// Event filters one person may save.
+    #[arg(long, env = "WARREN_MAX_EVENT_FILTERS", default_value_t = Quotas::default().event_filters)]
+    pub max_event_filters: u64,
+    /// Environments one app may have.
+    #[arg(long, env = "WARREN_MAX_ENVIRONMENTS", default_value_t = Quotas::default().environments)]
+    pub max_environments: u64,
+    /// Pending invitations one team, app or payment method may have.
+    #[arg(long, env = "WARREN_MAX_PENDING_INVITATIONS", default_value_t = Quotas::default().pending_invitations)]
+    pub max_pending_invitations: u64,
+    /// Invitations (each with its mail) one person may send in an hour.
+    #[arg(long, env = "WARREN_MAX_INVITATIONS_PER_HOUR", default_value_t = Quotas::default().invitations_per_hour)]
+    pub max_invitations_per_hour: u64,
     /// Bytes of a request body (query and variables); over it the answer is 413.
     #[arg(long, env = "WARREN_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
     pub max_body_bytes: usize,
@@ -161,6 +180,17 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
+    pub fn quotas(&self) -> crate::quotas::Quotas {
+        crate::quotas::Quotas {
+            ssh_keys: self.max_ssh_keys,
+            tokens: self.max_tokens,
+            event_filters: self.max_event_filters,
+            environments: self.max_environments,
+            pending_invitations: self.max_pending_invitations,
+            invitations_per_hour: self.max_invitations_per_hour,
+        }
+    }
+
     pub fn limits(&self) -> Limits {
         Limits {
             query_bytes: self.max_query_bytes,
@@ -195,6 +225,7 @@ impl ServeArgs {
         let mut settings = crate::http::Settings::new(&self.public_url);
         settings.live = self.live_options();
         settings.limits = self.limits.limits();
+        settings.quotas = self.limits.quotas();
         settings.request_timeout = std::time::Duration::from_secs(self.request_timeout);
         settings.header_timeout = std::time::Duration::from_secs(self.header_timeout);
         settings.cors_origins.clone_from(&self.cors_origins);

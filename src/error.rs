@@ -21,6 +21,12 @@ pub enum ApiError {
     BadUserInput(String),
     /// The request is valid but the current state forbids it; `ids` are the objects in the way.
     Conflict { message: String, ids: Vec<Uuid> },
+    /// One object more than a limit allows (`quotas`): malformed input, with the limit named.
+    OverLimit {
+        limit: &'static str,
+        max: u64,
+        message: String,
+    },
     /// Anything else. The detail is logged where it happens, the client sees only the code.
     Internal,
 }
@@ -31,7 +37,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "UNAUTHENTICATED",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::Forbidden(_) => "FORBIDDEN",
-            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::BadUserInput(_) | ApiError::OverLimit { .. } => "BAD_USER_INPUT",
             ApiError::Conflict { .. } => "CONFLICT",
             ApiError::Internal => "INTERNAL",
         }
@@ -43,7 +49,8 @@ impl ApiError {
             ApiError::NotFound(m)
             | ApiError::Forbidden(m)
             | ApiError::BadUserInput(m)
-            | ApiError::Conflict { message: m, .. } => m.clone(),
+            | ApiError::Conflict { message: m, .. }
+            | ApiError::OverLimit { message: m, .. } => m.clone(),
             ApiError::Internal => "internal error".to_owned(),
         }
     }
@@ -82,6 +89,10 @@ impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         async_graphql::Error::new(err.message()).extend_with(|_, ext| {
             ext.set("code", err.code());
+            if let ApiError::OverLimit { limit, max, .. } = &err {
+                ext.set("limit", *limit);
+                ext.set("max", *max);
+            }
             if let ApiError::Conflict { ids, .. } = &err
                 && !ids.is_empty()
             {

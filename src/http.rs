@@ -60,6 +60,8 @@ pub struct Settings {
     pub mail: crate::mail::MailSettings,
     /// What one request may ask for (see `limits`).
     pub limits: Limits,
+    /// How many objects a person or an object may hold (see `quotas`).
+    pub quotas: crate::quotas::Quotas,
     /// The longest a GraphQL request over HTTP may take; then it is stopped and answered 503.
     pub request_timeout: Duration,
     /// The longest a client may take to send a request's line and headers, counted from when
@@ -89,6 +91,7 @@ impl Settings {
             providers: Vec::new(),
             mail: crate::mail::MailSettings::default(),
             limits: Limits::default(),
+            quotas: crate::quotas::Quotas::default(),
             request_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
@@ -140,7 +143,7 @@ fn router_with(
 ) -> Result<Router, String> {
     let policy = crate::session::SessionPolicy::for_public_url(&settings.public_url);
     let state = AppState {
-        api: Api::new(settings.limits, rate.clone()),
+        api: Api::new(settings.limits, settings.quotas, rate.clone()),
         db,
         live_db,
         feed,

@@ -308,8 +308,42 @@ struct Offer {
 async fn send(
     change: &mut Change,
     public_url: &str,
+    quotas: crate::quotas::Quotas,
     offer: Offer,
 ) -> ApiResult<(invitation::Model, String)> {
+    use sea_orm::PaginatorTrait;
+    // Each invitation sends a mail: an hourly budget per sender, so that inviting and revoking
+    // in a loop cannot mail an address over and over (revoked ones count too).
+    let sent = invitation::Entity::find()
+        .filter(invitation::Column::InviterId.eq(change.actor.id))
+        .filter(invitation::Column::CreatedAt.gt(Utc::now() - chrono::Duration::hours(1)))
+        .count(&change.txn)
+        .await?;
+    crate::quotas::ensure_room(
+        "invitationsPerHour",
+        quotas.invitations_per_hour,
+        sent,
+        "invitations one person may send in an hour",
+    )?;
+    for (column, value) in [
+        (invitation::Column::TeamId, offer.team),
+        (invitation::Column::AppId, offer.app),
+        (invitation::Column::PaymentMethodId, offer.payment_method),
+    ] {
+        let Some(id) = value else { continue };
+        let waiting = invitation::Entity::find()
+            .filter(column.eq(id))
+            .filter(invitation::Column::State.eq(InvitationState::Pending))
+            .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
+            .count(&change.txn)
+            .await?;
+        crate::quotas::ensure_room(
+            "pendingInvitations",
+            quotas.pending_invitations,
+            waiting,
+            "pending invitations per team, app or payment method (revoke some first)",
+        )?;
+    }
     let mut pending = invitation::Entity::find()
         .filter(invitation::Column::Email.eq(&offer.email))
         .filter(invitation::Column::Kind.eq(offer.kind))
@@ -564,7 +598,13 @@ impl InvitationMutation {
                 team.name.clone(),
             )],
         };
-        let (invitation, accept_url) = send(&mut change, &scope.public_url, offer).await?;
+        let (invitation, accept_url) = send(
+            &mut change,
+            &scope.public_url,
+            crate::graphql::context::quotas(ctx)?,
+            offer,
+        )
+        .await?;
         change.commit().await?;
         Ok(Some(InviteToTeamPayload {
             invitation: Invitation(invitation),
@@ -610,7 +650,13 @@ impl InvitationMutation {
             what: format!("app {}", rights.app.name),
             subjects: rights.subjects_with_containers(&change).await?,
         };
-        let (invitation, accept_url) = send(&mut change, &scope.public_url, offer).await?;
+        let (invitation, accept_url) = send(
+            &mut change,
+            &scope.public_url,
+            crate::graphql::context::quotas(ctx)?,
+            offer,
+        )
+        .await?;
         change.commit().await?;
         Ok(Some(InviteToAppPayload {
             invitation: Invitation(invitation),
@@ -665,7 +711,13 @@ impl InvitationMutation {
                 pm.label.clone(),
             )],
         };
-        let (invitation, accept_url) = send(&mut change, &scope.public_url, offer).await?;
+        let (invitation, accept_url) = send(
+            &mut change,
+            &scope.public_url,
+            crate::graphql::context::quotas(ctx)?,
+            offer,
+        )
+        .await?;
         change.commit().await?;
         Ok(Some(InviteToPaymentMethodPayload {
             invitation: Invitation(invitation),
@@ -721,7 +773,13 @@ impl InvitationMutation {
             what: format!("take over the billing of {}", names.join(", ")),
             subjects,
         };
-        let (invitation, accept_url) = send(&mut change, &scope.public_url, offer).await?;
+        let (invitation, accept_url) = send(
+            &mut change,
+            &scope.public_url,
+            crate::graphql::context::quotas(ctx)?,
+            offer,
+        )
+        .await?;
         change.commit().await?;
         Ok(Some(InviteToTakeOverBillingPayload {
             invitation: Invitation(invitation),

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod naming;
 pub mod payment_method;
 pub mod person;
+pub mod quotas;
 pub mod rate_limit;
 pub mod seed;
 pub mod session;

@@ -103,6 +103,9 @@ pub struct RemoveSshKeyPayload {
 
 /// The smallest RSA modulus accepted, in bits (NIST's floor; OpenSSH refuses under 1024).
 const MIN_RSA_BITS: usize = 2048;
+/// OpenSSH's own maximum (`SSH_RSA_MAXIMUM_MODULUS_SIZE`): longer keys only cost storage and
+/// answer size, and no ssh client makes them.
+const MAX_RSA_BITS: usize = 16_384;
 
 /// Parses an OpenSSH public key; returns it re-encoded and its SHA256 fingerprint. The git
 /// gateway writes keys one per line into authorized_keys, so a line break or any other control
@@ -141,6 +144,11 @@ fn strong_enough(key: &::ssh_key::public::KeyData) -> Result<(), String> {
                 n.first()
                     .map_or(0, |top| n.len() * 8 - top.leading_zeros() as usize)
             });
+            if bits > MAX_RSA_BITS {
+                return Err(format!(
+                    "this RSA key has {bits} bits; OpenSSH accepts at most {MAX_RSA_BITS}"
+                ));
+            }
             if bits < MIN_RSA_BITS {
                 return Err(format!(
                     "this RSA key has {bits} bits; at least {MIN_RSA_BITS} are needed (or use an ed25519 key)"
@@ -170,7 +178,10 @@ impl SshKeyMutation {
         ctx: &Context<'_>,
         input: AddSshKeyInput,
     ) -> ApiResult<Option<AddSshKeyPayload>> {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+        use sea_orm::{
+            ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait,
+            QueryFilter,
+        };
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let title = crate::naming::clean_name(&input.title, "a key title")?;
@@ -181,6 +192,16 @@ impl SshKeyMutation {
                 "only developer accounts have SSH keys".to_owned(),
             ));
         }
+        let held = ssh_key::Entity::find()
+            .filter(ssh_key::Column::PersonId.eq(change.actor.id))
+            .count(&change.txn)
+            .await?;
+        crate::quotas::ensure_room(
+            "sshKeys",
+            crate::graphql::context::quotas(ctx)?.ssh_keys,
+            held,
+            "SSH keys per person",
+        )?;
         let taken = ssh_key::Entity::find()
             .filter(ssh_key::Column::Fingerprint.eq(&fingerprint))
             .one(&change.txn)

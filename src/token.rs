@@ -138,6 +138,26 @@ impl TokenMutation {
             Some(_) => return Err(ApiError::bad_input("`expiresInDays` is 1 to 365")),
         };
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
+        let working = {
+            use entity::personal_access_token::{Column, Entity};
+            use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+            Entity::find()
+                .filter(Column::PersonId.eq(change.actor.id))
+                .filter(Column::RevokedAt.is_null())
+                .filter(
+                    Condition::any()
+                        .add(Column::ExpiresAt.is_null())
+                        .add(Column::ExpiresAt.gt(chrono::Utc::now())),
+                )
+                .count(&change.txn)
+                .await?
+        };
+        crate::quotas::ensure_room(
+            "tokens",
+            crate::graphql::context::quotas(ctx)?.tokens,
+            working,
+            "personal access tokens per person (revoke one you no longer use)",
+        )?;
         let token =
             crate::auth::create_token(&change.txn, viewer.id(), &name, input.scope, expires_in)
                 .await?;
@@ -147,7 +167,7 @@ impl TokenMutation {
                 "{} created personal access token {} ({})",
                 change.actor.name, token.model.name, token.model.prefix
             ),
-            subjects: vec![Subject::person(&viewer.person)],
+            subjects: vec![Subject::person(&change.actor)],
             payload: serde_json::json!({
                 "name": token.model.name,
                 "prefix": token.model.prefix,

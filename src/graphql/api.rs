@@ -88,10 +88,11 @@ impl CredentialEnded {
 }
 
 impl Api {
-    /// The schema, refusing every request over `limits` before it runs; with `rate`, each
-    /// authenticated request is also charged to its viewer's budget.
-    pub fn new(limits: Limits, rate: Option<RateLimiter>) -> Api {
-        let schema = crate::graphql::build_schema_with(limits);
+    /// The schema, refusing every request over `limits` before it runs and every mutation
+    /// over `quotas`; with `rate`, each authenticated request is also charged to its viewer's
+    /// budget.
+    pub fn new(limits: Limits, quotas: crate::quotas::Quotas, rate: Option<RateLimiter>) -> Api {
+        let schema = crate::graphql::build_schema_with(limits, quotas);
         let shape = Shape::of_sdl(&schema.sdl()).unwrap_or_else(|err| {
             // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
             tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");

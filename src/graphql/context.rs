@@ -125,6 +125,13 @@ pub fn writer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
     Ok(viewer)
 }
 
+/// How many objects people and objects may hold (`quotas`), as the server was started with.
+pub fn quotas(ctx: &Context<'_>) -> ApiResult<crate::quotas::Quotas> {
+    ctx.data::<crate::quotas::Quotas>()
+        .copied()
+        .map_err(|_| ApiError::internal("quotas missing from the schema"))
+}
+
 pub fn scope<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<RequestScope>> {
     ctx.data::<Arc<RequestScope>>()
         .map_err(|_| ApiError::internal("request scope missing"))

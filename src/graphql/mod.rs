@@ -51,15 +51,17 @@ pub struct Mutation(
     crate::event::EventFilterMutation,
 );
 
-/// The schema with the default request limits.
+/// The schema with the default request limits and quotas.
 pub fn build_schema() -> WarrenSchema {
-    build_schema_with(Limits::default())
+    build_schema_with(Limits::default(), crate::quotas::Quotas::default())
 }
 
-/// The schema alone, with the parser's recursion bounded by `limits`; `api::Api` puts the
-/// other limits, the rate limit and metrics in front of it.
-pub fn build_schema_with(limits: Limits) -> WarrenSchema {
+/// The schema alone, with the parser's recursion bounded by `limits` and the mutations holding
+/// people and objects to `quotas`; `api::Api` puts the other limits, the rate limit and
+/// metrics in front of it.
+pub fn build_schema_with(limits: Limits, quotas: crate::quotas::Quotas) -> WarrenSchema {
     schema_builder()
+        .data(quotas)
         // The parser's own recursion (nested selection sets, lists and objects in values).
         .limit_recursive_depth(limits.recursion)
         .finish()

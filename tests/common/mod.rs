@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use warren::db::Db;
 
 pub mod demo;
+pub mod keys;
 pub mod node;
 pub mod ws;
 

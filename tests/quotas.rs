@@ -1,0 +1,257 @@
+//! What a person can make the server store is bounded (README, "Object limits"): each limit lets
+//! the last object in and refuses the next with BAD_USER_INPUT naming it, and nothing of the
+//! refused mutation is written. On a server with small limits, on both databases.
+
+mod common;
+
+use common::TestApp;
+use common::demo::{Demo, app_id, team_id};
+use common::keys::{ed25519_key, openssh_key};
+use serde_json::{Value, json};
+
+async fn small_limits(backend: common::Backend) -> Option<TestApp> {
+    TestApp::spawn_configured(backend, |addr| async move {
+        let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
+        settings.quotas = warren::quotas::Quotas {
+            ssh_keys: 2,
+            tokens: 3,
+            event_filters: 1,
+            environments: 3,
+            pending_invitations: 2,
+            invitations_per_hour: 4,
+        };
+        settings
+    })
+    .await
+}
+
+/// Asserts that `body` (a mutation's answer) was refused for `limit`.
+fn refused_for(body: &Value, limit: &str, max: u64) {
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(error["extensions"]["limit"], limit, "{body}");
+    assert_eq!(error["extensions"]["max"], max, "{body}");
+}
+
+/// Runs mutation `name` with `input` as `token`; its whole answer.
+async fn run(app: &TestApp, token: &str, name: &str, input: Value) -> Value {
+    app.mutate(token, name, input, "clientMutationId").await.0
+}
+
+fn ok(body: &Value) {
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+/// Two SSH keys, not three; an RSA key longer than OpenSSH's 16,384 bits is refused as input.
+async fn ssh_keys_per_person(backend: common::Backend) {
+    let Some(app) = small_limits(backend).await else {
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    // Bo has one in the demo world ("desktop"): one more fits.
+    for n in 0..1 {
+        let body = run(
+            &app,
+            &demo.bo,
+            "addSshKey",
+            json!({ "title": format!("key {n}"), "publicKey": ed25519_key(n) }),
+        )
+        .await;
+        ok(&body);
+    }
+    let body = run(
+        &app,
+        &demo.bo,
+        "addSshKey",
+        json!({ "title": "one more", "publicKey": ed25519_key(9) }),
+    )
+    .await;
+    refused_for(&body, "sshKeys", 2);
+    let keys = app
+        .query(&demo.bo, "{ viewer { sshKeys { title } } }", json!({}))
+        .await;
+    assert_eq!(keys["viewer"]["sshKeys"].as_array().map(Vec::len), Some(2));
+
+    // 16,392 bits: refused whatever the count.
+    let mut modulus = vec![0xff_u8; 16_384 / 8 + 1];
+    modulus.insert(0, 0);
+    let huge = openssh_key("ssh-rsa", &[&[1, 0, 1], &modulus]);
+    let body = run(
+        &app,
+        &demo.eli,
+        "addSshKey",
+        json!({ "title": "huge", "publicKey": huge }),
+    )
+    .await;
+    assert_eq!(common::error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("16384")),
+        "{body}"
+    );
+}
+
+/// Tokens that still work count; a revoked one makes room again.
+async fn tokens_per_person(backend: common::Backend) {
+    let Some(app) = small_limits(backend).await else {
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    // Fay holds one token already (the fixture's).
+    let mut created = Vec::new();
+    for n in 0..2 {
+        let (body, _) = app
+            .mutate(
+                &demo.fay,
+                "createPersonalAccessToken",
+                json!({ "name": format!("script {n}"), "scope": "READ" }),
+                "personalAccessToken { id }",
+            )
+            .await;
+        ok(&body);
+        created
+            .push(body["data"]["createPersonalAccessToken"]["personalAccessToken"]["id"].clone());
+    }
+    let body = run(
+        &app,
+        &demo.fay,
+        "createPersonalAccessToken",
+        json!({ "name": "one more", "scope": "READ" }),
+    )
+    .await;
+    refused_for(&body, "tokens", 3);
+    ok(&run(
+        &app,
+        &demo.fay,
+        "revokePersonalAccessToken",
+        json!({ "personalAccessTokenId": created[0] }),
+    )
+    .await);
+    ok(&run(
+        &app,
+        &demo.fay,
+        "createPersonalAccessToken",
+        json!({ "name": "one more", "scope": "READ" }),
+    )
+    .await);
+}
+
+/// Environments per app, and saved event filters per person.
+async fn environments_per_app_and_filters_per_person(backend: common::Backend) {
+    let Some(app) = small_limits(backend).await else {
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    let shop = app_id(&app, "acme-shop").await;
+    let count = || async {
+        app.query(
+            &demo.ana,
+            "query($id: ID!) { node(id: $id) { ... on App { environments { name } } } }",
+            json!({ "id": shop }),
+        )
+        .await["node"]["environments"]
+            .as_array()
+            .map_or(0, Vec::len) as u64
+    };
+    let mut n = 0;
+    while count().await < 3 {
+        ok(&run(
+            &app,
+            &demo.ana,
+            "createEnvironment",
+            json!({ "appId": shop, "name": format!("env-{n}") }),
+        )
+        .await);
+        n += 1;
+    }
+    let body = run(
+        &app,
+        &demo.ana,
+        "createEnvironment",
+        json!({ "appId": shop, "name": "one-more" }),
+    )
+    .await;
+    refused_for(&body, "environments", 3);
+    assert_eq!(count().await, 3);
+
+    ok(&run(
+        &app,
+        &demo.ana,
+        "createEventFilter",
+        json!({ "name": "billing", "filter": { "categories": ["BILLING"] } }),
+    )
+    .await);
+    let body = run(
+        &app,
+        &demo.ana,
+        "createEventFilter",
+        json!({ "name": "teams", "filter": { "categories": ["COLLABORATION"] } }),
+    )
+    .await;
+    refused_for(&body, "eventFilters", 1);
+}
+
+/// Pending invitations per object; and inviting and revoking in a loop stops at the hourly
+/// budget (revoked invitations count), so no address can be mailed over and over.
+async fn invitations_per_object_and_per_hour(backend: common::Backend) {
+    let Some(app) = small_limits(backend).await else {
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    let rocket = team_id(&app, "Rocket").await;
+    let invite = |email: &'static str| {
+        let rocket = rocket.clone();
+        let app = &app;
+        let token = demo.chen.clone();
+        async move {
+            app.mutate(
+                &token,
+                "inviteToTeam",
+                json!({ "teamId": rocket, "email": email, "role": "LIMITED" }),
+                "invitation { id }",
+            )
+            .await
+            .0
+        }
+    };
+    let revoke = |body: Value| {
+        let token = demo.chen.clone();
+        let app = &app;
+        async move {
+            let id = body["data"]["inviteToTeam"]["invitation"]["id"].clone();
+            ok(&run(
+                app,
+                &token,
+                "revokeInvitation",
+                json!({ "invitationId": id }),
+            )
+            .await);
+        }
+    };
+    // Rocket has one pending invitation in the demo world (Gus's, from Ana): one more fits.
+    let first = invite("one@example.com").await;
+    ok(&first);
+    refused_for(&invite("two@example.com").await, "pendingInvitations", 2);
+    revoke(first).await;
+    // Chen sent one; revoking makes room on Rocket, but not in Chen's hour.
+    let mut sent = 1;
+    loop {
+        let body = invite("loop@example.com").await;
+        if body.get("errors").is_some() {
+            refused_for(&body, "invitationsPerHour", 4);
+            break;
+        }
+        sent += 1;
+        assert!(sent <= 4, "more than four invitations in an hour");
+        revoke(body).await;
+    }
+    assert_eq!(sent, 4);
+}
+
+on_both_backends!(
+    ssh_keys_per_person,
+    tokens_per_person,
+    environments_per_app_and_filters_per_person,
+    invitations_per_object_and_per_hour,
+);
