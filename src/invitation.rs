@@ -304,14 +304,16 @@ struct Offer {
     subjects: Vec<Subject>,
 }
 
-/// Writes an invitation and its event; returns it with its secret link.
+/// Writes an invitation, its mail and its event, within the sender's and the object's limits
+/// (`quotas`); returns it with its secret link.
 async fn send(
+    ctx: &Context<'_>,
     change: &mut Change,
-    public_url: &str,
-    quotas: crate::quotas::Quotas,
     offer: Offer,
 ) -> ApiResult<(invitation::Model, String)> {
     use sea_orm::PaginatorTrait;
+    let public_url = &scope(ctx)?.public_url;
+    let quotas = crate::graphql::context::quotas(ctx)?;
     // Each invitation sends a mail: an hourly budget per sender, so that inviting and revoking
     // in a loop cannot mail an address over and over (revoked ones count too).
     let sent = invitation::Entity::find()
@@ -598,13 +600,7 @@ impl InvitationMutation {
                 team.name.clone(),
             )],
         };
-        let (invitation, accept_url) = send(
-            &mut change,
-            &scope.public_url,
-            crate::graphql::context::quotas(ctx)?,
-            offer,
-        )
-        .await?;
+        let (invitation, accept_url) = send(ctx, &mut change, offer).await?;
         change.commit().await?;
         Ok(Some(InviteToTeamPayload {
             invitation: Invitation(invitation),
@@ -650,13 +646,7 @@ impl InvitationMutation {
             what: format!("app {}", rights.app.name),
             subjects: rights.subjects_with_containers(&change).await?,
         };
-        let (invitation, accept_url) = send(
-            &mut change,
-            &scope.public_url,
-            crate::graphql::context::quotas(ctx)?,
-            offer,
-        )
-        .await?;
+        let (invitation, accept_url) = send(ctx, &mut change, offer).await?;
         change.commit().await?;
         Ok(Some(InviteToAppPayload {
             invitation: Invitation(invitation),
@@ -711,13 +701,7 @@ impl InvitationMutation {
                 pm.label.clone(),
             )],
         };
-        let (invitation, accept_url) = send(
-            &mut change,
-            &scope.public_url,
-            crate::graphql::context::quotas(ctx)?,
-            offer,
-        )
-        .await?;
+        let (invitation, accept_url) = send(ctx, &mut change, offer).await?;
         change.commit().await?;
         Ok(Some(InviteToPaymentMethodPayload {
             invitation: Invitation(invitation),
@@ -773,13 +757,7 @@ impl InvitationMutation {
             what: format!("take over the billing of {}", names.join(", ")),
             subjects,
         };
-        let (invitation, accept_url) = send(
-            &mut change,
-            &scope.public_url,
-            crate::graphql::context::quotas(ctx)?,
-            offer,
-        )
-        .await?;
+        let (invitation, accept_url) = send(ctx, &mut change, offer).await?;
         change.commit().await?;
         Ok(Some(InviteToTakeOverBillingPayload {
             invitation: Invitation(invitation),

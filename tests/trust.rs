@@ -204,18 +204,23 @@ async fn a_revoked_token_refuses_mutations_on_its_socket(app: TestApp) {
         .filter_map(|token| token["name"].as_str())
         .collect();
     assert!(!names.contains(&token_name), "{pats}");
+    nothing_named(&app, team_name, token_name).await;
+}
+
+/// Asserts that no team is named `team` and no personal access token `token`: the refused
+/// mutations wrote nothing.
+async fn nothing_named(app: &TestApp, team: &str, token: &str) {
+    use entity::{personal_access_token, team};
     assert_eq!(
-        named::<entity::team::Entity>(&app, entity::team::Column::Name, team_name).await,
-        0
+        named::<team::Entity>(app, team::Column::Name, team).await,
+        0,
+        "a team {team}"
     );
     assert_eq!(
-        named::<entity::personal_access_token::Entity>(
-            &app,
-            entity::personal_access_token::Column::Name,
-            token_name
-        )
-        .await,
-        0
+        named::<personal_access_token::Entity>(app, personal_access_token::Column::Name, token)
+            .await,
+        0,
+        "a token {token}"
     );
 }
 
@@ -252,19 +257,7 @@ async fn cancelling_the_account_refuses_the_next_operation_on_its_sockets(app: T
         ws::start(socket, id, document, json!({ "name": name })).await;
         assert_refused_and_closed(socket, id).await;
     }
-    assert_eq!(
-        named::<entity::team::Entity>(&app, entity::team::Column::Name, name).await,
-        0
-    );
-    assert_eq!(
-        named::<entity::personal_access_token::Entity>(
-            &app,
-            entity::personal_access_token::Column::Name,
-            name
-        )
-        .await,
-        0
-    );
+    nothing_named(&app, name, name).await;
     assert_eq!(count(&app, CANCELLED_MEMBERS).await, 0);
 }
 
