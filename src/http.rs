@@ -311,6 +311,10 @@ pub async fn serve_with(
             .companion(1)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
+        // Before the first answer: the budgets spent before a restart still count.
+        rate.load(&rate_db)
+            .await
+            .map_err(|e| std::io::Error::other(format!("loading the rate-limit budgets: {e}")))?;
         rate.sync_periodically(rate_db);
     }
     let live_db = live_pool(&db).await?;

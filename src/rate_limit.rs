@@ -185,6 +185,36 @@ impl RateLimiter {
         }
     }
 
+    /// Learns every budget whose hour is not over from the shared table, in one statement. A
+    /// server does it before it answers anything: a person who spent their budget before a
+    /// restart (or on another instance) is not given it again while the first sync is awaited.
+    pub async fn load(&self, db: &Db) -> Result<(), sea_orm::DbErr> {
+        let now = Utc::now();
+        let mut sql = Sql::new(db.backend());
+        sql.push("SELECT person_id, window_start, used FROM rate_limit WHERE window_start > ")
+            .bind(now - WINDOW);
+        let rows = db.conn.query_all_raw(sql.statement()).await?;
+        let mut known = Vec::with_capacity(rows.len());
+        for row in rows {
+            let person: Uuid = row.try_get("", "person_id")?;
+            let window_start: DateTime<Utc> = row.try_get("", "window_start")?;
+            let used: i64 = row.try_get("", "used")?;
+            known.push((person, window_start, u64::try_from(used).unwrap_or(0)));
+        }
+        if let Ok(mut budgets) = self.budgets.lock() {
+            for (person, window_start, used) in known {
+                let budget = budgets.entry(person).or_insert(Budget {
+                    window_start,
+                    known: 0,
+                    pending: 0,
+                });
+                budget.window_start = window_start;
+                budget.known = budget.known.max(used);
+            }
+        }
+        Ok(())
+    }
+
     /// Syncs every `SYNC_EVERY` until the limiter's last other clone is gone.
     pub fn sync_periodically(&self, db: Db) {
         let limiter = self.clone();

@@ -171,3 +171,48 @@ async fn instances_share_each_budget() {
     assert_eq!(status, 429, "{body}");
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
 }
+
+/// A restarted instance knows every budget before it answers: a person who spent theirs is
+/// refused by the very first request, not after the first sync (issue: 617 requests got through
+/// in that second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_instance_remembers_spent_budgets() {
+    let Some(first) = app_with_budget(common::Backend::Postgres, 100).await else {
+        return;
+    };
+    let demo = Demo::seed(&first).await;
+    for _ in 0..2 {
+        let (status, _, body) = post(&first, &demo.ana, DASHBOARD).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Wait until the first instance wrote its 80 points down.
+    let mut recorded = 0;
+    for _ in 0..100 {
+        let row = first
+            .db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                first.db.conn.get_database_backend(),
+                "SELECT COALESCE(MAX(used), 0) AS used FROM rate_limit",
+            ))
+            .await
+            .expect("query")
+            .expect("a row");
+        recorded = row.try_get::<i64>("", "used").expect("used");
+        if recorded >= 80 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(recorded, 80);
+    // A new instance on the same database, as after a restart: 80 + 40 > 100 at once.
+    let restarted = TestApp::spawn_on_postgres(first.database_url.clone(), |addr| async move {
+        let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
+        settings.rate_limit = 100;
+        settings
+    })
+    .await;
+    let (status, headers, body) = post(&restarted, &demo.ana, DASHBOARD).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(header(&headers, "x-ratelimit-used"), "80");
+}
