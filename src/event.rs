@@ -1,5 +1,5 @@
 //! The event log as people read it: every interaction, with the objects it concerns and their
-//! names at that moment. Who sees an event is decided when it is read (DOMAIN.md, "Events"):
+//! names at that moment. Who sees an event is decided when it is read (docs/security.md, "Events"):
 //! - the actor sees its own events, and a person sees events about itself;
 //! - COLLABORATION: whoever can see a concerned object — a team it belongs to, an app it sees,
 //!   a payment method it bills to;
@@ -182,7 +182,7 @@ impl EventType {
         )
     }
 
-    /// Which access shows events of this type (DOMAIN.md, "Events").
+    /// Which access shows events of this type (docs/rules.md, "Events").
     pub fn category(self) -> EventCategory {
         use EventType::*;
         match self {
@@ -461,12 +461,6 @@ impl EventCriteria {
 
 /// `WHERE` conditions for "events this viewer may see", evaluated against the reach now.
 fn push_visibility(sql: &mut Sql, reach: &Reach) {
-    let internal_apps: Vec<Uuid> = reach
-        .apps
-        .keys()
-        .copied()
-        .filter(|a| reach.sees_app_internals(*a))
-        .collect();
     let unlimited_teams: Vec<Uuid> = reach
         .teams
         .keys()
@@ -485,7 +479,7 @@ fn push_visibility(sql: &mut Sql, reach: &Reach) {
         .push(") OR (s.kind = 'PAYMENT_METHOD' AND s.object_id IN ")
         .bind_list(reach.billing_ids())
         .push("))) OR (e.category = 'TECHNICAL' AND s.kind = 'APP' AND s.object_id IN ")
-        .bind_list(internal_apps)
+        .bind_list(reach.app_ids_with_visible_internals())
         .push(") OR (e.category = 'BILLING' AND s.kind = 'PAYMENT_METHOD' AND s.object_id IN ")
         .bind_list(reach.billing_ids())
         .push(")))")
@@ -642,32 +636,26 @@ impl Loader<EventSubjects> for Batch {
     type Error = ApiError;
 
     async fn load(&self, keys: &[EventSubjects]) -> ApiResult<HashMap<EventSubjects, Self::Value>> {
-        let rows = event_subject::Entity::find()
-            .filter(event_subject::Column::EventId.is_in(keys.iter().map(|k| k.0)))
-            .all(&self.0.db.conn)
-            .await?;
-        let mut out: HashMap<EventSubjects, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(EventSubjects(row.event_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(out)
+        let mut subjects = subjects_of(&self.0.db.conn, keys.iter().map(|k| k.0)).await?;
+        Ok(keys
+            .iter()
+            .map(|key| (*key, subjects.remove(&key.0).unwrap_or_default()))
+            .collect())
     }
 }
 
-/// The subjects of `events`, by event, in one statement.
+/// The subjects of the events `ids`, by event, in one statement (none for no event).
 pub async fn subjects_of(
     conn: &impl ConnectionTrait,
-    events: &[event::Model],
+    ids: impl IntoIterator<Item = Uuid>,
 ) -> ApiResult<HashMap<Uuid, Vec<event_subject::Model>>> {
     let mut subjects: HashMap<Uuid, Vec<event_subject::Model>> = HashMap::new();
-    if events.is_empty() {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
         return Ok(subjects);
     }
     for subject in event_subject::Entity::find()
-        .filter(event_subject::Column::EventId.is_in(events.iter().map(|e| e.id)))
+        .filter(event_subject::Column::EventId.is_in(ids))
         .all(conn)
         .await?
     {

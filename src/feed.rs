@@ -257,7 +257,7 @@ impl Reader {
         let Some(newest) = events.last().map(|e| e.sequence) else {
             return Ok(false);
         };
-        let mut subjects = crate::event::subjects_of(&db.conn, &events).await?;
+        let mut subjects = crate::event::subjects_of(&db.conn, events.iter().map(|e| e.id)).await?;
         let full = events.len() as u64 == READ_BATCH;
         let events: Vec<FeedEvent> = events
             .into_iter()
@@ -487,7 +487,8 @@ impl Live {
         }
         // The page's subjects in one statement: rendering each event for the viewer needs
         // them, and loading them event by event would cost a statement per event.
-        let mut subjects = crate::event::subjects_of(&self.scope.db.conn, &page).await?;
+        let mut subjects =
+            crate::event::subjects_of(&self.scope.db.conn, page.iter().map(|e| e.id)).await?;
         self.queue.extend(page.into_iter().map(|event| {
             let subjects = subjects.remove(&event.id).unwrap_or_default().into();
             Event::with_subjects(Arc::new(event), subjects)

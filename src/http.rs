@@ -785,13 +785,11 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    document.operations.iter().any(|(name, op)| {
-        let selected = match (&request.operation_name, name) {
-            (Some(wanted), Some(name)) => wanted.as_str() == name.as_str(),
-            _ => true,
-        };
-        selected && op.node.ty == OperationType::Mutation
-    })
+    crate::graphql::api::runs(
+        &document,
+        request.operation_name.as_deref(),
+        OperationType::Mutation,
+    )
 }
 
 /// GraphiQL 3.8.3 rather than async-graphql's default 4: its scripts install from the npm

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
 
@@ -122,13 +122,11 @@ impl Api {
                 subscription: false,
             });
         };
-        let subscription = document.operations.iter().any(|(name, operation)| {
-            let selected = match (operation_name.as_deref(), name) {
-                (Some(wanted), Some(name)) => wanted == name.as_str(),
-                _ => true,
-            };
-            selected && operation.node.ty == OperationType::Subscription
-        });
+        let subscription = runs(
+            document,
+            operation_name.as_deref(),
+            OperationType::Subscription,
+        );
         let measure = check(
             document,
             operation_name.as_deref(),
@@ -165,6 +163,22 @@ impl Api {
         }
         Ok(())
     }
+}
+
+/// Whether an operation the request selects is of type `kind`: the one named
+/// `operation_name`, or any when no name is given (an unnamed operation counts as selected).
+pub fn runs(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    kind: OperationType,
+) -> bool {
+    document.operations.iter().any(|(name, operation)| {
+        let selected = match (operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            _ => true,
+        };
+        selected && operation.node.ty == kind
+    })
 }
 
 /// The value of type `T` in the first of `data` that holds one.
