@@ -1,4 +1,4 @@
-//! The one place that decides who may see what (DOMAIN.md, "What each person may see").
+//! The one place that decides who may see what (docs/rules.md, "What each person may see").
 //!
 //! A viewer's whole reach — teams and roles, developer connections, payment methods with
 //! billing access and every app visible through any of them — is loaded once per request in
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::graphql::sql::Sql;
 
-/// How the viewer is connected to one app as a developer (DOMAIN.md, "Developer connection").
+/// How the viewer is connected to one app as a developer (docs/rules.md, "Developer connection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeveloperConnection {
     /// The team the connection goes through; `None` for a direct connection.

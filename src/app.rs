@@ -396,7 +396,8 @@ pub async fn environment_node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<E
 }
 
 /// Gives every app among `apps` that has developers but no technical contact left its longest
-/// connected developer as contact (DOMAIN.md: nobody is blocked from leaving for being one).
+/// connected developer as contact (docs/rules.md, "Technical contacts": nobody is blocked from
+/// leaving for being one).
 pub async fn ensure_technical_contacts(
     conn: &impl sea_orm::ConnectionTrait,
     apps: &[Uuid],

@@ -1,5 +1,5 @@
 //! Developer connections: who works on which app, directly or through one team, and the team
-//! apps they come through (DOMAIN.md, "Developer connection"). A person has at most one
+//! apps they come through (docs/rules.md, "Developer connection"). A person has at most one
 //! connection per app: checked here with a message naming the existing one, and enforced by a
 //! unique constraint for requests that race.
 

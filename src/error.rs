@@ -1,5 +1,5 @@
 //! The one error type of the API. Every error a client sees carries `extensions.code`
-//! (DOMAIN.md, "What an error looks like"); internal details are logged, never sent.
+//! (docs/rules.md, "What an error looks like"); internal details are logged, never sent.
 //!
 //! `ApiError` deliberately does not implement `Display`: async-graphql converts any `Display`
 //! type into an error without a code, so keeping it out makes the compiler route every

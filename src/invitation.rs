@@ -107,7 +107,7 @@ impl Invitation {
 }
 
 /// Whether someone may send (and so see, while pending) invitations of this kind on these
-/// objects (DOMAIN.md, "Invitations").
+/// objects (docs/rules.md, "Invitations").
 pub fn may_send(reach: &Reach, invitation: &invitation::Model, apps: &[Uuid]) -> bool {
     match invitation.kind {
         InvitationKind::Team => invitation.team_id.is_some_and(|t| reach.is_unlimited(t)),

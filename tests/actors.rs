@@ -1,12 +1,12 @@
-//! Who may do what, actor by actor (DOMAIN.md, "Connections", "Team roles", "Account types",
+//! Who may do what, actor by actor (docs/rules.md, "Connections", "Team roles", "Account types",
 //! "What each person may see" and "What an error looks like").
 //!
-//! Each rule is a row of a table: one operation on one object, and the outcome DOMAIN.md expects
+//! Each rule is a row of a table: one operation on one object, and the outcome docs/rules.md expects
 //! for each of six actors — the owner, another UNLIMITED member, a LIMITED member, a direct
 //! developer, a billing-only client and an outsider. An object outside the actor's reach must be
 //! NOT_FOUND, one it sees but may not touch FORBIDDEN, one whose state forbids it CONFLICT, and
 //! an allowed operation must succeed. Reads are a table too: what `node(id:)` and the gated
-//! fields show each actor, never an error. Where DOMAIN.md is silent the rows follow the README
+//! fields show each actor, never an error. Where docs/rules.md is silent the rows follow the README
 //! ("Decisions where the domain text is silent") and the code.
 //!
 //! The world every case starts from (written straight into the tables, see `build`):
@@ -473,7 +473,7 @@ async fn check(app: &TestApp, rows: &[Row]) {
     }
     assert!(
         failures.is_empty(),
-        "{} of {cases} cases disagree with DOMAIN.md:\n{}",
+        "{} of {cases} cases disagree with docs/rules.md:\n{}",
         failures.len(),
         failures.join("\n")
     );
@@ -1093,7 +1093,7 @@ async fn reads_by_actor(app: TestApp) {
     }
     assert!(
         failures.is_empty(),
-        "{} reads disagree with DOMAIN.md:\n{}",
+        "{} reads disagree with docs/rules.md:\n{}",
         failures.len(),
         failures.join("\n")
     );

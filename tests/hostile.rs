@@ -711,7 +711,7 @@ async fn forged_filter_ids_and_cursors_are_refused() {
 }
 
 /// A cursor of one connection given to another names no place in it: BAD_USER_INPUT, as any
-/// cursor that is not one (DOMAIN.md). An event cursor (`seq:<n>`) given to a connection
+/// cursor that is not one (docs/rules.md). An event cursor (`seq:<n>`) given to a connection
 /// ordered by id is bound as a number and compared with the ids: SQLite answers a page as if
 /// there were no cursor, PostgreSQL fails the statement (INTERNAL).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1371,7 +1371,7 @@ async fn event_filters_naming_hidden_objects_show_nothing() {
 /// Who tries what on whose object, and what the answer may be.
 enum Expect {
     /// The object is outside the caller's reach: NOT_FOUND, never FORBIDDEN, so that nobody
-    /// can tell it exists (DOMAIN.md, "What an error looks like").
+    /// can tell it exists (docs/rules.md, "What an error looks like").
     Hidden,
     /// The caller sees the object but may not do this.
     Denied,

@@ -1,4 +1,4 @@
-//! Model-based test of the collaboration rules (DOMAIN.md).
+//! Model-based test of the collaboration rules (docs/rules.md).
 //!
 //! A small reference model of the rules, written plainly below, and the running service are
 //! driven through the same random sequences of operations: teams, roles, apps, environments,
@@ -405,7 +405,7 @@ struct InvitationModel {
     gone: bool,
 }
 
-/// The rules of DOMAIN.md over teams, apps, payment methods and four people. `None` marks a
+/// The rules of docs/rules.md over teams, apps, payment methods and four people. `None` marks a
 /// deleted object; indices are creation order.
 #[derive(Debug, Clone)]
 struct Model {

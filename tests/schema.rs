@@ -19,7 +19,7 @@ fn schema_file_matches_the_code() {
     );
 }
 
-/// The names clients are written against (API.md, "Query" and "Types").
+/// The names clients are written against (docs/rules.md, "The API's names").
 #[test]
 fn schema_has_every_name_clients_rely_on() {
     let sdl = warren::graphql::schema_sdl();

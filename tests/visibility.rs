@@ -1,4 +1,4 @@
-//! Access on every read (DOMAIN.md, "What each person may see"): by id, by traversal and by
+//! Access on every read (docs/rules.md, "What each person may see"): by id, by traversal and by
 //! counting, on the demo world. Who is who:
 //! - Ana: UNLIMITED in Rocket, LIMITED in Nebula; bills "Ana's card" and, through Rocket, Acme.
 //! - Bo: LIMITED in Rocket, subscribed to acme-shop; direct on side-project.

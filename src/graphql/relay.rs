@@ -109,7 +109,7 @@ pub fn decode_cursor(cursor: &str) -> ApiResult<CursorKey> {
     }
 }
 
-/// The largest page a connection returns (API.md).
+/// The largest page a connection returns (docs/rules.md, "Pages").
 pub const MAX_PAGE: u64 = 100;
 /// The page size when a client gives neither `first` nor `last`.
 pub const DEFAULT_PAGE: u64 = 20;

@@ -1,5 +1,5 @@
 //! The demo world: a handful of people, two teams, shared payment methods, trial apps, a
-//! client, pending invitations and an access request — every relation of DOMAIN.md once.
+//! client, pending invitations and an access request — every relation of docs/rules.md once.
 
 use entity::enums::{
     AccountType, EventCategory, InvitationKind, PaymentType, TeamRole, TokenScope,
