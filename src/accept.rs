@@ -13,6 +13,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::rate_limit::ClientAddress;
 
 /// Serves `router` on every connection `listener` accepts until `shutdown` completes; then
 /// accepts no more, lets each connection finish the request it is answering and waits for
@@ -29,9 +32,9 @@ pub async fn serve(
     let (open, connection_open) = watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     wait_after_accept_error(err).await;
                     continue;
@@ -39,7 +42,14 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        // Every request says where it came from: anonymous requests are charged to it.
+        let address = ClientAddress(peer.ip());
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(address);
+                request
+            },
+        ));
         let mut stopping = stopping.clone();
         let connection_open = connection_open.clone();
         tokio::spawn(async move {

@@ -123,6 +123,10 @@ pub struct ServeArgs {
     /// its connection pages / 100, at least 1). 0 turns the limit off.
     #[arg(long, env = "WARREN_RATE_LIMIT", default_value_t = 5_000)]
     pub rate_limit: u64,
+    /// Points anonymous requests from one client address (an IPv6 /64 network) may spend an
+    /// hour, on each instance; 0: no limit for them. Introspection costs like any query.
+    #[arg(long, env = "WARREN_ANONYMOUS_RATE_LIMIT", default_value_t = 1_000)]
+    pub anonymous_rate_limit: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -152,9 +156,19 @@ pub struct LimitArgs {
     /// Invitations (each with its mail) one person may send in an hour.
     #[arg(long, env = "WARREN_MAX_INVITATIONS_PER_HOUR", default_value_t = Quotas::default().invitations_per_hour)]
     pub max_invitations_per_hour: u64,
+    /// Technical contacts one app may have.
+    #[arg(long, env = "WARREN_MAX_TECHNICAL_CONTACTS", default_value_t = Quotas::default().technical_contacts)]
+    pub max_technical_contacts: u64,
+    /// Apps one invitation may name.
+    #[arg(long, env = "WARREN_MAX_INVITATION_APPS", default_value_t = Quotas::default().invitation_apps)]
+    pub max_invitation_apps: u64,
     /// Bytes of a request body (query and variables); over it the answer is 413.
     #[arg(long, env = "WARREN_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
     pub max_body_bytes: usize,
+    /// Bytes of an answer (an HTTP response's body, a WebSocket message); a larger one is
+    /// replaced by an error naming the limit.
+    #[arg(long, env = "WARREN_MAX_ANSWER_BYTES", default_value_t = Limits::default().answer_bytes)]
+    pub max_answer_bytes: usize,
     /// Fields nested in one another.
     #[arg(long, env = "WARREN_MAX_DEPTH", default_value_t = Limits::default().depth)]
     pub max_depth: usize,
@@ -188,6 +202,8 @@ impl LimitArgs {
             environments: self.max_environments,
             pending_invitations: self.max_pending_invitations,
             invitations_per_hour: self.max_invitations_per_hour,
+            technical_contacts: self.max_technical_contacts,
+            invitation_apps: self.max_invitation_apps,
         }
     }
 
@@ -195,6 +211,7 @@ impl LimitArgs {
         Limits {
             query_bytes: self.max_query_bytes,
             body_bytes: self.max_body_bytes,
+            answer_bytes: self.max_answer_bytes,
             depth: self.max_depth,
             complexity: self.max_complexity,
             aliases: self.max_aliases,
@@ -230,6 +247,7 @@ impl ServeArgs {
         settings.header_timeout = std::time::Duration::from_secs(self.header_timeout);
         settings.cors_origins.clone_from(&self.cors_origins);
         settings.rate_limit = self.rate_limit;
+        settings.anonymous_rate_limit = self.anonymous_rate_limit;
         settings.mail.smtp_url = self.smtp_url.clone();
         settings.mail.from = self.mail_from.clone();
         settings.mail.log_links = self.log_invitation_links;

@@ -517,6 +517,13 @@ impl DeveloperMutation {
         let scope = scope(ctx)?;
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
+        let max = crate::graphql::context::quotas(ctx)?.technical_contacts;
+        crate::quotas::ensure_at_most(
+            "technicalContacts",
+            max,
+            input.person_ids.len(),
+            "technical contacts per app",
+        )?;
         let mut people = Vec::new();
         for id in &input.person_ids {
             let id = expect_global_id(id, NodeKind::Person).map_err(|_| {

@@ -934,7 +934,10 @@ impl Event {
     /// viewer may see there (a payment method only with billing access to it, an access request
     /// only for those who see access requests).
     async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventSubject>> {
-        self.subjects_of(ctx).await
+        let subjects = self.subjects_of(ctx).await?;
+        // A deletion names everything it removed: nothing bounds the list ahead.
+        crate::graphql::context::metered_list(ctx, subjects.len())?;
+        Ok(subjects)
     }
 
     /// The team the event is about, if any; null once deleted or out of the viewer's reach.

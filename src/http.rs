@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{Data, Executor};
+use async_graphql_axum::GraphQLRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -39,7 +40,7 @@ use crate::graphql::api::{Api, CredentialEnded, LiveCredential};
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::limits::Limits;
-use crate::rate_limit::{Allowance, Charged, RateLimiter};
+use crate::rate_limit::{Allowance, Charged, ClientAddress, RateLimiter};
 use crate::session::{authenticate_session, session_secret};
 use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::websocket::LiveOptions;
@@ -74,12 +75,15 @@ pub struct Settings {
     pub connections: crate::websocket::LiveConnections,
     /// Points a person may spend an hour (see `rate_limit`); 0 turns the limit off.
     pub rate_limit: u64,
+    /// Points anonymous requests from one address may spend an hour; 0: no limit for them.
+    pub anonymous_rate_limit: u64,
 }
 
 impl Settings {
     /// A limiter of `rate_limit` points an hour; none when it is 0 (no limit).
     fn rate_limiter(&self) -> Option<RateLimiter> {
-        (self.rate_limit > 0).then(|| RateLimiter::new(self.rate_limit))
+        (self.rate_limit > 0)
+            .then(|| RateLimiter::new(self.rate_limit).with_anonymous(self.anonymous_rate_limit))
     }
 
     pub fn new(public_url: &str) -> Settings {
@@ -97,6 +101,7 @@ impl Settings {
             cors_origins: Vec::new(),
             connections: crate::websocket::LiveConnections::default(),
             rate_limit: 5_000,
+            anonymous_rate_limit: 1_000,
         }
     }
 }
@@ -124,6 +129,8 @@ struct AppState {
     allowed_origins: Arc<[String]>,
     /// The longest WebSocket message a client may send: a request body's limit.
     ws_message_bytes: usize,
+    /// The longest answer sent (`limits::Limits::answer_bytes`).
+    answer_bytes: usize,
 }
 
 /// The service's routes. Its rate limiter (if `settings` has one) counts for this router
@@ -154,6 +161,7 @@ fn router_with(
         connections: settings.connections.clone(),
         allowed_origins: settings.allowed_origins.into(),
         ws_message_bytes: settings.limits.body_bytes,
+        answer_bytes: settings.limits.answer_bytes,
     };
     let https = settings.public_url.starts_with("https://");
     let cors = cors(&settings.cors_origins)?;
@@ -445,6 +453,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Vi
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
+    address: Option<ClientAddress>,
     request: async_graphql::Request,
 ) -> Response {
     if state.db.in_outage() {
@@ -457,11 +466,12 @@ async fn execute(
             Err(response) => return response,
         };
         let charged = Arc::new(Charged::default());
-        let response = run_as(state, viewer, request.data(charged.clone())).await;
-        with_rate_limit(
-            GraphQLResponse::from(response).into_response(),
-            charged.get(),
-        )
+        let mut request = request.data(charged.clone());
+        if let Some(address) = address {
+            request = request.data(address);
+        }
+        let response = run_as(state, viewer, request).await;
+        with_rate_limit(answer(&response, state.answer_bytes), charged.get())
     })
     .await;
     answered.unwrap_or_else(|_| {
@@ -477,6 +487,58 @@ async fn execute(
         });
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     })
+}
+
+/// The response to a GraphQL request, serialized into at most `max` bytes: past them the
+/// serialization stops, and the answer is an error naming the limit. (async-graphql-axum's
+/// `GraphQLResponse` serializes whatever it is given.)
+fn answer(response: &async_graphql::Response, max: usize) -> Response {
+    let mut body = Bounded {
+        bytes: Vec::new(),
+        max,
+    };
+    let body = match serde_json::to_writer(&mut body, response) {
+        Ok(()) => body.bytes,
+        Err(_) => {
+            tracing::info!(max, "an answer over the size limit was not sent");
+            let refusal = json!({ "errors": [crate::limits::answer_too_large(max)] });
+            refusal.to_string().into_bytes()
+        }
+    };
+    let mut answer = Response::new(Body::from(body));
+    let headers = answer.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/graphql-response+json"),
+    );
+    if response.is_ok()
+        && let Some(cache_control) = response.cache_control.value()
+        && let Ok(value) = HeaderValue::from_str(&cache_control)
+    {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    headers.extend(response.http_headers.clone());
+    answer
+}
+
+/// A buffer that refuses to grow past `max` bytes.
+struct Bounded {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len().saturating_add(buf.len()) > self.max {
+            return Err(std::io::Error::other("over the answer-size limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Tells the client its budget (`X-RateLimit-*`, as GitHub's API does); a request refused for
@@ -533,6 +595,7 @@ fn ensure_code(error: &mut async_graphql::ServerError) {
 
 async fn graphql_post(State(state): State<AppState>, request: Request) -> Response {
     let headers = request.headers().clone();
+    let address = request.extensions().get::<ClientAddress>().copied();
     // Before the body is even read: a forged request gets nowhere.
     if let Some(refusal) = forgery_refusal(&headers) {
         return refusal;
@@ -541,7 +604,7 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
     // long as the client likes.
     let read = GraphQLRequest::<GraphQLRejection>::from_request(request, &state);
     match tokio::time::timeout(state.request_timeout, read).await {
-        Ok(Ok(request)) => execute(&state, &headers, request.into_inner()).await,
+        Ok(Ok(request)) => execute(&state, &headers, address, request.into_inner()).await,
         Ok(Err(GraphQLRejection(err))) => refuse(
             StatusCode::BAD_REQUEST,
             ApiError::bad_input(format!("invalid GraphQL request: {err}")),
@@ -608,7 +671,8 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
             ApiError::bad_input("mutations must be sent with POST"),
         );
     }
-    execute(&state, &headers, request).await
+    let address = parts.extensions.get::<ClientAddress>().copied();
+    execute(&state, &headers, address, request).await
 }
 
 /// Serves subscriptions over `graphql-transport-ws` or the legacy `graphql-ws` protocol. The

@@ -547,8 +547,11 @@ impl InvitationMutation {
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
+        let app_ids = input.app_ids.unwrap_or_default();
+        let max = crate::graphql::context::quotas(ctx)?.invitation_apps;
+        crate::quotas::ensure_at_most("invitationApps", max, app_ids.len(), "apps per invitation")?;
         let mut apps = Vec::new();
-        for id in input.app_ids.unwrap_or_default() {
+        for id in app_ids {
             let id = expect_global_id(&id, NodeKind::App)?;
             if !apps.contains(&id) {
                 apps.push(id);
@@ -722,6 +725,13 @@ impl InvitationMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
+        let max = crate::graphql::context::quotas(ctx)?.invitation_apps;
+        crate::quotas::ensure_at_most(
+            "invitationApps",
+            max,
+            input.app_ids.len(),
+            "apps per invitation",
+        )?;
         let mut apps = Vec::new();
         for id in &input.app_ids {
             let id = expect_global_id(id, NodeKind::App)?;

@@ -8,13 +8,18 @@
 //! connections may return. A connection asked for `first: n` (or `last: n`; 20 when neither is
 //! given) costs n for each object it is selected on, so nested connections multiply:
 //! `teams(first: 50) { nodes { apps(first: 50) { ... } } }` costs 50 + 50 × 50. `nodes(ids:)`
-//! costs one per id. The dashboard's query costs 189,200.
+//! costs one per id. A list outside a connection counts as its worst case: the maximum its
+//! object limit keeps it to (an app's `environments` count 100, `quotas`), or for the lists
+//! nothing bounds ahead 20, and whatever they return beyond that is charged as they resolve
+//! (`ListMeter`). Introspection's lists count the schema's own sizes. The dashboard's query
+//! costs 464,200, 250,000 of them for the environments its 2,500 apps may have.
 //!
 //! The same measure gives a request's rate-limit cost (`rate_limit`), charged at the same
 //! point (`graphql::api`), so a request over its viewer's budget is also refused before
 //! anything runs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet, Type,
@@ -22,7 +27,9 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Pos, ServerError, ServerResult, Value, Variables};
 
+use crate::error::ApiError;
 use crate::graphql::relay::{DEFAULT_PAGE, MAX_PAGE};
+use crate::quotas::Quotas;
 
 /// The limits of one request. `Limits::default()` holds the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +54,9 @@ pub struct Limits {
     pub recursion: usize,
     /// Bytes of a request's body (query and variables).
     pub body_bytes: usize,
+    /// Bytes of an answer (an HTTP response's body, a WebSocket message's payload): past it,
+    /// serialization stops and the answer is an error naming the limit (`answer_too_large`).
+    pub answer_bytes: usize,
 }
 
 impl Default for Limits {
@@ -61,6 +71,7 @@ impl Default for Limits {
             fields: 2_000,
             recursion: 32,
             body_bytes: 256 * 1024,
+            answer_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -111,6 +122,18 @@ pub fn check_text(query: &str, limits: &Limits) -> ServerResult<()> {
     Ok(())
 }
 
+/// The error sent in place of an answer longer than `max` bytes, which was not sent. What a
+/// mutation changed stays changed: only its answer is lost.
+pub fn answer_too_large(max: usize) -> serde_json::Value {
+    serde_json::json!({
+        "message": format!(
+            "the answer is longer than {max} bytes (answerBytes) and was not sent; ask for \
+             fewer objects or fields (what a mutation changed stays changed)"
+        ),
+        "extensions": { "code": "BAD_USER_INPUT", "limit": "answerBytes", "max": max },
+    })
+}
+
 /// The refusal of a request over `limit`.
 fn over(limit: &str, max: u64, value: u64, message: String, pos: Option<Pos>) -> ServerError {
     let mut error = ServerError::new(message, pos);
@@ -122,8 +145,8 @@ fn over(limit: &str, max: u64, value: u64, message: String, pos: Option<Pos>) ->
     error
 }
 
-/// What the limits need to know of the schema: the type each field returns, by the name of
-/// the type it is a field of.
+/// What the limits need to know of the schema: the type each field returns and how many
+/// objects it may return, by the name of the type it is a field of.
 #[derive(Debug, Default)]
 pub struct Shape {
     fields: HashMap<(String, String), Returns>,
@@ -134,26 +157,69 @@ pub struct Shape {
 struct Returns {
     /// The named type, without list or non-null wrappers.
     name: String,
-    /// A Relay connection: the objects it returns are paged by `first`/`last`.
-    connection: bool,
+    size: Size,
+}
+
+/// How many objects a field may return, as the limits count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// One object, or none; also a connection's `edges` and `nodes` (its page counts), a list
+    /// of scalars, and `nodes(ids:)` (its ids count).
+    One,
+    /// A Relay connection: the page its `first` or `last` asks for, 20 when neither is given.
+    Page,
+    /// A list the write path keeps to at most this many (an object limit, `quotas`), or the
+    /// schema's own size (introspection).
+    AtMost(u64),
+    /// A list nothing bounds ahead (what a deletion would remove, an event's subjects): counted
+    /// as a default page (20) before the request runs; what it returns beyond that is charged
+    /// as it resolves (`ListMeter`), so the request's nodes stay within the complexity limit.
+    Metered,
+}
+
+/// The lists the write path keeps short, with their limits; every other list of objects
+/// outside a connection is metered (`Size::Metered`).
+fn list_size(parent: &str, field: &str, quotas: &Quotas) -> Size {
+    match (parent, field) {
+        ("App", "environments") => Size::AtMost(quotas.environments),
+        ("App", "technicalContacts") => Size::AtMost(quotas.technical_contacts),
+        ("Person", "sshKeys") => Size::AtMost(quotas.ssh_keys),
+        ("Person", "eventFilters") => Size::AtMost(quotas.event_filters),
+        ("Invitation", "apps") => Size::AtMost(quotas.invitation_apps),
+        _ => Size::Metered,
+    }
 }
 
 impl Shape {
-    /// Reads the schema's SDL.
-    pub fn of_sdl(sdl: &str) -> Result<Shape, String> {
+    /// Reads the schema's SDL; `quotas` bound the lists the write path keeps short.
+    pub fn of_sdl(sdl: &str, quotas: &Quotas) -> Result<Shape, String> {
         let document = async_graphql::parser::parse_schema(sdl).map_err(|e| e.to_string())?;
         let mut shape = Shape {
             fields: HashMap::new(),
             roots: ["Query", "Mutation", "Subscription"].map(str::to_owned),
         };
-        for definition in document.definitions {
+        let composite: HashSet<&str> = document
+            .definitions
+            .iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(definition) => match definition.node.kind {
+                    TypeKind::Object(_) | TypeKind::Interface(_) | TypeKind::Union(_) => {
+                        Some(definition.node.name.node.as_str())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let mut schema_size = SchemaSize::default();
+        for definition in &document.definitions {
             match definition {
                 TypeSystemDefinition::Schema(schema) => {
-                    let schema = schema.node;
+                    let schema = &schema.node;
                     for (root, name) in shape.roots.iter_mut().zip([
-                        schema.query,
-                        schema.mutation,
-                        schema.subscription,
+                        &schema.query,
+                        &schema.mutation,
+                        &schema.subscription,
                     ]) {
                         if let Some(name) = name {
                             *root = name.node.to_string();
@@ -161,34 +227,217 @@ impl Shape {
                     }
                 }
                 TypeSystemDefinition::Type(definition) => {
-                    let definition = definition.node;
-                    let fields = match definition.kind {
-                        TypeKind::Object(object) => object.fields,
-                        TypeKind::Interface(interface) => interface.fields,
+                    let definition = &definition.node;
+                    schema_size.add(definition);
+                    let parent = definition.name.node.as_str();
+                    let fields = match &definition.kind {
+                        TypeKind::Object(object) => &object.fields,
+                        TypeKind::Interface(interface) => &interface.fields,
                         _ => continue,
                     };
                     for field in fields {
-                        let name = named_type(&field.node.ty.node).to_owned();
+                        let ty = &field.node.ty.node;
+                        let name = named_type(ty).to_owned();
+                        let field = field.node.name.node.as_str();
+                        let size = if name.ends_with("Connection") {
+                            Size::Page
+                        } else if is_list(ty)
+                            && composite.contains(name.as_str())
+                            && !parent.ends_with("Connection")
+                            && !(parent == shape.roots[0] && field == "nodes")
+                        {
+                            list_size(parent, field, quotas)
+                        } else {
+                            Size::One
+                        };
                         shape.fields.insert(
-                            (
-                                definition.name.node.to_string(),
-                                field.node.name.node.to_string(),
-                            ),
-                            Returns {
-                                connection: name.ends_with("Connection"),
-                                name,
-                            },
+                            (parent.to_owned(), field.to_owned()),
+                            Returns { name, size },
                         );
                     }
                 }
-                TypeSystemDefinition::Directive(_) => {}
+                TypeSystemDefinition::Directive(directive) => {
+                    schema_size.directives += 1;
+                    let args = directive.node.arguments.len() as u64;
+                    schema_size.directive_args = schema_size.directive_args.max(args);
+                }
             }
         }
+        schema_size.introspection(&mut shape);
         Ok(shape)
     }
 
     fn returns(&self, parent: Option<&str>, field: &str) -> Option<&Returns> {
         self.fields.get(&(parent?.to_owned(), field.to_owned()))
+    }
+
+    /// The lists counted as metered (`Size::Metered`), as `Type.field`, sorted.
+    pub fn metered(&self) -> Vec<String> {
+        let mut metered: Vec<String> = self
+            .fields
+            .iter()
+            .filter(|(_, returns)| returns.size == Size::Metered)
+            .map(|((parent, field), _)| format!("{parent}.{field}"))
+            .collect();
+        metered.sort();
+        metered
+    }
+}
+
+/// The largest of each introspection list the schema can give, so that introspection is
+/// costed like any query (`__schema { types { fields { args { ... } } } }` multiplies).
+#[derive(Debug, Default)]
+struct SchemaSize {
+    types: u64,
+    fields: u64,
+    args: u64,
+    interfaces: u64,
+    possible_types: u64,
+    enum_values: u64,
+    input_fields: u64,
+    directives: u64,
+    directive_args: u64,
+    implementations: HashMap<String, u64>,
+}
+
+/// Types every schema has that its SDL leaves out: the five built-in scalars and the eight
+/// introspection types.
+const UNPRINTED_TYPES: u64 = 13;
+/// Directives every schema has that its SDL leaves out (`skip`, `include`, `deprecated`,
+/// `specifiedBy`, `oneOf`).
+const UNPRINTED_DIRECTIVES: u64 = 5;
+/// The most fields, values and arguments of the introspection types themselves (`__Type` has
+/// 11 fields; `__DirectiveLocation` 19 values).
+const INTROSPECTION_FIELDS: u64 = 11;
+const INTROSPECTION_VALUES: u64 = 19;
+const INTROSPECTION_ARGS: u64 = 1;
+
+impl SchemaSize {
+    fn add(&mut self, definition: &async_graphql::parser::types::TypeDefinition) {
+        self.types += 1;
+        let len = |n: usize| n as u64;
+        match &definition.kind {
+            TypeKind::Object(object) => {
+                self.fields = self.fields.max(len(object.fields.len()));
+                self.interfaces = self.interfaces.max(len(object.implements.len()));
+                for field in &object.fields {
+                    self.args = self.args.max(len(field.node.arguments.len()));
+                }
+                for interface in &object.implements {
+                    *self
+                        .implementations
+                        .entry(interface.node.to_string())
+                        .or_default() += 1;
+                }
+            }
+            TypeKind::Interface(interface) => {
+                self.fields = self.fields.max(len(interface.fields.len()));
+                self.interfaces = self.interfaces.max(len(interface.implements.len()));
+                for field in &interface.fields {
+                    self.args = self.args.max(len(field.node.arguments.len()));
+                }
+            }
+            TypeKind::Union(union) => {
+                self.possible_types = self.possible_types.max(len(union.members.len()));
+            }
+            TypeKind::Enum(enumeration) => {
+                self.enum_values = self.enum_values.max(len(enumeration.values.len()));
+            }
+            TypeKind::InputObject(input) => {
+                self.input_fields = self.input_fields.max(len(input.fields.len()));
+            }
+            TypeKind::Scalar => {}
+        }
+    }
+
+    /// The introspection fields, with the sizes found.
+    fn introspection(mut self, shape: &mut Shape) {
+        let implementations = self.implementations.values().copied().max().unwrap_or(0);
+        self.possible_types = self.possible_types.max(implementations);
+        let max = |n: u64, floor: u64| Size::AtMost(n.max(floor));
+        let fields: [(&str, &str, &str, Size); 12] = [
+            (
+                "__Schema",
+                "types",
+                "__Type",
+                Size::AtMost(self.types + UNPRINTED_TYPES),
+            ),
+            ("__Schema", "queryType", "__Type", Size::One),
+            ("__Schema", "mutationType", "__Type", Size::One),
+            ("__Schema", "subscriptionType", "__Type", Size::One),
+            (
+                "__Schema",
+                "directives",
+                "__Directive",
+                Size::AtMost(self.directives + UNPRINTED_DIRECTIVES),
+            ),
+            (
+                "__Type",
+                "fields",
+                "__Field",
+                max(self.fields, INTROSPECTION_FIELDS),
+            ),
+            (
+                "__Type",
+                "interfaces",
+                "__Type",
+                Size::AtMost(self.interfaces),
+            ),
+            (
+                "__Type",
+                "possibleTypes",
+                "__Type",
+                Size::AtMost(self.possible_types),
+            ),
+            (
+                "__Type",
+                "enumValues",
+                "__EnumValue",
+                max(self.enum_values, INTROSPECTION_VALUES),
+            ),
+            (
+                "__Type",
+                "inputFields",
+                "__InputValue",
+                Size::AtMost(self.input_fields),
+            ),
+            (
+                "__Field",
+                "args",
+                "__InputValue",
+                max(self.args, INTROSPECTION_ARGS),
+            ),
+            (
+                "__Directive",
+                "args",
+                "__InputValue",
+                max(self.directive_args, INTROSPECTION_ARGS),
+            ),
+        ];
+        let single = [
+            ("__Type", "ofType", "__Type"),
+            ("__Field", "type", "__Type"),
+            ("__InputValue", "type", "__Type"),
+        ];
+        let query = shape.roots[0].clone();
+        let roots = [
+            (query.as_str(), "__schema", "__Schema"),
+            (query.as_str(), "__type", "__Type"),
+        ];
+        for (parent, field, name, size) in fields.into_iter().chain(
+            single
+                .into_iter()
+                .chain(roots)
+                .map(|(parent, field, name)| (parent, field, name, Size::One)),
+        ) {
+            shape.fields.insert(
+                (parent.to_owned(), field.to_owned()),
+                Returns {
+                    name: name.to_owned(),
+                    size,
+                },
+            );
+        }
     }
 }
 
@@ -199,16 +448,22 @@ fn named_type(ty: &Type) -> &str {
     }
 }
 
+fn is_list(ty: &Type) -> bool {
+    matches!(ty.base, BaseType::List(_))
+}
+
 /// Measures `document` (its operation `operation_name`, or every operation when none is
-/// named) and checks it against `limits`.
+/// named) and checks it against `limits`. What is left of the complexity limit goes to the
+/// metered lists as they resolve (`ListMeter`).
 pub fn check(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
     shape: &Shape,
     limits: &Limits,
-) -> ServerResult<Measure> {
+) -> ServerResult<(Measure, ListMeter)> {
     let mut measured = Measure::default();
+    let mut metered = HashMap::new();
     for (name, operation) in document.operations.iter() {
         if operation_name.is_some() && name.map(|n| n.as_str()) != operation_name {
             continue;
@@ -225,6 +480,7 @@ pub fn check(
             shape,
             fragments: HashMap::new(),
             spreading: Vec::new(),
+            metered: HashMap::new(),
         };
         let tally = walk.selection_set(&operation.node.selection_set.node, Some(root))?;
         let measure = Measure {
@@ -239,6 +495,7 @@ pub fn check(
             requests: tally.requests,
         };
         enforce(&measure, limits, operation.pos)?;
+        metered.extend(walk.metered);
         measured = Measure {
             depth: measured.depth.max(measure.depth),
             complexity: measured.complexity.saturating_add(measure.complexity),
@@ -249,7 +506,52 @@ pub fn check(
             requests: measured.requests.saturating_add(measure.requests),
         };
     }
-    Ok(measured)
+    let meter = ListMeter {
+        max: limits.complexity,
+        left: AtomicU64::new(limits.complexity.saturating_sub(measured.complexity)),
+        units: metered,
+    };
+    Ok((measured, meter))
+}
+
+/// What is left of a request's complexity limit while it runs, for the lists nothing bounds
+/// ahead (`Size::Metered`): the measure counted 20 objects for each; each object beyond them is
+/// charged, with what is selected inside it, when the list resolves and before its objects
+/// load. A request whose lists turn out longer than the limit allows gets an error in their
+/// place (BAD_USER_INPUT, `extensions.limit` "complexity"), never an answer larger than the
+/// limit. One meter serves one query or mutation; a subscription's events are not metered
+/// (each is bounded by the answer-size limit instead).
+#[derive(Debug)]
+pub struct ListMeter {
+    max: u64,
+    left: AtomicU64,
+    units: HashMap<Pos, u64>,
+}
+
+impl ListMeter {
+    /// Charges a metered list at `pos` in the document that returns `len` objects.
+    pub fn charge(&self, pos: Pos, len: usize) -> Result<(), ApiError> {
+        let extra = (len as u64).saturating_sub(DEFAULT_PAGE);
+        if extra == 0 {
+            return Ok(());
+        }
+        let unit = self.units.get(&pos).copied().unwrap_or(1);
+        let cost = extra.saturating_mul(unit);
+        let charged = self
+            .left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(cost)
+            });
+        charged.map(|_| ()).map_err(|_| ApiError::OverLimit {
+            limit: "complexity",
+            max: self.max,
+            message: format!(
+                "this list holds {len} objects, which with what the query selects in them \
+                 take the request over {} nodes (complexity); ask for less inside it",
+                self.max
+            ),
+        })
+    }
 }
 
 /// A limit's name, its maximum, the request's value and what that value means.
@@ -331,6 +633,8 @@ struct Walk<'a> {
     /// The fragments being measured, to refuse a cycle (which the validation that comes later
     /// would refuse too) rather than follow it.
     spreading: Vec<&'a str>,
+    /// What each object of a metered list costs, by the field's place in the document.
+    metered: HashMap<Pos, u64>,
 }
 
 impl<'a> Walk<'a> {
@@ -402,17 +706,25 @@ impl<'a> Walk<'a> {
     fn field(&mut self, field: &'a Field, pos: Pos, parent: Option<&str>) -> ServerResult<Tally> {
         let name = field.name.node.as_str();
         let returns = self.shape.returns(parent, name);
+        let size = returns.map_or(Size::One, |returns| returns.size);
         let page = self.page_size(field, pos, parent)?;
         // How many objects the field may return, if it is one that counts.
-        let counted = match returns {
-            Some(returns) if returns.connection => Some(page.unwrap_or(DEFAULT_PAGE)),
-            _ => self.ids(field),
+        let counted = match size {
+            Size::Page => Some(page.unwrap_or(DEFAULT_PAGE)),
+            Size::AtMost(max) => Some(max),
+            Size::Metered => Some(DEFAULT_PAGE),
+            Size::One => self.ids(field),
         };
         let times = counted.unwrap_or(1);
         let children = self.selection_set(
             &field.selection_set.node,
             returns.map(|returns| returns.name.as_str()),
         )?;
+        if size == Size::Metered {
+            // What each object beyond the first 20 costs when the list resolves.
+            self.metered
+                .insert(pos, children.complexity.saturating_add(1));
+        }
         Ok(Tally {
             depth: children.depth + 1,
             complexity: times
@@ -426,9 +738,11 @@ impl<'a> Walk<'a> {
                 .saturating_add(field.directives.len() as u64),
             fields: 1,
             selected: children.selected.saturating_add(1),
+            // Each connection needs a page for each object it is selected on. (Lists count
+            // in the rate cost through their nodes.)
             requests: times
                 .saturating_mul(children.requests)
-                .saturating_add(u64::from(returns.is_some_and(|r| r.connection))),
+                .saturating_add(u64::from(size == Size::Page)),
         })
     }
 
@@ -552,7 +866,8 @@ mod tests {
     use super::*;
 
     fn shape() -> Shape {
-        Shape::of_sdl(&crate::graphql::schema_sdl()).expect("the schema's SDL parses")
+        Shape::of_sdl(&crate::graphql::schema_sdl(), &Quotas::default())
+            .expect("the schema's SDL parses")
     }
 
     fn measure_with(
@@ -568,6 +883,7 @@ mod tests {
             &shape(),
             limits,
         )
+        .map(|(measure, _)| measure)
     }
 
     fn measure(query: &str) -> Measure {
@@ -623,7 +939,8 @@ mod tests {
             &shape(),
             &Limits::default(),
         )
-        .expect("within the limits");
+        .expect("within the limits")
+        .0;
         assert_eq!(given.complexity, 7);
         // `nodes(ids:)` costs its fields once per id.
         assert_eq!(
@@ -642,10 +959,160 @@ mod tests {
         assert!(measured.aliases <= limits.aliases, "{measured:?}");
         assert!(measured.root_fields <= limits.root_fields, "{measured:?}");
         assert_eq!(
-            measured.complexity, 189_200,
+            measured.complexity, 464_200,
             "the module's documentation names it"
         );
         assert!(measured.fields <= limits.fields, "{measured:?}");
+        assert_eq!(
+            crate::rate_limit::cost(measured.requests, measured.complexity),
+            47,
+            "README names the dashboard's rate-limit cost"
+        );
+    }
+
+    /// Every list of objects outside a connection has a bound the write path keeps, or is
+    /// metered as it resolves. A new list field fails here until it is given one or the other.
+    #[test]
+    fn every_list_of_objects_is_bounded_or_metered() {
+        assert_eq!(
+            shape().metered(),
+            [
+                "DeletionImpact.apps",
+                "DeletionImpact.paymentMethods",
+                "Event.subjects"
+            ]
+        );
+        let shape = shape();
+        let size = |parent: &str, field: &str| shape.returns(Some(parent), field).map(|r| r.size);
+        assert_eq!(size("App", "environments"), Some(Size::AtMost(100)));
+        assert_eq!(size("Person", "sshKeys"), Some(Size::AtMost(50)));
+        assert_eq!(size("App", "technicalContacts"), Some(Size::AtMost(10)));
+        assert_eq!(size("Invitation", "apps"), Some(Size::AtMost(100)));
+        assert_eq!(size("Person", "eventFilters"), Some(Size::AtMost(100)));
+        assert_eq!(size("Team", "members"), Some(Size::Page));
+        assert_eq!(size("TeamMemberConnection", "nodes"), Some(Size::One));
+    }
+
+    /// For every list (and connection) of the schema, introspection's included: the shortest
+    /// way back from what it returns to the type it is on, repeated as deep as the depth limit
+    /// allows below the shortest way from the root. Each such document is refused for its
+    /// complexity before anything runs: no nesting of lists can multiply an answer past it.
+    #[test]
+    fn the_worst_nesting_the_schema_allows_is_refused_before_it_runs() {
+        let shape = shape();
+        let mut by_parent: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+        for ((parent, field), returns) in &shape.fields {
+            by_parent
+                .entry(parent.as_str())
+                .or_default()
+                .push((field.as_str(), returns.name.as_str()));
+        }
+        for fields in by_parent.values_mut() {
+            fields.sort();
+        }
+        // The fields leading from `from` to `to`, fewest first.
+        let path = |from: &str, to: &str| -> Option<Vec<String>> {
+            let mut queue = std::collections::VecDeque::from([(from.to_owned(), Vec::new())]);
+            let mut seen = HashSet::from([from.to_owned()]);
+            while let Some((at, path)) = queue.pop_front() {
+                for (field, returns) in by_parent.get(at.as_str()).into_iter().flatten() {
+                    let mut next: Vec<String> = path.clone();
+                    next.push((*field).to_owned());
+                    if *returns == to {
+                        return Some(next);
+                    }
+                    if seen.insert((*returns).to_owned()) {
+                        queue.push_back(((*returns).to_owned(), next));
+                    }
+                }
+            }
+            None
+        };
+        let limits = Limits::default();
+        let mut refused = 0;
+        for ((parent, field), returns) in &shape.fields {
+            let multiplies = match returns.size {
+                Size::One => false,
+                Size::AtMost(n) => n > 1,
+                Size::Page | Size::Metered => true,
+            };
+            if !multiplies || parent == "Subscription" || parent == "Mutation" {
+                continue;
+            }
+            let Some(back) = path(&returns.name, parent) else {
+                continue;
+            };
+            let from_root = if *parent == shape.roots[0] {
+                Vec::new()
+            } else {
+                path(&shape.roots[0], parent).expect("every type is reachable from the root")
+            };
+            let cycle = 1 + back.len();
+            let repeats = (limits.depth - from_root.len() - 1) / cycle;
+            assert!(repeats >= 2, "{parent}.{field}: too deep to repeat");
+            let mut fields: Vec<&str> = from_root.iter().map(String::as_str).collect();
+            for _ in 0..repeats {
+                fields.push(field);
+                fields.extend(back.iter().map(String::as_str));
+            }
+            let query = format!(
+                "{{ {} __typename {} }}",
+                fields.iter().map(|f| format!("{f} {{")).collect::<String>(),
+                "}".repeat(fields.len())
+            );
+            // The measure counts the worst case: at least the product of the sizes of the
+            // lists on the way, at every repetition.
+            let mut worst = 1u64;
+            let mut on = parent.clone();
+            for name in [field.as_str()]
+                .into_iter()
+                .chain(back.iter().map(String::as_str))
+            {
+                let returns = shape
+                    .returns(Some(&on), name)
+                    .expect("a field of the schema");
+                worst = worst.saturating_mul(match returns.size {
+                    Size::One => 1,
+                    Size::Page | Size::Metered => DEFAULT_PAGE,
+                    Size::AtMost(n) => n,
+                });
+                on = returns.name.clone();
+            }
+            let worst = worst.saturating_pow(repeats as u32);
+            let measured = measure(&query).complexity;
+            assert!(
+                measured >= worst,
+                "{parent}.{field}: {measured} < {worst}: {query}"
+            );
+            if measured > limits.complexity {
+                let (limit, _) = refusal(&query, serde_json::json!({}));
+                assert_eq!(limit, "complexity", "{parent}.{field}: {query}");
+                refused += 1;
+            }
+        }
+        // The nesting of most lists and connections, introspection's included (`__Type.fields`,
+        // `__Field.type`), is refused before it runs; the rest stays within the limit's nodes.
+        assert!(refused >= 15, "{refused}");
+
+        // The audit's two documents: seven levels of an app's environments (770 MB answered
+        // when lists cost nothing), and what a payment method's deletion would remove, nested.
+        let environments = format!(
+            "{{ node(id: \"x\") {{ ... on App {{ {} id {} }} }} }}",
+            "environments { app { ".repeat(7),
+            "} } ".repeat(7)
+        );
+        assert_eq!(
+            refusal(&environments, serde_json::json!({})).0,
+            "complexity"
+        );
+        let impact = format!(
+            "{{ node(id: \"x\") {{ ... on PaymentMethod {{ {} id {} }} }} }}",
+            "deletionImpact { apps { paymentMethod { ".repeat(4),
+            "} } } ".repeat(4)
+        );
+        // As deep as the depth limit allows, it counts 20 apps at each level, within the
+        // limit; longer lists are charged as they resolve and refused past it (`ListMeter`).
+        assert_eq!(measure(&impact).complexity, 20 + 400 + 8_000 + 160_000);
     }
 
     #[test]

@@ -277,6 +277,7 @@ pub struct DeletionImpact {
 impl DeletionImpact {
     /// The apps that would be deleted.
     async fn apps(&self, ctx: &Context<'_>) -> ApiResult<Vec<App>> {
+        crate::graphql::context::metered_list(ctx, self.app_ids.len())?;
         let loaded = loader(ctx)?
             .load_many(self.app_ids.iter().map(|id| AppId(*id)))
             .await?;
@@ -289,6 +290,7 @@ impl DeletionImpact {
 
     /// The payment methods that would be deleted.
     async fn payment_methods(&self, ctx: &Context<'_>) -> ApiResult<Vec<PaymentMethod>> {
+        crate::graphql::context::metered_list(ctx, self.payment_method_ids.len())?;
         let loaded = loader(ctx)?
             .load_many(
                 self.payment_method_ids

@@ -22,6 +22,10 @@ pub struct Quotas {
     pub pending_invitations: u64,
     /// Invitations (and so invitation mails) one person may send in an hour.
     pub invitations_per_hour: u64,
+    /// Technical contacts per app.
+    pub technical_contacts: u64,
+    /// Apps one invitation may name (`appIds` of `inviteToTeam` and `inviteToTakeOverBilling`).
+    pub invitation_apps: u64,
 }
 
 impl Default for Quotas {
@@ -33,6 +37,8 @@ impl Default for Quotas {
             environments: 100,
             pending_invitations: 100,
             invitations_per_hour: 50,
+            technical_contacts: 10,
+            invitation_apps: 100,
         }
     }
 }
@@ -50,6 +56,19 @@ pub fn ensure_room(limit: &'static str, max: u64, count: u64, what: &str) -> Api
     })
 }
 
+/// Refuses a list of `len` items where at most `max` may be: BAD_USER_INPUT naming the limit,
+/// as `ensure_room` does.
+pub fn ensure_at_most(limit: &'static str, max: u64, len: usize, what: &str) -> ApiResult<()> {
+    if len as u64 <= max {
+        return Ok(());
+    }
+    Err(ApiError::OverLimit {
+        limit,
+        max,
+        message: format!("{what}: at most {max} ({limit}); {len} were given"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +78,8 @@ mod tests {
         assert!(ensure_room("sshKeys", 2, 1, "SSH keys per person").is_ok());
         let refused = ensure_room("sshKeys", 2, 2, "SSH keys per person").map_err(|e| e.code());
         assert_eq!(refused, Err("BAD_USER_INPUT"));
+        assert!(ensure_at_most("technicalContacts", 2, 2, "technical contacts").is_ok());
+        let refused = ensure_at_most("technicalContacts", 2, 3, "technical contacts");
+        assert_eq!(refused.map_err(|e| e.code()), Err("BAD_USER_INPUT"));
     }
 }

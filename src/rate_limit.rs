@@ -1,9 +1,12 @@
 //! Rate limiting per person, in points per hour, as GitHub's GraphQL API does. A request costs
 //! the number of connection pages it may need (each connection counts once for every object it
-//! is selected on) divided by 100, rounded up, and at least 1: the dashboard's first screen
-//! costs 40 of the default 5,000 an hour. A person's tokens and sessions share one budget, whose
-//! hour starts with the first request after the previous one ended. Over it, a request is
-//! refused before anything runs, with RATE_LIMITED and when to retry.
+//! is selected on) divided by 100, or the nodes it may return (lists and introspection
+//! included, see `limits`) divided by 10,000, whichever is more, rounded up, and at least 1:
+//! the dashboard's first screen costs 47 of the default 5,000 an hour. A person's tokens and
+//! sessions share one budget, whose hour starts with the first request after the previous one
+//! ended. Anonymous requests (which can introspect, and learn they must sign in) spend a budget
+//! of their client address (default 1,000 an hour). Over a budget, a request is refused before
+//! anything runs, with RATE_LIMITED and when to retry.
 //!
 //! Across instances the budget lives in the `rate_limit` table: each instance charges in
 //! memory, so that a request waits for no write, and adds what it charged to the table about
@@ -11,6 +14,7 @@
 //! overspend by what that person spends elsewhere within a second; one instance is exact.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,9 +52,11 @@ impl Charged {
     }
 }
 
-/// The points a request with `requests` connection pages costs.
-pub fn cost(requests: u64) -> u64 {
-    requests.div_ceil(100).max(1)
+/// The points a request costs: the connection pages it may need over 100, or the nodes it may
+/// return over 10,000 (lists and introspection included), whichever is more, rounded up, and
+/// at least 1.
+pub fn cost(requests: u64, nodes: u64) -> u64 {
+    requests.div_ceil(100).max(nodes.div_ceil(10_000)).max(1)
 }
 
 /// The error refusing a request its viewer's budget cannot pay for (RATE_LIMITED), saying
@@ -90,15 +96,93 @@ struct Budget {
 pub struct RateLimiter {
     points: u64,
     budgets: Arc<Mutex<HashMap<Uuid, Budget>>>,
+    /// Points an anonymous client may spend an hour (0: no limit), and what each address spent.
+    anonymous_points: u64,
+    anonymous: Arc<Mutex<HashMap<IpAddr, Budget>>>,
+}
+
+/// The address a request came from (the TCP peer's), which anonymous requests are charged to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+/// The most addresses whose anonymous budgets an instance keeps: about 6 MiB. When that many
+/// spent points within the hour, anonymous requests from other addresses are refused until
+/// some budgets end, rather than given a budget that forgets another's.
+const MAX_ADDRESSES: usize = 100_000;
+
+/// What anonymous requests are charged to: the address, or for IPv6 its /64 network, which one
+/// subscriber is given whole (otherwise each of its addresses would have a budget).
+fn payer(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
 }
 
 impl RateLimiter {
-    /// A limiter of `points` an hour.
+    /// A limiter of `points` an hour per person, and as many per address for anonymous
+    /// requests (`with_anonymous` sets another).
     pub fn new(points: u64) -> RateLimiter {
         RateLimiter {
             points,
             budgets: Arc::new(Mutex::new(HashMap::new())),
+            anonymous_points: points,
+            anonymous: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The same limiter, with `points` an hour for each client address's anonymous requests (0:
+    /// no limit).
+    pub fn with_anonymous(mut self, points: u64) -> RateLimiter {
+        self.anonymous_points = points;
+        self
+    }
+
+    /// Charges an anonymous request's `cost` to the address it came from. Kept by this instance
+    /// alone: behind a load balancer an address may spend as much at each instance.
+    pub fn charge_address(&self, address: IpAddr, cost: u64, now: DateTime<Utc>) -> Allowance {
+        let points = self.anonymous_points;
+        let unlimited = Allowance {
+            limit: points,
+            cost,
+            used: 0,
+            remaining: points,
+            reset_at: now + WINDOW,
+            refused: false,
+        };
+        if points == 0 {
+            return unlimited;
+        }
+        let Ok(mut budgets) = self.anonymous.lock() else {
+            return unlimited;
+        };
+        let address = payer(address);
+        if budgets.len() >= MAX_ADDRESSES && !budgets.contains_key(&address) {
+            budgets.retain(|_, budget| now < budget.window_start + WINDOW);
+            if budgets.len() >= MAX_ADDRESSES {
+                tracing::warn!(
+                    "{MAX_ADDRESSES} addresses spent anonymous points this hour; refusing others"
+                );
+                return Allowance {
+                    used: points,
+                    remaining: 0,
+                    refused: true,
+                    ..unlimited
+                };
+            }
+        }
+        let budget = budgets.entry(address).or_insert(Budget {
+            window_start: now,
+            known: 0,
+            pending: 0,
+        });
+        spend(budget, points, cost, now)
     }
 
     /// Charges `cost` to `person` at `now`, unless that is more than remains.
@@ -119,33 +203,16 @@ impl RateLimiter {
             known: 0,
             pending: 0,
         });
-        if now >= budget.window_start + WINDOW {
-            *budget = Budget {
-                window_start: now,
-                known: 0,
-                pending: 0,
-            };
-        }
-        let used = budget.known.saturating_add(budget.pending);
-        let refused = used.saturating_add(cost) > self.points;
-        if !refused {
-            budget.pending = budget.pending.saturating_add(cost);
-        }
-        let used = if refused { used } else { used + cost };
-        Allowance {
-            limit: self.points,
-            cost,
-            used,
-            remaining: self.points.saturating_sub(used),
-            reset_at: budget.window_start + WINDOW,
-            refused,
-        }
+        spend(budget, self.points, cost, now)
     }
 
     /// Adds what was charged here to the shared table, and learns what every instance spent.
     /// Budgets whose hour is over are forgotten.
     pub async fn sync(&self, db: &Db) {
         let now = Utc::now();
+        if let Ok(mut anonymous) = self.anonymous.lock() {
+            anonymous.retain(|_, budget| now < budget.window_start + WINDOW);
+        }
         let pending: Vec<(Uuid, Budget)> = match self.budgets.lock() {
             Ok(mut budgets) => {
                 budgets.retain(|_, budget| now < budget.window_start + WINDOW);
@@ -264,16 +331,83 @@ async fn add_spent(
     Ok((window_start, u64::try_from(used).unwrap_or(0)))
 }
 
+/// Spends `cost` of `budget` (of `points` an hour) at `now`, unless that is more than remains;
+/// an hour that is over starts again.
+fn spend(budget: &mut Budget, points: u64, cost: u64, now: DateTime<Utc>) -> Allowance {
+    if now >= budget.window_start + WINDOW {
+        *budget = Budget {
+            window_start: now,
+            known: 0,
+            pending: 0,
+        };
+    }
+    let used = budget.known.saturating_add(budget.pending);
+    let refused = used.saturating_add(cost) > points;
+    if !refused {
+        budget.pending = budget.pending.saturating_add(cost);
+    }
+    let used = if refused { used } else { used + cost };
+    Allowance {
+        limit: points,
+        cost,
+        used,
+        remaining: points.saturating_sub(used),
+        reset_at: budget.window_start + WINDOW,
+        refused,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_request_costs_its_connection_pages_over_a_hundred_at_least_one() {
-        assert_eq!(cost(0), 1);
-        assert_eq!(cost(100), 1);
-        assert_eq!(cost(101), 2);
-        assert_eq!(cost(3_903), 40);
+    fn a_request_costs_its_pages_over_a_hundred_or_its_nodes_over_ten_thousand() {
+        assert_eq!(cost(0, 0), 1);
+        assert_eq!(cost(100, 10_000), 1);
+        assert_eq!(cost(101, 0), 2);
+        assert_eq!(cost(3_903, 20), 40);
+        // Nodes count where they weigh more: a large introspection, say.
+        assert_eq!(cost(1, 120_001), 13);
+    }
+
+    /// Anonymous requests spend their address's budget; an IPv6 /64 network is one payer,
+    /// other addresses have budgets of their own.
+    #[test]
+    fn anonymous_requests_are_charged_to_their_address() {
+        let limiter = RateLimiter::new(1_000).with_anonymous(10);
+        let now = Utc::now();
+        let ip = |text: &str| text.parse::<IpAddr>().expect("an address");
+        assert!(!limiter.charge_address(ip("192.0.2.1"), 6, now).refused);
+        let over = limiter.charge_address(ip("192.0.2.1"), 6, now);
+        assert!(over.refused);
+        assert_eq!((over.limit, over.remaining), (10, 4));
+        assert!(!limiter.charge_address(ip("192.0.2.2"), 6, now).refused);
+        assert!(!limiter.charge_address(ip("2001:db8::1"), 6, now).refused);
+        assert!(
+            limiter
+                .charge_address(ip("2001:db8::ffff:1"), 6, now)
+                .refused
+        );
+        assert!(
+            !limiter
+                .charge_address(ip("2001:db8:0:1::1"), 6, now)
+                .refused
+        );
+        // An IPv4 client seen through an IPv6 socket is the same client.
+        assert!(
+            limiter
+                .charge_address(ip("::ffff:192.0.2.1"), 6, now)
+                .refused
+        );
+        // An hour later the budget is whole again; 0 is no limit.
+        assert!(
+            !limiter
+                .charge_address(ip("192.0.2.1"), 6, now + WINDOW)
+                .refused
+        );
+        let open = RateLimiter::new(1_000).with_anonymous(0);
+        assert!(!open.charge_address(ip("192.0.2.1"), 1_000_000, now).refused);
     }
 
     #[test]

@@ -343,6 +343,7 @@ pub async fn serve<F, R>(
         .filter_map(|item| future::ready(item.ok()));
     let refused = Arc::new(Mutex::new(false));
     let init_refused = refused.clone();
+    let answer_bytes = api.answer_bytes();
     let output = async_graphql::http::WebSocket::new(api, input, protocol).on_connection_init(
         move |payload| {
             let verdict = authenticate(payload);
@@ -369,6 +370,11 @@ pub async fn serve<F, R>(
     let refused_credential = AtomicBool::new(false);
     let outgoing = |message: WsMessage| match message {
         WsMessage::Text(text) => {
+            let text = if text.len() > answer_bytes {
+                oversized(&text, answer_bytes)
+            } else {
+                text
+            };
             let text = match ended.is_set().then(|| credential_refusal(&text)).flatten() {
                 Some(refusal) => {
                     refused_credential.store(true, Ordering::Relaxed);
@@ -510,6 +516,31 @@ fn credential_refusal(text: &str) -> Option<String> {
     unauthenticated.then(|| {
         serde_json::json!({ "type": "error", "id": message["id"], "payload": errors }).to_string()
     })
+}
+
+/// The message sent in place of `text`, an answer longer than `max` bytes: the same message
+/// (`next`, the legacy `data`, or `error`) for the same operation, its payload the error naming
+/// the limit. A subscription goes on with its next event.
+fn oversized(text: &str, max: usize) -> String {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+    }
+    tracing::info!(max, "a WebSocket answer over the size limit was not sent");
+    let error = crate::limits::answer_too_large(max);
+    // Reading the envelope skips over the payload without keeping any of it.
+    let Ok(envelope) = serde_json::from_str::<Envelope>(text) else {
+        return serde_json::json!({ "type": "error", "payload": [error] }).to_string();
+    };
+    let payload = if envelope.kind == "error" {
+        serde_json::json!([error])
+    } else {
+        serde_json::json!({ "errors": [error] })
+    };
+    serde_json::json!({ "type": envelope.kind, "id": envelope.id, "payload": payload }).to_string()
 }
 
 /// The most messages written to a connection at once, and about the most bytes.

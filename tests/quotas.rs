@@ -19,6 +19,8 @@ async fn small_limits(backend: common::Backend) -> Option<TestApp> {
             environments: 3,
             pending_invitations: 2,
             invitations_per_hour: 4,
+            technical_contacts: 1,
+            invitation_apps: 1,
         };
         settings
     })
@@ -249,7 +251,59 @@ async fn invitations_per_object_and_per_hour(backend: common::Backend) {
     assert_eq!(sent, 4);
 }
 
+/// Technical contacts per app and apps per invitation: the lists `App.technicalContacts` and
+/// `Invitation.apps` are costed at these limits, so the write path must keep to them.
+async fn technical_contacts_and_apps_per_invitation(backend: common::Backend) {
+    let Some(app) = small_limits(backend).await else {
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    let shop = app_id(&app, "acme-shop").await;
+    let blog = app_id(&app, "acme-blog").await;
+    let (ana, bo) = (
+        common::demo::person_id(&app, "ana@demo.example").await,
+        common::demo::person_id(&app, "bo@demo.example").await,
+    );
+    let contacts = |people: Value| {
+        run(
+            &app,
+            &demo.ana,
+            "setTechnicalContacts",
+            json!({ "appId": shop, "personIds": people }),
+        )
+    };
+    refused_for(&contacts(json!([bo, ana])).await, "technicalContacts", 1);
+    ok(&contacts(json!([bo])).await);
+    let listed = app
+        .query(
+            &demo.ana,
+            "query($id: ID!) { node(id: $id) { ... on App { technicalContacts { name } } } }",
+            json!({ "id": shop }),
+        )
+        .await;
+    assert_eq!(
+        listed["node"]["technicalContacts"],
+        json!([{ "name": "Bo Berg" }])
+    );
+
+    let rocket = team_id(&app, "Rocket").await;
+    let body = run(
+        &app,
+        &demo.chen,
+        "inviteToTeam",
+        json!({
+            "teamId": rocket,
+            "email": "new@example.com",
+            "role": "LIMITED",
+            "appIds": [shop, blog],
+        }),
+    )
+    .await;
+    refused_for(&body, "invitationApps", 1);
+}
+
 on_both_backends!(
+    technical_contacts_and_apps_per_invitation,
     ssh_keys_per_person,
     tokens_per_person,
     environments_per_app_and_filters_per_person,

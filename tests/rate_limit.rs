@@ -62,12 +62,13 @@ async fn every_answer_tells_the_cost_and_what_is_left() {
         .await
         .expect("SQLite is always available");
     let demo = Demo::seed(&app).await;
-    // The dashboard may need 3,903 connection pages: 40 points.
+    // The dashboard may need 3,903 connection pages (40 points) and return 464,200 nodes,
+    // its apps' environments and technical contacts counted at their limits: 47 points.
     let (status, headers, body) = post(&app, &demo.ana, DASHBOARD).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(header(&headers, "x-ratelimit-limit"), "5000");
-    assert_eq!(header(&headers, "x-ratelimit-used"), "40");
-    assert_eq!(header(&headers, "x-ratelimit-remaining"), "4960");
+    assert_eq!(header(&headers, "x-ratelimit-used"), "47");
+    assert_eq!(header(&headers, "x-ratelimit-remaining"), "4953");
     let reset: i64 = header(&headers, "x-ratelimit-reset")
         .parse()
         .expect("a timestamp");
@@ -88,10 +89,10 @@ async fn every_answer_tells_the_cost_and_what_is_left() {
             &charged["used"],
             &charged["remaining"]
         ),
-        (&json!(5_000), &json!(1), &json!(41), &json!(4_959)),
+        (&json!(5_000), &json!(1), &json!(48), &json!(4_952)),
         "{body}"
     );
-    assert_eq!(header(&headers, "x-ratelimit-remaining"), "4959");
+    assert_eq!(header(&headers, "x-ratelimit-remaining"), "4952");
     // Another person's budget is their own.
     let (_, headers, _) = post(&app, &demo.bo, "{ viewer { id } }").await;
     assert_eq!(header(&headers, "x-ratelimit-used"), "1");
@@ -99,7 +100,7 @@ async fn every_answer_tells_the_cost_and_what_is_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_budget_refuses_with_when_to_retry_and_runs_nothing() {
-    let app = app_with_budget(common::Backend::Sqlite, 81)
+    let app = app_with_budget(common::Backend::Sqlite, 95)
         .await
         .expect("SQLite is always available");
     let demo = Demo::seed(&app).await;
@@ -160,13 +161,13 @@ async fn instances_share_each_budget() {
         let (status, _, body) = post(&first, &demo.ana, DASHBOARD).await;
         assert_eq!(status, 200, "{body}");
     }
-    // The first instance writes its 80 points down; the second learns them as it writes its
+    // The first instance writes its 94 points down; the second learns them as it writes its
     // own.
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     post(&second, &demo.ana, "{ viewer { id } }").await;
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     let (_, headers, _) = post(&second, &demo.ana, "{ viewer { id } }").await;
-    assert_eq!(header(&headers, "x-ratelimit-used"), "82");
+    assert_eq!(header(&headers, "x-ratelimit-used"), "96");
     let (status, _, body) = post(&second, &demo.ana, DASHBOARD).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
@@ -185,7 +186,7 @@ async fn a_restarted_instance_remembers_spent_budgets() {
         let (status, _, body) = post(&first, &demo.ana, DASHBOARD).await;
         assert_eq!(status, 200, "{body}");
     }
-    // Wait until the first instance wrote its 80 points down.
+    // Wait until the first instance wrote its 94 points down.
     let mut recorded = 0;
     for _ in 0..100 {
         let row = first
@@ -199,13 +200,13 @@ async fn a_restarted_instance_remembers_spent_budgets() {
             .expect("query")
             .expect("a row");
         recorded = row.try_get::<i64>("", "used").expect("used");
-        if recorded >= 80 {
+        if recorded >= 94 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(recorded, 80);
-    // A new instance on the same database, as after a restart: 80 + 40 > 100 at once.
+    assert_eq!(recorded, 94);
+    // A new instance on the same database, as after a restart: 94 + 47 > 100 at once.
     let restarted = TestApp::spawn_on_postgres(first.database_url.clone(), |addr| async move {
         let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
         settings.rate_limit = 100;
@@ -214,5 +215,5 @@ async fn a_restarted_instance_remembers_spent_budgets() {
     .await;
     let (status, headers, body) = post(&restarted, &demo.ana, DASHBOARD).await;
     assert_eq!(status, 429, "{body}");
-    assert_eq!(header(&headers, "x-ratelimit-used"), "80");
+    assert_eq!(header(&headers, "x-ratelimit-used"), "94");
 }

@@ -204,3 +204,225 @@ async fn a_silent_legacy_connection_is_closed_at_the_deadline() {
             .is_none_or(|message| message.is_err()),
     );
 }
+
+/// A server with the default live options whose settings `change` adjusts.
+async fn configured(change: impl FnOnce(&mut warren::http::Settings) + Send) -> TestApp {
+    TestApp::spawn_configured(common::Backend::Sqlite, |addr| async move {
+        let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
+        settings.rate_limit = 1_000_000;
+        change(&mut settings);
+        settings
+    })
+    .await
+    .expect("SQLite is always available")
+}
+
+/// The refused limit named by the first error of `body`, which has no data.
+fn refused_limit(body: &serde_json::Value) -> &str {
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
+    body["errors"][0]["extensions"]["limit"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Finding 1: lists cost their worst case. An app's environments nested seven levels deep
+/// (770 MB answered when lists cost nothing) is refused before it runs, however often it is
+/// sent, and the server's memory stays flat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nested_lists_are_refused_for_their_worst_case() {
+    let _alone = MEMORY.lock().await;
+    let app = app(Default::default()).await;
+    let demo = Demo::seed(&app).await;
+    let shop = common::demo::app_id(&app, "acme-shop").await;
+    for n in 0..10 {
+        let (_, code) = app
+            .mutate(
+                &demo.ana,
+                "createEnvironment",
+                json!({ "appId": shop, "name": format!("env-{n}") }),
+                "environment { id }",
+            )
+            .await;
+        assert_eq!(code, None);
+    }
+    let nested = format!(
+        "query($id: ID!) {{ node(id: $id) {{ ... on App {{ {} id name {} }} }} }}",
+        "environments { app { ".repeat(7),
+        "} } ".repeat(7)
+    );
+    let before = resident_bytes();
+    for _ in 0..20 {
+        let (_, body) = app
+            .graphql_raw(Some(&demo.ana), &nested, json!({ "id": shop }))
+            .await;
+        assert_eq!(refused_limit(&body), "complexity");
+    }
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(grown < 64 << 20, "the server grew by {grown} bytes");
+    // Two levels are an ordinary question, answered.
+    let two = "query($id: ID!) { node(id: $id) { ... on App { environments { app { environments { name } } } } } }";
+    let data = app.query(&demo.ana, two, json!({ "id": shop })).await;
+    let environments = data["node"]["environments"].as_array().expect("a list");
+    assert!(environments.len() >= 10, "{data}");
+}
+
+/// Finding 1, the lists nothing bounds ahead: what a payment method's deletion would remove is
+/// counted as 20 apps before the request runs, and the apps beyond them are charged (with what
+/// is selected in each) as the list resolves, refused past the complexity limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_longer_than_counted_is_charged_as_it_resolves() {
+    let app = configured(|settings| settings.limits.complexity = 500).await;
+    let demo = Demo::seed(&app).await;
+    let card = common::demo::payment_method_id(&app, "Ana's card").await;
+    for n in 0..25 {
+        let (_, code) = app
+            .mutate(
+                &demo.ana,
+                "createApp",
+                json!({ "name": format!("app-{n}"), "paymentMethodId": card }),
+                "app { id }",
+            )
+            .await;
+        assert_eq!(code, None);
+    }
+    // 20 apps × (1 + 20 developers) = 420 nodes counted ahead: admitted. The apps beyond 20
+    // cost 21 each, and at least 25 take it past 500.
+    let heavy = "query($id: ID!) { node(id: $id) { ... on PaymentMethod { deletionImpact { apps { developers(first: 20) { nodes { id } } } } } } }";
+    let (_, body) = app
+        .graphql_raw(Some(&demo.ana), heavy, json!({ "id": card }))
+        .await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["limit"], "complexity", "{body}");
+    assert_eq!(error["extensions"]["max"], 500, "{body}");
+    assert_eq!(
+        error["path"],
+        json!(["node", "deletionImpact", "apps"]),
+        "{body}"
+    );
+    // The same list with little selected in it is answered whole.
+    let light = "query($id: ID!) { node(id: $id) { ... on PaymentMethod { deletionImpact { apps { id } } } } }";
+    let data = app.query(&demo.ana, light, json!({ "id": card })).await;
+    let apps = data["node"]["deletionImpact"]["apps"]
+        .as_array()
+        .expect("apps");
+    assert!(apps.len() >= 25, "{data}");
+}
+
+/// Finding 1, the answer itself: past the answer-size limit serialization stops and the answer
+/// is an error naming the limit, over HTTP and over a WebSocket alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_over_the_size_limit_is_an_error_naming_it() {
+    let app = configured(|settings| settings.limits.answer_bytes = 2_000).await;
+    let demo = Demo::seed(&app).await;
+    let large = "{ __schema { types { name description } } }";
+    let (status, body) = app.graphql_raw(Some(&demo.ana), large, json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(refused_limit(&body), "answerBytes");
+    assert_eq!(body["errors"][0]["extensions"]["max"], 2_000, "{body}");
+    let small = app.query(&demo.ana, "{ viewer { name } }", json!({})).await;
+    assert_eq!(small["viewer"]["name"], "Ana Alvarez");
+
+    let mut socket = ws::connect(app.addr, &demo.ana).await;
+    let payload = ws::execute(&mut socket, "big", large, json!({})).await;
+    assert_eq!(refused_limit(&payload), "answerBytes");
+    let payload = ws::execute(&mut socket, "small", "{ viewer { name } }", json!({})).await;
+    assert_eq!(
+        payload["data"]["viewer"]["name"], "Ana Alvarez",
+        "{payload}"
+    );
+}
+
+/// The introspection query GraphiQL and client generators send.
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name ofType { kind name ofType { kind name ofType { kind name ofType {
+    kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;
+
+/// Posts `query` without a credential; the status, `X-RateLimit-Used` and the body.
+async fn anonymous(app: &TestApp, query: &str) -> (u16, u64, serde_json::Value) {
+    let answer = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("POST");
+    let status = answer.status().as_u16();
+    let used = answer
+        .headers()
+        .get("x-ratelimit-used")
+        .and_then(|value| value.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    (status, used, answer.json().await.expect("JSON"))
+}
+
+/// Finding 6: anonymous requests are charged to their address, introspection costed like any
+/// query by the nodes it may return. Past the address's budget they are refused (429) before
+/// they run, while a signed-in person is served from a budget of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_requests_spend_a_budget_of_their_address() {
+    let app = configured(|settings| settings.anonymous_rate_limit = 100).await;
+    let demo = Demo::seed(&app).await;
+    let (status, used, body) = anonymous(&app, INTROSPECTION).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["__schema"]["types"].is_array(), "{body}");
+    // More than one point: the types, their fields and the fields' arguments multiply.
+    let cost = used;
+    assert!(cost > 1, "introspection cost {cost}");
+    let mut answered = 1;
+    loop {
+        let (status, _, body) = anonymous(&app, INTROSPECTION).await;
+        if status == 429 {
+            assert_eq!(common::error_code(&body), Some("RATE_LIMITED"), "{body}");
+            assert!(
+                body.get("data").is_none_or(serde_json::Value::is_null),
+                "{body}"
+            );
+            break;
+        }
+        answered += 1;
+        assert!(
+            answered * cost <= 100,
+            "{answered} introspections of {cost} points"
+        );
+    }
+    assert!(
+        (answered + 1) * cost > 100,
+        "{answered} introspections of {cost} points"
+    );
+    // What is left goes on cheaper requests, then nothing; a signed-in person is not touched.
+    let mut cheap = 0;
+    while anonymous(&app, "{ __typename }").await.0 != 429 {
+        cheap += 1;
+        assert!(
+            answered * cost + cheap <= 100,
+            "{cheap} more requests answered"
+        );
+    }
+    let data = app.query(&demo.ana, "{ viewer { name } }", json!({})).await;
+    assert_eq!(data["viewer"]["name"], "Ana Alvarez");
+}

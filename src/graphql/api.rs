@@ -28,8 +28,8 @@ use crate::error::ApiError;
 use crate::graphql::WarrenSchema;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
-use crate::limits::{Limits, Shape, check, check_text};
-use crate::rate_limit::{Charged, RateLimiter};
+use crate::limits::{Limits, ListMeter, Shape, check, check_text};
+use crate::rate_limit::{Charged, ClientAddress, RateLimiter};
 use crate::session::SessionPolicy;
 
 /// The schema behind its checks. Cheap to clone.
@@ -53,6 +53,19 @@ struct Admitted {
     label: Option<String>,
     /// Whether the operation to run is a subscription.
     subscription: bool,
+    /// What is left of the complexity limit for the lists measured at run time.
+    meter: Option<Arc<ListMeter>>,
+}
+
+impl Admitted {
+    /// Gives a query or mutation its list meter; a subscription's events are not metered (see
+    /// `ListMeter`).
+    fn equip(&mut self, request: Request) -> Request {
+        match self.meter.take() {
+            Some(meter) if !self.subscription => request.data(meter),
+            _ => request,
+        }
+    }
 }
 
 /// What a WebSocket connection keeps of what signed it in, in its connection data: the
@@ -93,7 +106,7 @@ impl Api {
     /// budget.
     pub fn new(limits: Limits, quotas: crate::quotas::Quotas, rate: Option<RateLimiter>) -> Api {
         let schema = crate::graphql::build_schema_with(limits, quotas);
-        let shape = Shape::of_sdl(&schema.sdl()).unwrap_or_else(|err| {
+        let shape = Shape::of_sdl(&schema.sdl(), &quotas).unwrap_or_else(|err| {
             // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
             tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");
             Shape::default()
@@ -108,6 +121,11 @@ impl Api {
         }
     }
 
+    /// The longest answer sent (`Limits::answer_bytes`).
+    pub fn answer_bytes(&self) -> usize {
+        self.checks.limits.answer_bytes
+    }
+
     /// Measures the request (parsing it, once: the schema reuses the parsed document) and
     /// charges it to the viewer found in `data`.
     fn admit(&self, request: &mut Request, data: &[&Data]) -> Result<Admitted, ServerError> {
@@ -120,6 +138,7 @@ impl Api {
             return Ok(Admitted {
                 label: None,
                 subscription: false,
+                meter: None,
             });
         };
         let subscription = runs(
@@ -127,7 +146,7 @@ impl Api {
             operation_name.as_deref(),
             OperationType::Subscription,
         );
-        let measure = check(
+        let (measure, meter) = check(
             document,
             operation_name.as_deref(),
             &variables,
@@ -135,24 +154,30 @@ impl Api {
             limits,
         )?;
         let label = crate::metrics::operation_label(document, operation_name.as_deref());
-        self.charge(measure.requests, data)?;
+        self.charge(
+            crate::rate_limit::cost(measure.requests, measure.complexity),
+            data,
+        )?;
         Ok(Admitted {
             label,
             subscription,
+            meter: Some(Arc::new(meter)),
         })
     }
 
-    /// Charges a request of `requests` connection pages to its viewer's budget, refusing it
-    /// when too little is left. Anonymous requests are not charged (they can only introspect).
-    fn charge(&self, requests: u64, data: &[&Data]) -> Result<(), ServerError> {
+    /// Charges a request's `cost` to its viewer's budget, or an anonymous one to its client
+    /// address's, refusing it when too little is left.
+    fn charge(&self, cost: u64, data: &[&Data]) -> Result<(), ServerError> {
         let Some(rate) = &self.checks.rate else {
             return Ok(());
         };
-        let Some(viewer) = find::<Arc<RequestScope>>(data).and_then(|scope| scope.viewer.as_ref())
-        else {
-            return Ok(());
+        let viewer = find::<Arc<RequestScope>>(data).and_then(|scope| scope.viewer.as_ref());
+        let allowance = match (viewer, find::<ClientAddress>(data)) {
+            (Some(viewer), _) => rate.charge(viewer.id(), cost, Utc::now()),
+            (None, Some(address)) => rate.charge_address(address.0, cost, Utc::now()),
+            // Only the router served without its accept loop (tests) has no address.
+            (None, None) => return Ok(()),
         };
-        let allowance = rate.charge(viewer.id(), crate::rate_limit::cost(requests), Utc::now());
         if let Some(charged) = find::<Arc<Charged>>(data)
             && let Ok(mut slot) = charged.0.lock()
         {
@@ -203,8 +228,10 @@ impl Executor for Api {
         request.data = data;
         let (response, label) = match admitted {
             Err(error) => (Response::from_errors(vec![error]), None),
-            Ok(Admitted { label, .. }) => {
+            Ok(mut admitted) => {
+                let request = admitted.equip(request);
                 let response = self.schema.execute(request).await;
+                let label = admitted.label;
                 let label = label.filter(|_| !refused_whole(&response));
                 (response, label)
             }
@@ -236,9 +263,10 @@ impl Executor for Api {
         request.data = data;
         match admitted {
             Err(error) => refusal(error),
-            Ok(_) => self
-                .schema
-                .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
+            Ok(mut admitted) => self.schema.execute_stream_with_session_data(
+                admitted.equip(request),
+                session_data.unwrap_or_default(),
+            ),
         }
     }
 }
@@ -285,8 +313,8 @@ impl Api {
             }) => self
                 .schema
                 .execute_stream_with_session_data(request.data(scope.streaming_loader()), session),
-            Ok(Admitted { .. }) => {
-                let request = request.data(scope.loader(&waves));
+            Ok(mut admitted) => {
+                let request = admitted.equip(request).data(scope.loader(&waves));
                 let schema = self.schema.clone();
                 stream::once(waves.run(async move { schema.execute(request).await })).boxed()
             }

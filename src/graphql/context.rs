@@ -132,6 +132,16 @@ pub fn quotas(ctx: &Context<'_>) -> ApiResult<crate::quotas::Quotas> {
         .map_err(|_| ApiError::internal("quotas missing from the schema"))
 }
 
+/// Charges a list nothing bounds ahead (`limits::Size::Metered`) that returns `len` objects to
+/// the request's complexity limit, before its objects load; refused (BAD_USER_INPUT) when the
+/// request would go over it.
+pub fn metered_list(ctx: &Context<'_>, len: usize) -> ApiResult<()> {
+    match ctx.data_opt::<Arc<crate::limits::ListMeter>>() {
+        Some(meter) => meter.charge(ctx.item.pos, len),
+        None => Ok(()),
+    }
+}
+
 pub fn scope<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<RequestScope>> {
     ctx.data::<Arc<RequestScope>>()
         .map_err(|_| ApiError::internal("request scope missing"))

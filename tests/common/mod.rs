@@ -112,6 +112,7 @@ impl TestApp {
             // Tests send thousands of requests as one person in seconds; the limiter runs,
             // with a budget no test spends (tests/rate_limit.rs sets small ones).
             settings.rate_limit = 1_000_000;
+            settings.anonymous_rate_limit = 1_000_000;
             settings
         })
         .await
