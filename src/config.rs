@@ -67,6 +67,18 @@ pub struct ServeArgs {
     /// may run at once; one more closes it with 4429.
     #[arg(long, env = "WARREN_WS_MAX_OPERATIONS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub ws_max_operations: u64,
+    /// WebSocket connections one person may hold at once on an instance; one more is refused
+    /// at `connection_init` (4429).
+    #[arg(long, env = "WARREN_WS_MAX_CONNECTIONS_PER_PERSON", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub ws_max_connections_per_person: u64,
+    /// WebSocket connections from one client address that have not signed in yet; one more
+    /// is refused before the upgrade (429).
+    #[arg(long, env = "WARREN_WS_MAX_PENDING_PER_ADDRESS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub ws_max_pending_per_address: u64,
+    /// Subscriptions one person may hold at once on an instance, over all their connections;
+    /// one more is refused with an error for it.
+    #[arg(long, env = "WARREN_MAX_SUBSCRIPTIONS_PER_PERSON", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_subscriptions_per_person: u64,
     /// Batches of new events a subscriber may fall behind before its subscription ends with
     /// the cursor to resume from; bounds the memory a slow subscriber holds.
     #[arg(long, env = "WARREN_FEED_BACKLOG", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
@@ -305,6 +317,12 @@ impl ServeArgs {
             feed_backlog: usize::try_from(self.feed_backlog).unwrap_or(usize::MAX),
             feed_history: usize::try_from(self.feed_history).unwrap_or(usize::MAX),
             max_operations: usize::try_from(self.ws_max_operations).unwrap_or(usize::MAX),
+            max_connections_per_person: usize::try_from(self.ws_max_connections_per_person)
+                .unwrap_or(usize::MAX),
+            max_pending_per_address: usize::try_from(self.ws_max_pending_per_address)
+                .unwrap_or(usize::MAX),
+            max_subscriptions_per_person: usize::try_from(self.max_subscriptions_per_person)
+                .unwrap_or(usize::MAX),
         }
     }
 }

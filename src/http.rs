@@ -688,6 +688,30 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    // Sockets that have not signed in yet are counted by address: they cost the server before
+    // anyone is known. The place is given back once `connection_init` is answered.
+    let pending = match parts.extensions.get::<ClientAddress>() {
+        Some(address) => {
+            let max = state.ws.max_pending_per_address;
+            match state.connections.pending.take(address.0, max) {
+                Some(place) => Some(place),
+                None => {
+                    return refuse(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        ApiError::OverLimit {
+                            limit: "connectionsPerAddress",
+                            max: max as u64,
+                            message: format!(
+                                "{max} WebSocket connections from this address have not signed \
+                                 in yet (connectionsPerAddress); sign those in or close them"
+                            ),
+                        },
+                    );
+                }
+            }
+        }
+        None => None,
+    };
     let cookie = CookieCredential::of(&state, &parts.headers);
     let ended = CredentialEnded::default();
     upgrade
@@ -719,7 +743,10 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
                 timings,
                 shutdown,
                 ended.clone(),
-                move |payload| connection_data(state, payload, cookie, ended),
+                move |payload| {
+                    drop(pending);
+                    connection_data(state, payload, cookie, ended)
+                },
             ));
             let live = crate::websocket::live_runtime();
             async move {
@@ -830,13 +857,31 @@ async fn connection_data(
             ));
         }
     };
+    let person = viewer.id();
+    let max = state.ws.max_connections_per_person;
+    let Some(place) = state.connections.people.take(person, max) else {
+        return Err(ApiError::OverLimit {
+            limit: "connectionsPerPerson",
+            max: max as u64,
+            message: format!(
+                "you hold {max} WebSocket connections already (connectionsPerPerson); close one \
+                 first"
+            ),
+        }
+        .into());
+    };
     let mut data = Data::default();
     data.insert(Arc::new(LiveCredential {
         db: state.live_db.clone(),
         credential: viewer.credential,
+        person,
         policy: state.sign_in.policy,
         public_url: state.public_url.clone(),
         ended,
+        subscriptions: state.connections.subscriptions.clone(),
+        max_subscriptions: state.ws.max_subscriptions_per_person,
+        turns: state.connections.turns.clone(),
+        _connection: place,
     }));
     data.insert(state.feed.clone());
     Ok(data)

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod membership;
 pub mod metrics;
 pub mod naming;
+pub mod occupancy;
 pub mod payment_method;
 pub mod person;
 pub mod quotas;

@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -25,8 +26,10 @@ use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
 
 use crate::graphql::api::{Api, CredentialEnded};
+use crate::occupancy::{Occupancy, Turns};
 
 /// The clocks and bounds of live connections.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +47,12 @@ pub struct LiveOptions {
     /// Operations (subscriptions, and queries or mutations in flight) one connection may run at
     /// once; one more closes it (4429).
     pub max_operations: usize,
+    /// Connections one person may hold at once; one more is refused at init (4429).
+    pub max_connections_per_person: usize,
+    /// Connections from one client address not signed in yet; one more is refused (429).
+    pub max_pending_per_address: usize,
+    /// Subscriptions one person may hold at once, over all their connections.
+    pub max_subscriptions_per_person: usize,
 }
 
 impl Default for LiveOptions {
@@ -54,21 +63,41 @@ impl Default for LiveOptions {
             feed_backlog: 256,
             feed_history: 10_000,
             max_operations: 100,
+            max_connections_per_person: 50,
+            max_pending_per_address: 50,
+            max_subscriptions_per_person: 200,
         }
     }
 }
 
 /// The live connections of a server, closed together when it shuts down: each is told with
 /// close code 1001 (going away), so that clients reconnect, elsewhere or later, and resume.
+/// They also count what each person and each address holds (`occupancy`).
 #[derive(Debug, Clone)]
 pub struct LiveConnections {
     closing: Arc<watch::Sender<bool>>,
+    /// Connections not signed in yet, by client address.
+    pub pending: Occupancy<IpAddr>,
+    /// Signed-in connections, by person.
+    pub people: Occupancy<Uuid>,
+    /// Live subscriptions, by person.
+    pub subscriptions: Occupancy<Uuid>,
+    /// Each person's turns to start operations (`TURNS_PER_PERSON` at once).
+    pub turns: Turns,
 }
+
+/// A person's operations started at once over their WebSockets (credential, measure, charge);
+/// the rest of a burst waits its turn without holding back anyone else's.
+const TURNS_PER_PERSON: usize = 2;
 
 impl Default for LiveConnections {
     fn default() -> Self {
         LiveConnections {
             closing: Arc::new(watch::Sender::new(false)),
+            pending: Occupancy::default(),
+            people: Occupancy::default(),
+            subscriptions: Occupancy::default(),
+            turns: Turns::new(TURNS_PER_PERSON),
         }
     }
 }
@@ -341,7 +370,9 @@ pub async fn serve<F, R>(
             })
         })
         .filter_map(|item| future::ready(item.ok()));
-    let refused = Arc::new(Mutex::new(false));
+    // The close code for a refused `connection_init`: 4403, or 4429 when the refusal names a
+    // limit (the person's connections).
+    let refused = Arc::new(Mutex::new(None::<u16>));
     let init_refused = refused.clone();
     let answer_bytes = api.answer_bytes();
     let output = async_graphql::http::WebSocket::new(api, input, protocol).on_connection_init(
@@ -350,7 +381,13 @@ pub async fn serve<F, R>(
             async move {
                 let data = verdict.await;
                 if let Ok(mut refused) = init_refused.lock() {
-                    *refused = data.is_err();
+                    *refused = data.as_ref().err().map(|error| {
+                        let limit = error
+                            .extensions
+                            .as_ref()
+                            .and_then(|extensions| extensions.get("limit"));
+                        if limit.is_some() { 4429 } else { 4403 }
+                    });
                 }
                 data
             }
@@ -388,9 +425,13 @@ pub async fn serve<F, R>(
             Message::Text(text.into())
         }
         WsMessage::Close(code, reason) => {
-            let refused = refused.lock().map(|r| *r).unwrap_or(false);
-            // async-graphql closes a refused init with 1002; the protocol wants 4403.
-            let code = if strict && refused { 4403 } else { code };
+            let refused = refused.lock().ok().and_then(|r| *r);
+            // async-graphql closes a refused init with 1002; the protocol wants 4403 (4429
+            // when too many connections are open).
+            let code = match refused {
+                Some(refusal) if strict => refusal,
+                _ => code,
+            };
             close(Violation { code, reason })
         }
     };

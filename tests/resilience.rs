@@ -426,3 +426,128 @@ async fn anonymous_requests_spend_a_budget_of_their_address() {
     let data = app.query(&demo.ana, "{ viewer { name } }", json!({})).await;
     assert_eq!(data["viewer"]["name"], "Ana Alvarez");
 }
+
+/// Finding 7, connections: a person holds at most so many WebSocket connections (one more is
+/// refused at `connection_init` with 4429), and an address at most so many that have not
+/// signed in yet (one more is refused before the upgrade, 429). Places come back as
+/// connections sign in or close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_person_and_per_address_are_bounded() {
+    let app = app(warren::websocket::LiveOptions {
+        max_connections_per_person: 2,
+        max_pending_per_address: 2,
+        ..Default::default()
+    })
+    .await;
+    let demo = Demo::seed(&app).await;
+    let first = ws::connect(app.addr, &demo.ana).await;
+    let _second = ws::connect(app.addr, &demo.ana).await;
+    let mut third = ws::handshake(app.addr).await;
+    send(
+        &mut third,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", demo.ana) } }),
+    )
+    .await;
+    assert_eq!(ending(&mut third).await, Some(4429));
+    // Someone else is not counted against Ana; Ana's closed connection gives its place back.
+    let _bo = ws::connect(app.addr, &demo.bo).await;
+    drop(first);
+    let mut again = None;
+    for _ in 0..100 {
+        let mut socket = ws::handshake(app.addr).await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", demo.ana) } }),
+        )
+        .await;
+        if receive(&mut socket).await["type"] == "connection_ack" {
+            again = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "a closed connection's place came back");
+
+    // Two sockets that say nothing hold the address's places; a third is refused outright.
+    let silent = [ws::handshake(app.addr).await, ws::handshake(app.addr).await];
+    let mut request = format!("ws://{}/graphql", app.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    match tokio_tungstenite::connect_async(request.clone()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429);
+        }
+        other => panic!(
+            "a third silent socket was accepted: {:?}",
+            other.map(|_| ())
+        ),
+    }
+    // One signing in gives its place back.
+    let [one, _two] = silent;
+    let _signed_in = ws::authenticate(one, &demo.chen).await;
+    assert!(tokio_tungstenite::connect_async(request).await.is_ok());
+}
+
+/// Finding 7, subscriptions: a person holds at most so many live subscriptions over all their
+/// connections; one more is answered with an error naming the limit, and ending one makes
+/// room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_per_person_are_bounded_over_all_connections() {
+    let app = app(warren::websocket::LiveOptions {
+        max_subscriptions_per_person: 2,
+        ..Default::default()
+    })
+    .await;
+    let demo = Demo::seed(&app).await;
+    let mut first = ws::connect(app.addr, &demo.ana).await;
+    let mut second = ws::connect(app.addr, &demo.ana).await;
+    ws::subscribe(&mut first, "a", json!({})).await;
+    ws::subscribe(&mut second, "b", json!({})).await;
+    let refused = |message: serde_json::Value| {
+        assert_eq!(message["id"], "c", "{message}");
+        let error = &message["payload"]["errors"][0];
+        assert_eq!(
+            error["extensions"]["limit"], "subscriptionsPerPerson",
+            "{message}"
+        );
+        assert_eq!(error["extensions"]["max"], 2, "{message}");
+    };
+    ws::subscribe(&mut second, "c", json!({})).await;
+    refused(receive(&mut second).await);
+    assert_eq!(receive(&mut second).await["type"], "complete");
+    // Another person is not counted against Ana.
+    let mut bo = ws::connect(app.addr, &demo.bo).await;
+    ws::subscribe(&mut bo, "x", json!({})).await;
+    // Ending one makes room.
+    send(&mut first, json!({ "type": "complete", "id": "a" })).await;
+    let mut started = false;
+    for attempt in 0..50 {
+        let id = format!("d{attempt}");
+        ws::subscribe(&mut second, &id, json!({})).await;
+        let answer = tokio::time::timeout(Duration::from_millis(200), receive(&mut second)).await;
+        match answer {
+            // No message: the subscription runs and waits for events.
+            Err(_) => {
+                started = true;
+                break;
+            }
+            Ok(message) => {
+                assert_eq!(message["id"], id.as_str(), "{message}");
+                if message["type"] == "complete" {
+                    continue;
+                }
+                assert_eq!(
+                    message["payload"]["errors"][0]["extensions"]["limit"],
+                    "subscriptionsPerPerson",
+                    "{message}"
+                );
+                let _ = receive(&mut second).await;
+            }
+        }
+    }
+    assert!(started, "the ended subscription's place came back");
+}

@@ -149,6 +149,9 @@ impl Server {
             // would refuse most of them.
             .arg("--rate-limit")
             .arg("0")
+            // Every bench subscriber connects from the loopback address, hundreds at once.
+            .arg("--ws-max-pending-per-address")
+            .arg("100000")
             .env("WARREN_PUBLIC_URL", format!("http://{addr}"))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("server log file"))

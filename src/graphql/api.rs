@@ -29,6 +29,7 @@ use crate::graphql::WarrenSchema;
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
 use crate::limits::{Limits, ListMeter, Shape, check, check_text};
+use crate::occupancy::{Occupancy, Place, Turns};
 use crate::rate_limit::{Charged, ClientAddress, RateLimiter};
 use crate::session::SessionPolicy;
 
@@ -55,6 +56,8 @@ struct Admitted {
     subscription: bool,
     /// What is left of the complexity limit for the lists measured at run time.
     meter: Option<Arc<ListMeter>>,
+    /// The points it was charged (or would have been, without a rate limit).
+    cost: u64,
 }
 
 impl Admitted {
@@ -78,11 +81,22 @@ pub struct LiveCredential {
     /// The database of live connections (`http::live_pool`).
     pub db: Db,
     pub credential: Credential,
+    /// Whose credential it is: a credential never changes hands. It keys the person's turns
+    /// and places below, never what the person may do.
+    pub person: uuid::Uuid,
     pub policy: SessionPolicy,
     pub public_url: Arc<str>,
     /// Set when an operation found the credential ended: the connection answers that
     /// operation with an `error` message and closes (4403, `websocket::serve`).
     pub ended: CredentialEnded,
+    /// The person's live subscriptions, of which they may hold `max_subscriptions`.
+    pub subscriptions: Occupancy<uuid::Uuid>,
+    pub max_subscriptions: usize,
+    /// The person's turns to start operations: one person's burst waits for that person.
+    pub turns: Turns,
+    /// The connection's place among the person's (`websocket::LiveOptions`), held while the
+    /// connection lives.
+    pub _connection: Place<uuid::Uuid>,
 }
 
 /// Shared between a connection's operations and the connection itself (`websocket::serve`):
@@ -139,6 +153,7 @@ impl Api {
                 label: None,
                 subscription: false,
                 meter: None,
+                cost: 0,
             });
         };
         let subscription = runs(
@@ -154,14 +169,13 @@ impl Api {
             limits,
         )?;
         let label = crate::metrics::operation_label(document, operation_name.as_deref());
-        self.charge(
-            crate::rate_limit::cost(measure.requests, measure.complexity),
-            data,
-        )?;
+        let cost = crate::rate_limit::cost(measure.requests, measure.complexity);
+        self.charge(cost, data)?;
         Ok(Admitted {
             label,
             subscription,
             meter: Some(Arc::new(meter)),
+            cost,
         })
     }
 
@@ -271,6 +285,55 @@ impl Executor for Api {
     }
 }
 
+/// A subscription's charge, renewed for each hour it lives: its admission paid for the hour it
+/// started in, and every later hour is charged again to the person's budget as its first event
+/// goes out. When the budget cannot pay, that event is replaced by the RATE_LIMITED error and
+/// the subscription ends (the client resubscribes, with `after`, once the budget renews).
+struct Renewal {
+    rate: Option<RateLimiter>,
+    person: uuid::Uuid,
+    cost: u64,
+    charged_at: Instant,
+}
+
+/// How long a subscription's charge lasts.
+const RENEWAL: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+impl Renewal {
+    /// `events`, charged hourly, holding `place` (the subscription's among its person's) for as
+    /// long as it lives.
+    fn hourly(
+        self,
+        events: BoxStream<'static, Response>,
+        place: Place<uuid::Uuid>,
+    ) -> BoxStream<'static, Response> {
+        stream::unfold(Some((events, self, place)), |state| async move {
+            let (mut events, mut renewal, place) = state?;
+            let response = events.next().await?;
+            if let Err(error) = renewal.renew() {
+                return Some((Response::from_errors(vec![error]), None));
+            }
+            Some((response, Some((events, renewal, place))))
+        })
+        .boxed()
+    }
+
+    fn renew(&mut self) -> Result<(), ServerError> {
+        let Some(rate) = &self.rate else {
+            return Ok(());
+        };
+        if self.charged_at.elapsed() < RENEWAL {
+            return Ok(());
+        }
+        let allowance = rate.charge(self.person, self.cost, Utc::now());
+        if allowance.refused {
+            return Err(crate::rate_limit::refusal(&allowance));
+        }
+        self.charged_at = Instant::now();
+        Ok(())
+    }
+}
+
 /// A stream of one response refusing the operation.
 fn refusal(error: ServerError) -> BoxStream<'static, Response> {
     stream::once(async move { Response::from_errors(vec![error]) }).boxed()
@@ -287,6 +350,9 @@ impl Api {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
+        // Held until the operation is admitted: a burst of one person's operations is started
+        // a few at a time, and nobody else waits for it.
+        let turn = live.turns.take(live.person).await;
         let viewer = match authenticate_again(&live.db, &live.credential, &live.policy).await {
             Ok(viewer) => viewer,
             Err(error) => {
@@ -306,13 +372,39 @@ impl Api {
         let session = session_data.unwrap_or_default();
         let admitted = self.admit(&mut request, &[&data, &session]);
         request.data = data;
+        drop(turn);
         match admitted {
             Err(error) => refusal(error),
             Ok(Admitted {
-                subscription: true, ..
-            }) => self
-                .schema
-                .execute_stream_with_session_data(request.data(scope.streaming_loader()), session),
+                subscription: true,
+                cost,
+                ..
+            }) => {
+                let Some(place) = live.subscriptions.take(live.person, live.max_subscriptions)
+                else {
+                    let max = live.max_subscriptions;
+                    let error = async_graphql::Error::from(ApiError::OverLimit {
+                        limit: "subscriptionsPerPerson",
+                        max: max as u64,
+                        message: format!(
+                            "you hold {max} subscriptions already (subscriptionsPerPerson); \
+                             end one first"
+                        ),
+                    });
+                    return refusal(error.into_server_error(Default::default()));
+                };
+                let events = self.schema.execute_stream_with_session_data(
+                    request.data(scope.streaming_loader()),
+                    session,
+                );
+                let renewal = Renewal {
+                    rate: self.checks.rate.clone(),
+                    person: live.person,
+                    cost,
+                    charged_at: Instant::now(),
+                };
+                renewal.hourly(events, place)
+            }
             Ok(mut admitted) => {
                 let request = admitted.equip(request).data(scope.loader(&waves));
                 let schema = self.schema.clone();
