@@ -73,7 +73,7 @@ pub struct ServeArgs {
     pub ws_max_connections_per_person: u64,
     /// WebSocket connections from one client address that have not signed in yet; one more
     /// is refused before the upgrade (429).
-    #[arg(long, env = "WARREN_WS_MAX_PENDING_PER_ADDRESS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(long, env = "WARREN_WS_MAX_PENDING_PER_ADDRESS", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub ws_max_pending_per_address: u64,
     /// Subscriptions one person may hold at once on an instance, over all their connections;
     /// one more is refused with an error for it.
@@ -174,6 +174,10 @@ pub struct LimitArgs {
     /// Apps one invitation may name.
     #[arg(long, env = "WARREN_MAX_INVITATION_APPS", default_value_t = Quotas::default().invitation_apps)]
     pub max_invitation_apps: u64,
+    /// Invitation mails one address is sent in an hour, whoever invites it; further invitations
+    /// stand without a mail.
+    #[arg(long, env = "WARREN_MAX_MAILS_PER_ADDRESS", default_value_t = Quotas::default().mails_per_address)]
+    pub max_mails_per_address: u64,
     /// Bytes of a request body (query and variables); over it the answer is 413.
     #[arg(long, env = "WARREN_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
     pub max_body_bytes: usize,
@@ -216,6 +220,7 @@ impl LimitArgs {
             invitations_per_hour: self.max_invitations_per_hour,
             technical_contacts: self.max_technical_contacts,
             invitation_apps: self.max_invitation_apps,
+            mails_per_address: self.max_mails_per_address,
         }
     }
 

@@ -729,7 +729,8 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
         // What waits to be written to a peer is bounded: one that never reads (not even the
         // pongs of its own pings) is dropped once that much is waiting for it.
         .write_buffer_size(WS_WRITE_BUFFER)
-        .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
+        // Room for the largest answer, with its envelope, whatever the answer limit is.
+        .max_write_buffer_size(WS_MAX_WRITE_BUFFER.max(state.answer_bytes.saturating_add(1 << 20)))
         .on_upgrade(move |socket| {
             let api = state.api.clone();
             let timings = state.ws;
@@ -760,8 +761,8 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
 
 /// Bytes gathered before a WebSocket write goes to the socket (tungstenite's default).
 const WS_WRITE_BUFFER: usize = 128 * 1024;
-/// The most bytes that may wait to be written to one WebSocket peer: a peer that leaves that
-/// much unread is dropped. It bounds the largest answer sent over a WebSocket too.
+/// The most bytes that may wait to be written to one WebSocket peer (or the answer limit and
+/// 1 MiB, if more): a peer that leaves that much unread is dropped.
 pub const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 
 /// The session cookie of a WebSocket upgrade, usable only from the allowed origins: a page of

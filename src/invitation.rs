@@ -423,18 +423,29 @@ async fn send(
         payload: serde_json::json!({ "email": offer.email, "role": offer.role.map(role_name), "expiresAt": model.expires_at }),
     });
     let accept_url = format!("{public_url}/invitations/accept?token={secret}");
-    crate::mail::queue_invitation(
-        &change.txn,
-        crate::mail::InvitationMail {
-            to: &offer.email,
-            inviter: &change.actor.name,
-            what: &offer.what,
-            role: offer.role.map(role_name),
-            accept_url: &accept_url,
-            expires_at: model.expires_at,
-        },
-    )
-    .await?;
+    // The mail goes only while the address was sent few this hour, whoever sent them: the
+    // invitation stands either way (the inviter has its link; a signed-in invitee sees it), and
+    // whether it was mailed is not told, which would tell the inviter of others' invitations.
+    let mailed = crate::mail::sent_to_recently(&change.txn, &offer.email).await?;
+    if mailed < quotas.mails_per_address {
+        crate::mail::queue_invitation(
+            &change.txn,
+            crate::mail::InvitationMail {
+                to: &offer.email,
+                inviter: &change.actor.name,
+                what: &offer.what,
+                role: offer.role.map(role_name),
+                accept_url: &accept_url,
+                expires_at: model.expires_at,
+            },
+        )
+        .await?;
+    } else {
+        tracing::info!(
+            invitation = %model.id,
+            "an address had its invitation mails for the hour; this invitation is not mailed"
+        );
+    }
     Ok((model, accept_url))
 }
 

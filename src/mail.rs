@@ -77,6 +77,16 @@ pub struct InvitationMail<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How many mails were queued for `recipient` in the past hour.
+pub async fn sent_to_recently(conn: &impl ConnectionTrait, recipient: &str) -> ApiResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::Recipient.eq(recipient))
+        .filter(mail_outbox::Column::CreatedAt.gt(Utc::now() - chrono::Duration::hours(1)))
+        .count(conn)
+        .await?)
+}
+
 /// Queues the mail of an invitation, in the invitation's transaction.
 pub async fn queue_invitation(
     conn: &impl ConnectionTrait,

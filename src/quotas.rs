@@ -26,6 +26,10 @@ pub struct Quotas {
     pub technical_contacts: u64,
     /// Apps one invitation may name (`appIds` of `inviteToTeam` and `inviteToTakeOverBilling`).
     pub invitation_apps: u64,
+    /// Invitation mails one address is sent in an hour, whoever invites it; further invitations
+    /// stand without a mail (their links go to the inviters only), so that no address can be
+    /// mailed over and over, by one sender or by many.
+    pub mails_per_address: u64,
 }
 
 impl Default for Quotas {
@@ -39,6 +43,7 @@ impl Default for Quotas {
             invitations_per_hour: 50,
             technical_contacts: 10,
             invitation_apps: 100,
+            mails_per_address: 5,
         }
     }
 }

@@ -64,7 +64,7 @@ impl Default for LiveOptions {
             feed_history: 10_000,
             max_operations: 100,
             max_connections_per_person: 50,
-            max_pending_per_address: 50,
+            max_pending_per_address: 256,
             max_subscriptions_per_person: 200,
         }
     }

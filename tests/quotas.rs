@@ -21,6 +21,7 @@ async fn small_limits(backend: common::Backend) -> Option<TestApp> {
             invitations_per_hour: 4,
             technical_contacts: 1,
             invitation_apps: 1,
+            mails_per_address: 2,
         };
         settings
     })
@@ -302,7 +303,56 @@ async fn technical_contacts_and_apps_per_invitation(backend: common::Backend) {
     refused_for(&body, "invitationApps", 1);
 }
 
+/// An address is mailed at most twice an hour here, whoever invites it: the third invitation
+/// stands, and its link is the inviter's to share, but no third mail is queued.
+async fn an_address_is_mailed_a_few_times_an_hour(backend: common::Backend) {
+    let Some(app) = small_limits(backend).await else {
+        return;
+    };
+    let demo = Demo::seed(&app).await;
+    let rocket = team_id(&app, "Rocket").await;
+    let nebula = team_id(&app, "Nebula").await;
+    let invite = |token: String, team: String| {
+        let app = &app;
+        async move {
+            run(
+                app,
+                &token,
+                "inviteToTeam",
+                json!({ "teamId": team, "email": "target@example.com", "role": "LIMITED" }),
+            )
+            .await
+        }
+    };
+    ok(&invite(demo.chen.clone(), rocket).await);
+    ok(&invite(demo.chen.clone(), nebula).await);
+    // A third invitation, from someone else: it stands, with its link, but is not mailed.
+    let card = common::demo::payment_method_id(&app, "Ana's card").await;
+    let third = app
+        .mutate(
+            &demo.ana,
+            "inviteToPaymentMethod",
+            json!({ "paymentMethodId": card, "email": "target@example.com" }),
+            "invitation { id } acceptUrl",
+        )
+        .await
+        .0;
+    ok(&third);
+    assert!(
+        third["data"]["inviteToPaymentMethod"]["acceptUrl"].is_string(),
+        "{third}"
+    );
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let mails = entity::mail_outbox::Entity::find()
+        .filter(entity::mail_outbox::Column::Recipient.eq("target@example.com"))
+        .count(&app.db.conn)
+        .await
+        .expect("count");
+    assert_eq!(mails, 2);
+}
+
 on_both_backends!(
+    an_address_is_mailed_a_few_times_an_hour,
     technical_contacts_and_apps_per_invitation,
     ssh_keys_per_person,
     tokens_per_person,

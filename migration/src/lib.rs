@@ -8,6 +8,7 @@ mod m20261128_000005_sign_in;
 mod m20261128_000006_mail_outbox;
 mod m20261128_000007_rate_limit;
 mod m20261207_000008_sent_mail_bodies;
+mod m20261207_000009_mail_recipient_index;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_mail_outbox::Migration),
             Box::new(m20261128_000007_rate_limit::Migration),
             Box::new(m20261207_000008_sent_mail_bodies::Migration),
+            Box::new(m20261207_000009_mail_recipient_index::Migration),
         ]
     }
 }

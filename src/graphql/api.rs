@@ -293,11 +293,11 @@ struct Renewal {
     rate: Option<RateLimiter>,
     person: uuid::Uuid,
     cost: u64,
-    charged_at: Instant,
+    charged_at: chrono::DateTime<Utc>,
 }
 
 /// How long a subscription's charge lasts.
-const RENEWAL: std::time::Duration = std::time::Duration::from_secs(3_600);
+const RENEWAL: chrono::Duration = chrono::Duration::hours(1);
 
 impl Renewal {
     /// `events`, charged hourly, holding `place` (the subscription's among its person's) for as
@@ -322,14 +322,15 @@ impl Renewal {
         let Some(rate) = &self.rate else {
             return Ok(());
         };
-        if self.charged_at.elapsed() < RENEWAL {
+        let now = Utc::now();
+        if now < self.charged_at + RENEWAL {
             return Ok(());
         }
-        let allowance = rate.charge(self.person, self.cost, Utc::now());
+        let allowance = rate.charge(self.person, self.cost, now);
         if allowance.refused {
             return Err(crate::rate_limit::refusal(&allowance));
         }
-        self.charged_at = Instant::now();
+        self.charged_at = now;
         Ok(())
     }
 }
@@ -401,7 +402,7 @@ impl Api {
                     rate: self.checks.rate.clone(),
                     person: live.person,
                     cost,
-                    charged_at: Instant::now(),
+                    charged_at: Utc::now(),
                 };
                 renewal.hourly(events, place)
             }
@@ -411,5 +412,61 @@ impl Api {
                 stream::once(waves.run(async move { schema.execute(request).await })).boxed()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::occupancy::Occupancy;
+
+    fn responses(n: usize) -> BoxStream<'static, Response> {
+        stream::iter((0..n).map(|i| Response::new(Value::from(i as i32)))).boxed()
+    }
+
+    /// A subscription older than an hour is charged again at its next event; when the budget
+    /// cannot pay, that event becomes the refusal and the subscription ends. Its place among
+    /// its person's is held until then.
+    #[tokio::test]
+    async fn a_subscription_is_charged_for_every_hour_it_lives() {
+        let person = uuid::Uuid::now_v7();
+        let places = Occupancy::default();
+        let rate = RateLimiter::new(10);
+        let renewal = |charged_at| Renewal {
+            rate: Some(rate.clone()),
+            person,
+            cost: 6,
+            charged_at,
+        };
+        let place = places.take(person, 5).expect("room");
+        let old = Utc::now() - chrono::Duration::minutes(61);
+        let delivered: Vec<Response> = renewal(old).hourly(responses(3), place).collect().await;
+        // Charged once (6 of 10), then not again within the new hour.
+        assert_eq!(delivered.len(), 3);
+        assert!(delivered.iter().all(|response| response.errors.is_empty()));
+        assert_eq!(rate.charge(person, 0, Utc::now()).used, 6);
+        assert_eq!(places.held(&person), 0);
+
+        let place = places.take(person, 5).expect("room");
+        let mut events = renewal(old).hourly(responses(3), place);
+        let refused = events.next().await.expect("the refusal");
+        assert_eq!(
+            refused.errors[0]
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code").cloned()),
+            Some(Value::from("RATE_LIMITED"))
+        );
+        assert!(events.next().await.is_none());
+        drop(events);
+        assert_eq!(places.held(&person), 0);
+
+        // Within its first hour it costs nothing more.
+        let place = places.take(person, 5).expect("room");
+        let fresh: Vec<Response> = renewal(Utc::now())
+            .hourly(responses(2), place)
+            .collect()
+            .await;
+        assert!(fresh.iter().all(|response| response.errors.is_empty()));
     }
 }
