@@ -918,7 +918,25 @@ async fn graphiql() -> impl IntoResponse {
 }
 
 /// `GET /auth/login`: records the attempt and sends the browser to the provider.
-async fn login(State(state): State<AppState>, Query(request): Query<LoginRequest>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    address: Option<axum::Extension<ClientAddress>>,
+    Query(request): Query<LoginRequest>,
+) -> Response {
+    // Each sign-in started is stored until it completes or expires: anyone can start one, so
+    // each costs a point of the address's anonymous budget.
+    if let Some(axum::Extension(address)) = address
+        && let Some(allowance) = state.api.charge_anonymous(address, 1)
+        && allowance.refused
+    {
+        let error = crate::rate_limit::refusal(&allowance);
+        let body =
+            json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] });
+        return with_rate_limit(
+            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
+            Some(allowance),
+        );
+    }
     match state.sign_in.begin(&state.db, request).await {
         Ok((url, cookie)) => (CookieJar::new().add(cookie), Redirect::to(&url)).into_response(),
         Err(err) => sign_in_failed(err),

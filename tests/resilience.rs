@@ -425,6 +425,14 @@ async fn anonymous_requests_spend_a_budget_of_their_address() {
     }
     let data = app.query(&demo.ana, "{ viewer { name } }", json!({})).await;
     assert_eq!(data["viewer"]["name"], "Ana Alvarez");
+    // Starting a sign-in stores an attempt: it is paid from the same budget.
+    let login = app
+        .client
+        .get(app.url("/auth/login"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(login.status().as_u16(), 429);
 }
 
 /// Finding 7, connections: a person holds at most so many WebSocket connections (one more is

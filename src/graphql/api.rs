@@ -135,6 +135,17 @@ impl Api {
         }
     }
 
+    /// Charges `cost` to the anonymous budget of `address`, for work done outside GraphQL
+    /// (starting a sign-in); none without a rate limit.
+    pub fn charge_anonymous(
+        &self,
+        address: ClientAddress,
+        cost: u64,
+    ) -> Option<crate::rate_limit::Allowance> {
+        let rate = self.checks.rate.as_ref()?;
+        Some(rate.charge_address(address.0, cost, Utc::now()))
+    }
+
     /// The longest answer sent (`Limits::answer_bytes`).
     pub fn answer_bytes(&self) -> usize {
         self.checks.limits.answer_bytes
