@@ -110,7 +110,7 @@ impl TestApp {
             let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
             settings.live = ws;
             // Tests send thousands of requests as one person in seconds; the limiter runs,
-            // with a budget no test spends (tests/rate_limit.rs sets small ones).
+            // with a budget no test spends (tests/it/rate_limit.rs sets small ones).
             settings.rate_limit = 1_000_000;
             settings.anonymous_rate_limit = 1_000_000;
             settings

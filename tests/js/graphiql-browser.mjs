@@ -1,5 +1,5 @@
 // GraphiQL as a person uses it, in headless Chromium driven by playwright, remote-controlled by
-// tests/clients.rs through lines.mjs.
+// tests/it/clients.rs through lines.mjs.
 //
 //   node graphiql-browser.mjs http://127.0.0.1:PORT /usr/bin/chromium SCREENSHOT.png
 //

@@ -1,6 +1,6 @@
 // A subscriber made of the `graphql-ws` package (the reference client of the
 // graphql-transport-ws protocol) on the `ws` WebSocket implementation, remote-controlled by
-// tests/clients.rs through lines.mjs.
+// tests/it/clients.rs through lines.mjs.
 //
 //   node graphql-ws-client.mjs ws://127.0.0.1:PORT/graphql
 //

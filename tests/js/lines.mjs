@@ -1,4 +1,4 @@
-// The conversation between tests/clients.rs and the scripts beside this file: the Rust test
+// The conversation between tests/it/clients.rs and the scripts beside this file: the Rust test
 // writes one JSON command per line on stdin and reads one JSON message per line from stdout,
 // so that it alone decides when things happen and what must be true.
 

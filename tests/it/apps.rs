@@ -1,9 +1,9 @@
 //! Apps, environments, team apps and developer connections: who may do what, and what follows.
 
-mod common;
+use crate::common;
 
-use common::TestApp;
-use common::demo::{Demo, app_id, person_id, team_id};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, person_id, team_id};
 use entity::enums::AccountType;
 use serde_json::{Value, json};
 use warren::graphql::relay::{NodeKind, global_id};

@@ -2,11 +2,11 @@
 //! only requests a page of another site could not have forged (CSRF); sessions end at logout,
 //! at their idle and absolute ends, and with the account; a subscription ends with its session.
 
-mod common;
+use crate::common;
 
+use crate::common::TestApp;
+use crate::common::ws::{self, receive, send};
 use chrono::{Duration, Utc};
-use common::TestApp;
-use common::ws::{self, receive, send};
 use entity::browser_session;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};

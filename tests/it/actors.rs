@@ -24,11 +24,9 @@
 //! Every mutation that is expected to succeed runs in a world of its own; refusals share one,
 //! since a failed mutation changes nothing (and the shared world is rebuilt if one does not fail).
 
-mod common;
-
 use std::fmt;
 
-use common::TestApp;
+use crate::common::TestApp;
 use entity::enums::{AccountType, InvitationKind, PaymentType, TeamRole, TokenScope};
 use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::{Value, json};

@@ -2,12 +2,12 @@
 //! subscribers of another (NOTIFY wakes it; the table is the truth), also after the listening
 //! connection of that instance was killed.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 
-use common::demo::Demo;
-use common::{Backend, TestApp, ws};
+use crate::common::demo::Demo;
+use crate::common::{Backend, TestApp, ws};
 use serde_json::json;
 
 /// The summary of the next event on `socket`.

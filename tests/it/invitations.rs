@@ -2,10 +2,8 @@
 //! link's holder, declined, revoked, expired; and refused when answered twice, too late, by the
 //! wrong person, or after the inviter lost the right to offer them.
 
-mod common;
-
-use common::TestApp;
-use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
 use entity::enums::{AccountType, TokenScope};
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! Access requests (a LIMITED member asks for a team app) and cancelling an account.
 
-mod common;
-
-use common::demo::{Demo, app_id, team_id};
-use common::{TestApp, error_code};
+use crate::common::demo::{Demo, app_id, team_id};
+use crate::common::{TestApp, error_code};
 use serde_json::json;
 
 async fn request(app: &TestApp, token: &str, team: &str, app_: &str) -> (String, Option<String>) {

@@ -16,12 +16,10 @@
 //! and the shortest failing sequence found. `MODEL_TALLY=1` counts outcomes per operation and
 //! `MODEL_TRACE=1` prints every sequence, to see what a run exercised.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use entity::enums::AccountType;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};

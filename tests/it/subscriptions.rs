@@ -2,13 +2,13 @@
 //! `after` replays what came before without gap or duplicate, visibility is decided at
 //! delivery, filters apply, and a connection without a valid credential is refused.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::TestApp;
-use common::demo::{Demo, person_id, team_id};
-use common::ws::{self, EVENTS, Socket, next_event, receive, send, subscribe};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, person_id, team_id};
+use crate::common::ws::{self, EVENTS, Socket, next_event, receive, send, subscribe};
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};

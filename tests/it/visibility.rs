@@ -7,10 +7,10 @@
 //! - Eli: LIMITED in Nebula, subscribed to nebula-docs; asked for nebula-api.
 //! - Fay: an outsider with her own app and card.
 
-mod common;
+use crate::common;
 
-use common::TestApp;
-use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
 use serde_json::json;
 
 const NODE: &str = "query($id: ID!) { node(id: $id) { id } }";

@@ -6,18 +6,18 @@
 //! panic or a missing code fails the run.
 //!
 //! Each case is a random seed (proptest); a failing seed is saved to
-//! `tests/fuzz.proptest-regressions`, checked in, and replayed first on every run.
+//! `tests/it/fuzz.proptest-regressions`, checked in, and replayed first on every run.
 //! `WARREN_FUZZ_CASES` sets the number of cases (`.ci/run` runs about a minute's worth);
 //! `FUZZ_DEBUG=1` prints every document and the start of its answer.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 
+use crate::common::TestApp;
+use crate::common::demo::Demo;
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
 use axum::body::Body;
-use common::TestApp;
-use common::demo::Demo;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use rand::rngs::StdRng;
@@ -351,7 +351,7 @@ impl Generator<'_> {
 
 /// The global ids the dashboard shows Ana: real objects for the generator to aim at.
 async fn real_ids(app: &TestApp, token: &str) -> Vec<String> {
-    let dashboard = include_str!("queries/dashboard.graphql");
+    let dashboard = include_str!("../queries/dashboard.graphql");
     let data = app.query(token, dashboard, serde_json::json!({})).await;
     let mut ids = Vec::new();
     collect_ids(&data, &mut ids);
@@ -424,7 +424,7 @@ fn random_documents_never_break_the_service() {
         ..Config::default()
     });
     // The checked-in corpus first: documents that broke, or could break, such services.
-    for document in include_str!("fuzz-corpus.graphql").split("\n# ---\n") {
+    for document in include_str!("../fuzz-corpus.graphql").split("\n# ---\n") {
         if let Err(failure) = exchange(&runtime, &router, document, Some(&tokens[0])) {
             panic!("corpus: {failure}");
         }

@@ -2,16 +2,16 @@
 //! in `X-RateLimit-*` headers and `Query.rateLimit`, refused with 429 and RATE_LIMITED when
 //! spent, and shared by the instances of one PostgreSQL database.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::demo::Demo;
-use common::{TestApp, error_code};
+use crate::common::demo::Demo;
+use crate::common::{TestApp, error_code};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-const DASHBOARD: &str = include_str!("queries/dashboard.graphql");
+const DASHBOARD: &str = include_str!("../queries/dashboard.graphql");
 
 async fn app_with_budget(backend: common::Backend, points: u64) -> Option<TestApp> {
     TestApp::spawn_configured(backend, move |addr| async move {

@@ -2,9 +2,9 @@
 //! member leaving a team, the other biller leaving a payment method. One of the two must be
 //! refused (CONFLICT), so no team or payment method is ever stranded.
 
-mod common;
+use crate::common;
 
-use common::TestApp;
+use crate::common::TestApp;
 use entity::enums::{AccountType, PaymentType, TeamRole};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;

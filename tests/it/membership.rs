@@ -1,10 +1,8 @@
 //! Team membership rules, and the invariant that a team never loses its last UNLIMITED member,
 //! also when members act at the same moment.
 
-mod common;
-
-use common::demo::{Demo, app_id, person_id, person_uuid, team_id};
-use common::{TestApp, error_code};
+use crate::common::demo::{Demo, app_id, person_id, person_uuid, team_id};
+use crate::common::{TestApp, error_code};
 use entity::enums::{AccountType, TeamRole, TokenScope};
 use serde_json::{Value, json};
 use warren::graphql::relay::{NodeKind, global_id};

@@ -8,14 +8,14 @@
 //! tests are skipped, unless `WARREN_TEST_REQUIRE_NODE=1` or `WARREN_TEST_REQUIRE_BROWSER=1` (as
 //! `.ci/run` sets) make that a failure.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestApp, node};
+use crate::common::{Backend, TestApp, node};
 use entity::enums::AccountType;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};

@@ -8,13 +8,13 @@
 //! never leaves a state the rules forbid; and the checks cost a socket no more statements
 //! than a request.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
-use common::TestApp;
-use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
-use common::ws::{self, Socket, receive, send};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
+use crate::common::ws::{self, Socket, receive, send};
 use entity::enums::{AccountType, TokenScope};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::{Value, json};

@@ -1,11 +1,11 @@
 //! The HTTP and GraphQL conventions: authentication, Relay pagination, GET for queries only,
 //! limits, health probes.
 
-mod common;
+use crate::common;
 
+use crate::common::demo::Demo;
+use crate::common::{TestApp, error_code};
 use chrono::Duration;
-use common::demo::Demo;
-use common::{TestApp, error_code};
 use entity::enums::TokenScope;
 use serde_json::{Value, json};
 

@@ -3,13 +3,13 @@
 //! HTTP client plays the browser, through warren's login redirect, the provider's development
 //! login and consent pages, the callback, GraphQL as the signed-in person, and logout.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::TestApp;
-use common::node;
+use crate::common::TestApp;
+use crate::common::node;
 use entity::sign_in_attempt;
 use reqwest::{StatusCode, Url};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};

@@ -1,10 +1,10 @@
 //! Mutations: each one transaction with its event, refused cleanly with the right code, and
 //! changing nothing when refused.
 
-mod common;
+use crate::common;
 
-use common::demo::{Demo, app_uuid, person_uuid, team_id};
-use common::{TestApp, error_code};
+use crate::common::demo::{Demo, app_uuid, person_uuid, team_id};
+use crate::common::{TestApp, error_code};
 use entity::enums::TokenScope;
 use serde_json::{Value, json};
 use warren::seed::world::{Clock, World};

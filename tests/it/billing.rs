@@ -1,10 +1,8 @@
 //! Payment methods and billing connections: who may bill, and that nobody strands a payment
 //! method without a billing path.
 
-mod common;
-
-use common::TestApp;
-use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
 use serde_json::json;
 
 async fn labels(app: &TestApp, token: &str) -> Vec<String> {

@@ -3,15 +3,15 @@
 //! its link accepts the invitation; mails queued while the server is down arrive once it is
 //! back, each exactly once.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::TestApp;
-use common::demo::{Demo, invite_to_rocket};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, invite_to_rocket};
 use entity::mail_outbox;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
 //! `schema.graphql` is generated from the code and checked in. This test fails when the two
-//! drift apart; regenerate with `UPDATE_SCHEMA=1 cargo test --test schema`.
+//! drift apart; regenerate with `UPDATE_SCHEMA=1 cargo test --test it schema::`.
 
 use std::path::Path;
 
@@ -15,7 +15,7 @@ fn schema_file_matches_the_code() {
     assert!(
         checked_in == generated,
         "schema.graphql is out of date with the code.\n\
-         Regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit the result."
+         Regenerate it with `UPDATE_SCHEMA=1 cargo test --test it schema::` and commit the result."
     );
 }
 

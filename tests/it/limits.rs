@@ -2,10 +2,10 @@
 //! and the request's value, over HTTP and WebSocket alike, and nothing of the request runs.
 //! The limits do not depend on the database, so these run on SQLite only.
 
-mod common;
+use crate::common;
 
-use common::demo::Demo;
-use common::{TestApp, error_code, ws};
+use crate::common::demo::Demo;
+use crate::common::{TestApp, error_code, ws};
 use serde_json::{Value, json};
 
 async fn app() -> TestApp {

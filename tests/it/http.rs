@@ -1,12 +1,12 @@
 //! HTTP hygiene: CORS closed unless origins are configured, security headers on every answer,
 //! large answers compressed, and a request that takes too long stopped with 503.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::demo::Demo;
-use common::{TestApp, error_code};
+use crate::common::demo::Demo;
+use crate::common::{TestApp, error_code};
 use serde_json::{Value, json};
 
 async fn app_with(configure: impl FnOnce(&mut warren::http::Settings) + Send + 'static) -> TestApp {
@@ -95,7 +95,7 @@ async fn every_answer_carries_the_security_headers() {
 async fn large_answers_are_compressed_for_clients_that_accept_it() {
     let app = app_with(|_| {}).await;
     let demo = Demo::seed(&app).await;
-    let dashboard = include_str!("queries/dashboard.graphql");
+    let dashboard = include_str!("../queries/dashboard.graphql");
     let request = |encoding: &'static str, query: &'static str| {
         reqwest::Client::builder()
             .no_gzip()

@@ -1,12 +1,10 @@
 //! The number of SQL statements a query costs depends on its shape, never on the amount of
 //! data: the dashboard's first query costs the same on the bench world at scale 1 and 4.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{Value, json};
 
-const DASHBOARD: &str = include_str!("queries/dashboard.graphql");
+const DASHBOARD: &str = include_str!("../queries/dashboard.graphql");
 const MAX_STATEMENTS: u64 = 40;
 
 /// Seeds the bench world at `scale` and returns the statements the dashboard query costs, with

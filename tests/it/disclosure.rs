@@ -2,10 +2,10 @@
 //! an object exists, another person's connections, events and their filters, and invitation
 //! secrets at rest. Each on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
-use common::TestApp;
-use common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, payment_method_id, person_id, team_id};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 

@@ -2,11 +2,11 @@
 //! the last object in and refuses the next with BAD_USER_INPUT naming it, and nothing of the
 //! refused mutation is written. On a server with small limits, on both databases.
 
-mod common;
+use crate::common;
 
-use common::TestApp;
-use common::demo::{Demo, app_id, team_id};
-use common::keys::{ed25519_key, openssh_key};
+use crate::common::TestApp;
+use crate::common::demo::{Demo, app_id, team_id};
+use crate::common::keys::{ed25519_key, openssh_key};
 use serde_json::{Value, json};
 
 async fn small_limits(backend: common::Backend) -> Option<TestApp> {

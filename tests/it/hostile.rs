@@ -17,19 +17,19 @@
 //! The checks do not depend on the database engine, so they run on SQLite (whose catalogue
 //! the snapshot reads); the few faults that differ by engine also run on PostgreSQL when
 //! `WARREN_TEST_POSTGRES_URL` is set. Tests marked `#[ignore = "bug: …"]` show faults found by
-//! this suite that are not fixed yet: `cargo test --test hostile -- --ignored` runs them.
+//! this suite that are not fixed yet: `cargo test --test it hostile:: -- --ignored` runs them.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use crate::common::demo::{Demo, app_id, payment_method_id, person_id, person_uuid, team_id};
+use crate::common::keys::{ed25519_key, openssh_key};
+use crate::common::{TestApp, error_code};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common::demo::{Demo, app_id, payment_method_id, person_id, person_uuid, team_id};
-use common::keys::{ed25519_key, openssh_key};
-use common::{TestApp, error_code};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
