@@ -331,9 +331,9 @@ pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<App>> {
     Ok(loader(ctx)?.load_one(AppId(id)).await?.map(App))
 }
 
-/// A deployable copy of an app (think git branch).
 pub struct Environment(pub environment::Model);
 
+/// A deployable copy of an app (think git branch).
 #[Object]
 impl Environment {
     /// The global id.

@@ -776,9 +776,9 @@ pub struct Event {
     subjects: Option<Arc<[event_subject::Model]>>,
 }
 
-/// An object an event concerns, with its name when the event happened.
 pub struct EventSubject(event_subject::Model, EventSubjectKind);
 
+/// An object an event concerns, with its name when the event happened.
 #[Object]
 impl EventSubject {
     /// What kind of object it is.

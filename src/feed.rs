@@ -327,10 +327,10 @@ async fn listen(db: Db, alive: Weak<()>) {
 /// Events replayed per statement before a subscription goes live.
 const REPLAY_PAGE: u64 = 100;
 
-/// The live event feed of the GraphQL API.
 #[derive(Default)]
 pub struct EventSubscription;
 
+/// The live event feed: what happens, as it happens, to each viewer as far as they may see it.
 #[Subscription(name = "Subscription")]
 impl EventSubscription {
     /// The events the viewer may see, as they happen, in sequence order. With `after` (an

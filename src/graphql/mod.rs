@@ -68,7 +68,56 @@ pub fn build_schema_with(limits: Limits, quotas: crate::quotas::Quotas) -> Warre
 }
 
 fn schema_builder() -> SchemaBuilder<Query, Mutation, crate::feed::EventSubscription> {
+    use crate::graphql::connection::{
+        AppDeveloperConnection, AppDeveloperEdge, Conn, PersonAppConnection, PersonAppEdge,
+        PersonTeamConnection, PersonTeamEdge, TeamAppConnection, TeamAppEdge, TeamMemberConnection,
+        TeamMemberEdge,
+    };
+    // async-graphql's connection types carry no description of their own; every type of the
+    // schema has one (tests/it/schema.rs).
     Schema::build(Query, Mutation::default(), crate::feed::EventSubscription)
+        .override_output_type_description::<crate::access_request::AccessRequestConnection>(
+            "A page of access requests, with how many there are in all.",
+        )
+        .override_output_type_description::<crate::app::AppConnection>(
+            "A page of apps, with how many there are in all.",
+        )
+        .override_output_type_description::<crate::app::TeamConnection>(
+            "A page of teams, with how many there are in all.",
+        )
+        .override_output_type_description::<
+            Conn<Person, crate::person::Connection, AppDeveloperConnection, AppDeveloperEdge>,
+        >("A page of an app's developers; each edge tells how the developer is connected.")
+        .override_output_type_description::<crate::event::EventConnection>(
+            "A page of events, with how many the viewer may see in all.",
+        )
+        .override_output_type_description::<crate::invitation::InvitationConnection>(
+            "A page of invitations, with how many there are in all.",
+        )
+        .override_output_type_description::<crate::payment_method::PaymentMethodConnection>(
+            "A page of payment methods, with how many there are in all.",
+        )
+        .override_output_type_description::<
+            Conn<App, crate::person::Connection, PersonAppConnection, PersonAppEdge>,
+        >("A page of a person's apps; each edge tells how the person is connected.")
+        .override_output_type_description::<crate::payment_method::PersonConnection>(
+            "A page of people, with how many there are in all.",
+        )
+        .override_output_type_description::<
+            Conn<Team, crate::person::Membership, PersonTeamConnection, PersonTeamEdge>,
+        >("A page of a person's teams; each edge carries the person's role.")
+        .override_output_type_description::<crate::token::PersonalAccessTokenConnection>(
+            "A page of personal access tokens, with how many there are in all.",
+        )
+        .override_output_type_description::<crate::ssh_key::SshKeyConnection>(
+            "A page of SSH keys, with how many there are in all.",
+        )
+        .override_output_type_description::<
+            Conn<App, crate::team::TeamApp, TeamAppConnection, TeamAppEdge>,
+        >("A page of a team's apps; each edge tells whether the viewer subscribed to the app.")
+        .override_output_type_description::<
+            Conn<Person, crate::person::Membership, TeamMemberConnection, TeamMemberEdge>,
+        >("A page of a team's members; each edge carries the member's role.")
 }
 
 /// The schema in SDL, as checked in at `schema.graphql`: types, fields, arguments and enum

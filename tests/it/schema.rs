@@ -280,3 +280,36 @@ fn schema_has_every_name_clients_rely_on() {
         }
     }
 }
+
+/// Every type and field clients see has a description (GraphiQL shows them; so do client
+/// generators): the SDL's definitions and fields, parsed. (Arguments are described in their
+/// field's description.)
+#[test]
+fn every_type_and_field_has_a_description() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let sdl = warren::graphql::schema_sdl();
+    let document = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+    let mut missing = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(definition) = definition else {
+            continue;
+        };
+        let definition = &definition.node;
+        let name = definition.name.node.as_str();
+        if definition.description.is_none() {
+            missing.push(name.to_owned());
+        }
+        let fields = match &definition.kind {
+            TypeKind::Object(object) => &object.fields,
+            TypeKind::Interface(interface) => &interface.fields,
+            _ => continue,
+        };
+        for field in fields {
+            let field = &field.node;
+            if field.description.is_none() {
+                missing.push(format!("{name}.{}", field.name.node));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "without a description: {missing:?}");
+}
