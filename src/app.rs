@@ -27,7 +27,7 @@ use crate::graphql::relay::{NodeKind, PageArgs, expect_global_id, global_id};
 use crate::graphql::sql::EdgeSql;
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{PaymentMethod, PaymentMethodId};
-use crate::person::{Connection, Person};
+use crate::person::{DeveloperEdge, Person};
 use crate::ssh_key::{SshKey, SshKeyConnection};
 use crate::team::Team;
 
@@ -251,7 +251,7 @@ impl App {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> ApiResult<Conn<Person, Connection, AppDeveloperConnection, AppDeveloperEdge>> {
+    ) -> ApiResult<Conn<Person, DeveloperEdge, AppDeveloperConnection, AppDeveloperEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         if !self.internals_visible(ctx).await? {
             return Ok(empty());
@@ -259,7 +259,7 @@ impl App {
         page(ctx, &DEVELOPERS, self.0.id, args, Narrow::NONE, |row| {
             Ok((
                 Person(person::Model::from_query_result(row, "")?),
-                Connection {
+                DeveloperEdge {
                     team: row.try_get("", "edge_team_id")?,
                     connected_at: row.try_get("", "edge_connected_at")?,
                 },

@@ -126,15 +126,16 @@ pub struct Membership {
     pub joined_at: DateTime<Utc>,
 }
 
-/// How a person is connected to an app as a developer.
-pub struct Connection {
+/// The fields a developer connection gives an edge between a person and an app (`App.developers`,
+/// `Person.apps`).
+pub struct DeveloperEdge {
     pub team: Option<Uuid>,
     pub connected_at: DateTime<Utc>,
 }
 
 /// How a person is connected to an app as a developer.
 #[Object]
-impl Connection {
+impl DeveloperEdge {
     /// The team the connection goes through; null for a direct connection.
     async fn team(&self, ctx: &Context<'_>) -> ApiResult<Option<Team>> {
         match self.team {
@@ -159,10 +160,10 @@ fn read_membership(row: &QueryResult) -> Result<(Team, Membership), sea_orm::DbE
     ))
 }
 
-fn read_connection(row: &QueryResult) -> Result<(App, Connection), sea_orm::DbErr> {
+fn read_connection(row: &QueryResult) -> Result<(App, DeveloperEdge), sea_orm::DbErr> {
     Ok((
         App(app::Model::from_query_result(row, "")?),
-        Connection {
+        DeveloperEdge {
             team: row.try_get("", "edge_team_id")?,
             connected_at: row.try_get("", "edge_connected_at")?,
         },
@@ -254,7 +255,7 @@ impl Person {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> ApiResult<Conn<App, Connection, PersonAppConnection, PersonAppEdge>> {
+    ) -> ApiResult<Conn<App, DeveloperEdge, PersonAppConnection, PersonAppEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         let narrow = self.restrict(ctx, Restrict::AppsWithVisibleDevelopers("n.id"))?;
         page(ctx, &APPS, self.0.id, args, narrow, read_connection).await

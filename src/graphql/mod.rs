@@ -86,7 +86,7 @@ fn schema_builder() -> SchemaBuilder<Query, Mutation, crate::feed::EventSubscrip
             "A page of teams, with how many there are in all.",
         )
         .override_output_type_description::<
-            Conn<Person, crate::person::Connection, AppDeveloperConnection, AppDeveloperEdge>,
+            Conn<Person, crate::person::DeveloperEdge, AppDeveloperConnection, AppDeveloperEdge>,
         >("A page of an app's developers; each edge tells how the developer is connected.")
         .override_output_type_description::<crate::event::EventConnection>(
             "A page of events, with how many the viewer may see in all.",
@@ -98,7 +98,7 @@ fn schema_builder() -> SchemaBuilder<Query, Mutation, crate::feed::EventSubscrip
             "A page of payment methods, with how many there are in all.",
         )
         .override_output_type_description::<
-            Conn<App, crate::person::Connection, PersonAppConnection, PersonAppEdge>,
+            Conn<App, crate::person::DeveloperEdge, PersonAppConnection, PersonAppEdge>,
         >("A page of a person's apps; each edge tells how the person is connected.")
         .override_output_type_description::<crate::payment_method::PersonConnection>(
             "A page of people, with how many there are in all.",
