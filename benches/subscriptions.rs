@@ -1048,7 +1048,11 @@ async fn open_subscriptions(
         args.selection
     );
     let query: Arc<str> = query.into();
-    let start_after: Arc<str> = encode_cursor(CursorKey::Sequence(start_after)).into();
+    let start_after: Arc<str> = encode_cursor(
+        warren::graphql::relay::EVENTS,
+        CursorKey::Sequence(start_after),
+    )
+    .into();
     let progress = Arc::new(Progress::default());
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let (stop, stopped) = watch::channel(false);

@@ -40,6 +40,7 @@ pub type AppConnection = async_graphql::connection::Connection<String, App, Tota
 pub type TeamConnection = async_graphql::connection::Connection<String, Team, TotalCount>;
 
 static TEAMS: EdgeSql = EdgeSql {
+    list: "App.teams",
     from: "team_app e",
     node: "JOIN team n ON n.id = e.team_id",
     parent: "e.app_id",
@@ -49,6 +50,7 @@ static TEAMS: EdgeSql = EdgeSql {
 };
 
 static DEVELOPERS: EdgeSql = EdgeSql {
+    list: "App.developers",
     from: "developer_connection e",
     node: "JOIN person n ON n.id = e.person_id",
     parent: "e.app_id",
@@ -59,6 +61,7 @@ static DEVELOPERS: EdgeSql = EdgeSql {
 
 /// Pending APP invitations name the app; pending TAKE_OVER_BILLING ones list it.
 static INVITATIONS: EdgeSql = EdgeSql {
+    list: "App.invitations",
     from: "(SELECT id AS invitation_id, app_id FROM invitation WHERE kind = 'APP' \
            UNION SELECT ia.invitation_id, ia.app_id FROM invitation_app ia \
            JOIN invitation i ON i.id = ia.invitation_id WHERE i.kind = 'TAKE_OVER_BILLING') e \
@@ -72,6 +75,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
 
 /// Every SSH key of everyone with a developer connection to the environment's app.
 static AUTHORIZED_KEYS: EdgeSql = EdgeSql {
+    list: "Environment.authorizedKeys",
     from: "environment env JOIN developer_connection dc ON dc.app_id = env.app_id \
            JOIN ssh_key n ON n.person_id = dc.person_id",
     node: "",

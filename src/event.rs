@@ -544,7 +544,10 @@ pub async fn visible_after(
 
 /// The sequence an event cursor points at.
 pub fn cursor_sequence(cursor: &str) -> ApiResult<i64> {
-    sequence_of(crate::graphql::relay::decode_cursor(cursor)?)
+    sequence_of(crate::graphql::relay::cursor_in(
+        crate::graphql::relay::EVENTS,
+        cursor,
+    )?)
 }
 
 fn sequence_of(key: CursorKey) -> ApiResult<i64> {
@@ -744,6 +747,7 @@ pub async fn connection(
     args: PageArgs,
     criteria: EventCriteria,
 ) -> ApiResult<EventConnection> {
+    args.expect_list(crate::graphql::relay::EVENTS)?;
     let page = loader(ctx)?
         .load_one(EventsPage {
             args,
@@ -757,7 +761,10 @@ pub async fn connection(
         EventTotal(criteria),
     );
     for event in page.events {
-        let cursor = crate::graphql::relay::encode_cursor(CursorKey::Sequence(event.sequence));
+        let cursor = crate::graphql::relay::encode_cursor(
+            crate::graphql::relay::EVENTS,
+            CursorKey::Sequence(event.sequence),
+        );
         connection.edges.push(async_graphql::connection::Edge::new(
             cursor,
             Event::stored(event),
@@ -883,7 +890,10 @@ impl Event {
 
     /// The cursor of this event, for `after:` in `events` and the events subscription.
     async fn cursor(&self) -> String {
-        crate::graphql::relay::encode_cursor(CursorKey::Sequence(self.model.sequence))
+        crate::graphql::relay::encode_cursor(
+            crate::graphql::relay::EVENTS,
+            CursorKey::Sequence(self.model.sequence),
+        )
     }
 
     /// What happened.

@@ -545,6 +545,7 @@ impl Live {
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 let cursor = crate::graphql::relay::encode_cursor(
+                    crate::graphql::relay::EVENTS,
                     crate::graphql::relay::CursorKey::Sequence(self.delivered),
                 );
                 return Err(ApiError::Conflict {

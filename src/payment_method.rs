@@ -37,6 +37,7 @@ pub type PaymentMethodConnection =
 pub type PersonConnection = async_graphql::connection::Connection<String, Person, TotalCount>;
 
 static APPS: EdgeSql = EdgeSql {
+    list: "PaymentMethod.apps",
     from: "app n",
     node: "",
     parent: "n.payment_method_id",
@@ -46,6 +47,7 @@ static APPS: EdgeSql = EdgeSql {
 };
 
 static PEOPLE: EdgeSql = EdgeSql {
+    list: "PaymentMethod.people",
     from: "payment_method_person e",
     node: "JOIN person n ON n.id = e.person_id",
     parent: "e.payment_method_id",
@@ -55,6 +57,7 @@ static PEOPLE: EdgeSql = EdgeSql {
 };
 
 static TEAMS: EdgeSql = EdgeSql {
+    list: "PaymentMethod.teams",
     from: "payment_method_team e",
     node: "JOIN team n ON n.id = e.team_id",
     parent: "e.payment_method_id",
@@ -64,6 +67,7 @@ static TEAMS: EdgeSql = EdgeSql {
 };
 
 static INVITATIONS: EdgeSql = EdgeSql {
+    list: "PaymentMethod.invitations",
     from: "invitation n",
     node: "",
     parent: "n.payment_method_id",

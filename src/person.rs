@@ -70,6 +70,7 @@ impl Loader<PersonSshKeys> for Batch {
 }
 
 static TEAMS: EdgeSql = EdgeSql {
+    list: "Person.teams",
     from: "team_member e",
     node: "JOIN team n ON n.id = e.team_id",
     parent: "e.person_id",
@@ -79,6 +80,7 @@ static TEAMS: EdgeSql = EdgeSql {
 };
 
 static APPS: EdgeSql = EdgeSql {
+    list: "Person.apps",
     from: "developer_connection e",
     node: "JOIN app n ON n.id = e.app_id",
     parent: "e.person_id",
@@ -88,6 +90,7 @@ static APPS: EdgeSql = EdgeSql {
 };
 
 static PAYMENT_METHODS: EdgeSql = EdgeSql {
+    list: "Person.paymentMethods",
     from: concat!("(", billing_paths!(), ") e"),
     node: "JOIN payment_method n ON n.id = e.payment_method_id",
     parent: "e.person_id",
@@ -97,6 +100,7 @@ static PAYMENT_METHODS: EdgeSql = EdgeSql {
 };
 
 static INVITATIONS: EdgeSql = EdgeSql {
+    list: "Person.invitations",
     from: "person e JOIN invitation n ON n.email = e.email",
     node: "",
     parent: "e.id",
@@ -106,6 +110,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
 };
 
 static TOKENS: EdgeSql = EdgeSql {
+    list: "Person.personalAccessTokens",
     from: "personal_access_token n",
     node: "",
     parent: "n.person_id",

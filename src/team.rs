@@ -35,6 +35,7 @@ load_by_id!(TeamId, team);
 crate::graphql::context::visibility_by_id!(TeamVisible, visible_teams);
 
 static MEMBERS: EdgeSql = EdgeSql {
+    list: "Team.members",
     from: "team_member e",
     node: "JOIN person n ON n.id = e.person_id",
     parent: "e.team_id",
@@ -44,6 +45,7 @@ static MEMBERS: EdgeSql = EdgeSql {
 };
 
 static APPS: EdgeSql = EdgeSql {
+    list: "Team.apps",
     from: "team_app e",
     node: "JOIN app n ON n.id = e.app_id",
     parent: "e.team_id",
@@ -53,6 +55,7 @@ static APPS: EdgeSql = EdgeSql {
 };
 
 static PAYMENT_METHODS: EdgeSql = EdgeSql {
+    list: "Team.paymentMethods",
     from: "payment_method_team e",
     node: "JOIN payment_method n ON n.id = e.payment_method_id",
     parent: "e.team_id",
@@ -62,6 +65,7 @@ static PAYMENT_METHODS: EdgeSql = EdgeSql {
 };
 
 static INVITATIONS: EdgeSql = EdgeSql {
+    list: "Team.invitations",
     from: "invitation n",
     node: "",
     parent: "n.team_id",
@@ -71,6 +75,7 @@ static INVITATIONS: EdgeSql = EdgeSql {
 };
 
 static ACCESS_REQUESTS: EdgeSql = EdgeSql {
+    list: "Team.accessRequests",
     from: "access_request n",
     node: "",
     parent: "n.team_id",

@@ -86,6 +86,7 @@ where
 {
     // These connections are ordered by id; an event's cursor (a sequence) is not one of theirs
     // (compared with ids, it failed on PostgreSQL and was ignored on SQLite).
+    args.expect_list(edge.list)?;
     let cursors = [args.after, args.before];
     if cursors
         .iter()
@@ -121,7 +122,7 @@ where
     for row in &page.rows {
         let (node, fields) = read(&row.row)?;
         connection.edges.push(Edge::with_additional_fields(
-            encode_cursor(row.key),
+            encode_cursor(edge.list, row.key),
             node,
             fields,
         ));

@@ -88,25 +88,62 @@ pub enum CursorKey {
     Sequence(i64),
 }
 
-pub fn encode_cursor(key: CursorKey) -> String {
+/// The list every event cursor belongs to: `Query.events`, each object's `events` and the events
+/// subscription share one order, the event sequence, so their cursors are interchangeable.
+pub const EVENTS: &str = "events";
+
+/// The list a cursor was made for (`Team.members`, `events`), as it travels in a page's
+/// arguments: a hash of its name, so that `PageArgs` stays a small key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListTag(u64);
+
+impl ListTag {
+    /// FNV-1a: stable across builds and instances, unlike the standard hasher.
+    pub fn of(list: &str) -> ListTag {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in list.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        ListTag(hash)
+    }
+}
+
+/// The opaque cursor of `key` in `list`: a cursor names the list it was made for, so that one
+/// used with another list is refused rather than read as a position in it.
+pub fn encode_cursor(list: &str, key: CursorKey) -> String {
     let text = match key {
-        CursorKey::Id(id) => format!("id:{}", id.as_hyphenated()),
-        CursorKey::Sequence(seq) => format!("seq:{seq}"),
+        CursorKey::Id(id) => format!("{list}/id:{}", id.as_hyphenated()),
+        CursorKey::Sequence(seq) => format!("{list}/seq:{seq}"),
     };
     URL_SAFE_NO_PAD.encode(text)
 }
 
-pub fn decode_cursor(cursor: &str) -> ApiResult<CursorKey> {
+/// A cursor's list and position. Cursors made before they named their list (`id:…`, `seq:…`)
+/// have none and are taken for any list of their kind of key.
+pub fn decode_cursor(cursor: &str) -> ApiResult<(Option<ListTag>, CursorKey)> {
     let invalid = || ApiError::bad_input(format!("`{cursor}` is not a cursor"));
     let raw = URL_SAFE_NO_PAD
         .decode(cursor.as_bytes())
         .map_err(|_| invalid())?;
     let text = std::str::from_utf8(&raw).map_err(|_| invalid())?;
-    match text.split_once(':') {
-        Some(("id", id)) => Ok(CursorKey::Id(Uuid::parse_str(id).map_err(|_| invalid())?)),
-        Some(("seq", seq)) => Ok(CursorKey::Sequence(seq.parse().map_err(|_| invalid())?)),
-        _ => Err(invalid()),
-    }
+    let (list, position) = match text.rsplit_once('/') {
+        Some((list, position)) => (Some(ListTag::of(list)), position),
+        None => (None, text),
+    };
+    let key = match position.split_once(':') {
+        Some(("id", id)) => CursorKey::Id(Uuid::parse_str(id).map_err(|_| invalid())?),
+        Some(("seq", seq)) => CursorKey::Sequence(seq.parse().map_err(|_| invalid())?),
+        _ => return Err(invalid()),
+    };
+    Ok((list, key))
+}
+
+/// The refusal of a cursor made for another list than `list`.
+fn foreign_cursor(list: &str) -> ApiError {
+    ApiError::bad_input(format!(
+        "that cursor was made for another list than `{list}`; use the cursors of this one"
+    ))
 }
 
 /// The largest page a connection returns (docs/rules.md, "Pages").
@@ -123,6 +160,8 @@ pub struct PageArgs {
     pub backward: bool,
     pub after: Option<CursorKey>,
     pub before: Option<CursorKey>,
+    /// The list the cursors were made for, when they say (`expect_list` checks it).
+    pub list: Option<ListTag>,
 }
 
 impl PageArgs {
@@ -150,12 +189,42 @@ impl PageArgs {
             (None, Some(n)) => (check("last", n)?, true),
             (None, None) => (DEFAULT_PAGE, false),
         };
+        let after = after.as_deref().map(decode_cursor).transpose()?;
+        let before = before.as_deref().map(decode_cursor).transpose()?;
+        let list = match (
+            after.and_then(|(list, _)| list),
+            before.and_then(|(list, _)| list),
+        ) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(ApiError::bad_input(
+                    "`after` and `before` are cursors of different lists",
+                ));
+            }
+            (a, b) => a.or(b),
+        };
         Ok(PageArgs {
             limit,
             backward,
-            after: after.as_deref().map(decode_cursor).transpose()?,
-            before: before.as_deref().map(decode_cursor).transpose()?,
+            after: after.map(|(_, key)| key),
+            before: before.map(|(_, key)| key),
+            list,
         })
+    }
+
+    /// Refuses cursors made for another list than `list` (BAD_USER_INPUT).
+    pub fn expect_list(&self, list: &str) -> ApiResult<()> {
+        match self.list {
+            Some(tag) if tag != ListTag::of(list) => Err(foreign_cursor(list)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The position of `cursor`, which must be one of `list`'s (or name no list).
+pub fn cursor_in(list: &str, cursor: &str) -> ApiResult<CursorKey> {
+    match decode_cursor(cursor)? {
+        (Some(tag), _) if tag != ListTag::of(list) => Err(foreign_cursor(list)),
+        (_, key) => Ok(key),
     }
 }
 
@@ -183,13 +252,53 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let key = CursorKey::Id(Uuid::now_v7());
-        assert_eq!(decode_cursor(&encode_cursor(key)).ok(), Some(key));
+        let members = Some(ListTag::of("Team.members"));
+        assert_eq!(
+            decode_cursor(&encode_cursor("Team.members", key)).ok(),
+            Some((members, key))
+        );
         let seq = CursorKey::Sequence(42);
-        assert_eq!(decode_cursor(&encode_cursor(seq)).ok(), Some(seq));
+        assert_eq!(
+            decode_cursor(&encode_cursor(EVENTS, seq)).ok(),
+            Some((Some(ListTag::of(EVENTS)), seq))
+        );
         assert_eq!(
             decode_cursor("bm90IGEgY3Vyc29y").unwrap_err().code(),
             "BAD_USER_INPUT"
         );
+        // A cursor made before cursors named their list still reads.
+        let legacy = URL_SAFE_NO_PAD.encode("seq:7");
+        assert_eq!(
+            decode_cursor(&legacy).ok(),
+            Some((None, CursorKey::Sequence(7)))
+        );
+        assert_eq!(
+            cursor_in(EVENTS, &legacy).ok(),
+            Some(CursorKey::Sequence(7))
+        );
+    }
+
+    /// A cursor of one list is refused by another, with BAD_USER_INPUT; so are `after` and
+    /// `before` of two lists.
+    #[test]
+    fn a_cursor_belongs_to_its_list() {
+        let key = CursorKey::Id(Uuid::now_v7());
+        let members = encode_cursor("Team.members", key);
+        let args = PageArgs::new(Some(5), Some(members.clone()), None, None).expect("valid");
+        assert!(args.expect_list("Team.members").is_ok());
+        assert_eq!(
+            args.expect_list("Person.teams").map_err(|e| e.code()),
+            Err("BAD_USER_INPUT")
+        );
+        let teams = encode_cursor("Person.teams", key);
+        assert!(PageArgs::new(None, Some(members.clone()), Some(5), Some(teams)).is_err());
+        assert_eq!(
+            cursor_in(EVENTS, &members).map_err(|e| e.code()),
+            Err("BAD_USER_INPUT")
+        );
+        // No cursor, no list to check.
+        let first = PageArgs::new(Some(5), None, None, None).expect("valid");
+        assert!(first.expect_list("anything").is_ok());
     }
 
     #[test]

@@ -73,6 +73,8 @@ impl Sql {
 /// How one edge is stored: the rows to read, the column naming the parent, and the key the
 /// edge is ordered and paged by (a UUID v7 id, so creation order; or an event sequence).
 pub struct EdgeSql {
+    /// The list it is, as `Type.field`: its cursors name it (`relay::encode_cursor`).
+    pub list: &'static str,
     /// The edge's rows: a join table aliased `e`, or the node table itself aliased `n`.
     pub from: &'static str,
     /// The join from a join table's rows to their nodes (`JOIN team n ON n.id = e.team_id`),

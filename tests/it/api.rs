@@ -255,7 +255,46 @@ async fn invitation_links_can_be_previewed_by_their_holder(app: TestApp) {
     assert!(data["invitation"].is_null());
 }
 
+/// A cursor names the list it was made for: one of a team's members is refused by a person's
+/// teams, and by the events subscription, with BAD_USER_INPUT; an event cursor by the teams.
+async fn a_cursor_of_another_list_is_refused(app: TestApp) {
+    let demo = Demo::seed(&app).await;
+    let data = app
+        .query(
+            &demo.ana,
+            "{ viewer { teams(first: 1) { nodes { members(first: 1) { edges { cursor } } } } } events(first: 1) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    let member = data["viewer"]["teams"]["nodes"][0]["members"]["edges"][0]["cursor"].clone();
+    assert!(member.is_string(), "{data}");
+    let event = data["events"]["edges"][0]["cursor"].clone();
+    assert!(event.is_string(), "{data}");
+    let teams = "query($after: String) { viewer { teams(after: $after) { nodes { id } } } }";
+    for cursor in [&member, &event] {
+        let (_, body) = app
+            .graphql_raw(Some(&demo.ana), teams, json!({ "after": cursor }))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    }
+    // Its own list takes it.
+    let members = "query($after: String) { viewer { teams(first: 1) { nodes { members(after: $after) { nodes { id } } } } } }";
+    let data = app
+        .query(&demo.ana, members, json!({ "after": member }))
+        .await;
+    assert!(data["viewer"]["teams"]["nodes"][0]["members"]["nodes"].is_array());
+    // The same over a WebSocket, where the events subscription takes event cursors only.
+    let mut socket = common::ws::connect(app.addr, &demo.ana).await;
+    common::ws::subscribe(&mut socket, "s", json!({ "after": member })).await;
+    let answer = common::ws::receive(&mut socket).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{answer}"
+    );
+}
+
 on_both_databases!(
+    a_cursor_of_another_list_is_refused,
     invitation_links_can_be_previewed_by_their_holder,
     no_token_is_unauthenticated_and_a_bad_one_is_refused,
     expired_and_revoked_tokens_stop_working,
