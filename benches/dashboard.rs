@@ -47,9 +47,9 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use warren::db::Db;
 use warren::event::EventType;
 use warren::graphql::relay::{NodeKind, global_id};
+use warren::store::db::Db;
 
 use support::{Backend, CpuMeter, CpuSplit, Scratch, Server, Summary};
 

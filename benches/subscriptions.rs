@@ -48,9 +48,10 @@ use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use warren::db::Db;
-use warren::graphql::relay::{CursorKey, NodeKind, encode_cursor, global_id};
+use warren::graphql::relay::{NodeKind, encode_cursor, global_id};
 use warren::seed::world::{Clock, World};
+use warren::store::db::Db;
+use warren::store::page::CursorKey;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -11,7 +11,7 @@ use entity::enums::TeamRole;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use crate::graphql::sql::Sql;
+use crate::store::sql::Sql;
 
 /// How the viewer is connected to one app as a developer (docs/rules.md, "Developer connection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

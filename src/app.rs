@@ -23,12 +23,13 @@ use crate::graphql::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
 use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, PageArgs, expect_global_id, global_id};
-use crate::graphql::sql::EdgeSql;
+use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{PaymentMethod, PaymentMethodId};
 use crate::person::{DeveloperEdge, Person};
 use crate::ssh_key::{SshKey, SshKeyConnection};
+use crate::store::page::PageArgs;
+use crate::store::sql::EdgeSql;
 use crate::team::Team;
 
 load_by_id!(AppId, app);
@@ -125,7 +126,7 @@ impl Loader<AppTechnicalContacts> for Batch {
         &self,
         keys: &[AppTechnicalContacts],
     ) -> ApiResult<HashMap<AppTechnicalContacts, Self::Value>> {
-        let mut sql = crate::graphql::sql::Sql::new(self.0.db.backend());
+        let mut sql = crate::store::sql::Sql::new(self.0.db.backend());
         sql.push("SELECT tc.app_id AS contact_app_id, p.* FROM technical_contact tc JOIN person p ON p.id = tc.person_id WHERE tc.app_id IN ")
             .bind_list(keys.iter().map(|k| k.0))
             .push(" ORDER BY tc.app_id, p.id");
@@ -409,7 +410,7 @@ pub async fn ensure_technical_contacts(
     if apps.is_empty() {
         return Ok(());
     }
-    let mut sql = crate::graphql::sql::Sql::new(conn.get_database_backend());
+    let mut sql = crate::store::sql::Sql::new(conn.get_database_backend());
     sql.push(
         "INSERT INTO technical_contact (app_id, person_id, since) SELECT dc.app_id, dc.person_id, ",
     )

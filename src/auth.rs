@@ -11,9 +11,9 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::session::SessionPolicy;
+use crate::store::db::Db;
 
 /// Every token starts with this, so that secret scanners and people recognise one.
 pub const TOKEN_PREFIX: &str = "wrn_";

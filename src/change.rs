@@ -13,9 +13,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::event::{EventSubjectKind, EventType};
+use crate::store::db::Db;
 
 /// Any constant will do: it only has to be the same for every writer of events.
 const EVENT_LOG_LOCK: i64 = 0x7761_7272_656e;

@@ -4,10 +4,10 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::db::DEFAULT_DATABASE_URL;
 use crate::limits::Limits;
 use crate::quotas::Quotas;
 use crate::sign_in::ProviderConfig;
+use crate::store::db::DEFAULT_DATABASE_URL;
 
 /// The GraphQL service behind a hosting platform's collaboration dashboard.
 #[derive(Debug, Parser)]

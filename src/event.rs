@@ -27,10 +27,11 @@ use crate::app::{self, App};
 use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::{Batch, load_by_id, loader, scope};
-use crate::graphql::relay::{CursorKey, NodeKind, PageArgs, expect_global_id, global_id};
-use crate::graphql::sql::Sql;
+use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
+use crate::store::page::{CursorKey, PageArgs};
+use crate::store::sql::Sql;
 use crate::team::{self, Team};
 
 load_by_id!(EventFilterId, event_filter);
@@ -526,7 +527,7 @@ fn visible_events(backend: sea_orm::DbBackend, reach: &Reach, criteria: &EventCr
 /// Up to `limit` events after sequence `after` that `reach` may see and `criteria` matches,
 /// oldest first: what a subscription replays before it goes live.
 pub async fn visible_after(
-    db: &crate::db::Db,
+    db: &crate::store::db::Db,
     reach: &Reach,
     criteria: &EventCriteria,
     after: i64,

@@ -27,10 +27,10 @@ use async_graphql::{Context, Subscription};
 use futures_util::Stream;
 
 use crate::access::Reach;
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::event::{Event, EventCriteria, EventFilterInput, EventType};
 use crate::graphql::context::{RequestScope, scope};
+use crate::store::db::Db;
 
 /// How often the reader looks for new events without being told.
 const POLL: Duration = Duration::from_secs(1);
@@ -546,7 +546,7 @@ impl Live {
             Err(broadcast::error::RecvError::Lagged(_)) => {
                 let cursor = crate::graphql::relay::encode_cursor(
                     crate::graphql::relay::EVENTS,
-                    crate::graphql::relay::CursorKey::Sequence(self.delivered),
+                    crate::store::page::CursorKey::Sequence(self.delivered),
                 );
                 return Err(ApiError::Conflict {
                     message: format!(

@@ -33,7 +33,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 use crate::auth::{Viewer, authenticate_token, bearer_token};
-use crate::db::Db;
 use crate::error::ApiError;
 use crate::feed::Feed;
 use crate::graphql::api::{Api, CredentialEnded, LiveCredential};
@@ -43,6 +42,7 @@ use crate::limits::Limits;
 use crate::rate_limit::{Allowance, Charged, ClientAddress, RateLimiter};
 use crate::session::{authenticate_session, session_secret};
 use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
+use crate::store::db::Db;
 use crate::websocket::LiveOptions;
 
 /// How a server is set up, beyond its database.

@@ -1347,7 +1347,7 @@ async fn invitation_subjects_in(
 /// rows are locked, so a second run waits, finds them no longer pending, and leaves them. (It
 /// does not skip locked rows: a mutation that just failed may still hold one until its rollback
 /// reaches the database, and that invitation is due all the same.)
-pub async fn expire_due(db: &crate::db::Db) -> ApiResult<usize> {
+pub async fn expire_due(db: &crate::store::db::Db) -> ApiResult<usize> {
     let txn = crate::change::begin_write(db).await?;
     let mut select = invitation::Entity::find()
         .filter(invitation::Column::State.eq(InvitationState::Pending))
@@ -1378,7 +1378,7 @@ pub async fn expire_due(db: &crate::db::Db) -> ApiResult<usize> {
 }
 
 /// Expires invitations once a minute, for as long as the server runs.
-pub async fn expire_periodically(db: crate::db::Db) {
+pub async fn expire_periodically(db: crate::store::db::Db) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         ticks.tick().await;

@@ -28,8 +28,8 @@ use async_graphql::parser::types::{
 use async_graphql::{Pos, ServerError, ServerResult, Value, Variables};
 
 use crate::error::ApiError;
-use crate::graphql::relay::{DEFAULT_PAGE, MAX_PAGE};
 use crate::quotas::Quotas;
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// The limits of one request. `Limits::default()` holds the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

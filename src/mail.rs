@@ -26,9 +26,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::error::ApiResult;
 use crate::html::escape_html;
+use crate::store::db::Db;
 
 /// How mail leaves this instance.
 #[derive(Debug, Clone)]

@@ -6,8 +6,8 @@ use tracing_subscriber::EnvFilter;
 use warren::config::{
     Cli, Command, LogFormat, PersonCommand, Scope, SeedCommand, ServeArgs, TokenCommand,
 };
-use warren::db::Db;
 use warren::error::ApiError;
+use warren::store::db::Db;
 use warren::{auth, http, invitation, person, seed};
 
 /// jemalloc instead of the system's malloc: with glibc's, a quarter of the server's CPU per

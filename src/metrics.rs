@@ -17,7 +17,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::db::Db;
+use crate::store::db::Db;
 
 pub struct Metrics {
     registry: Registry,

@@ -22,10 +22,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::{TotalCount, page};
 use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, PageArgs, expect_global_id, global_id};
-use crate::graphql::sql::EdgeSql;
+use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::person::Person;
+use crate::store::page::PageArgs;
+use crate::store::sql::EdgeSql;
 use crate::team::Team;
 
 load_by_id!(PaymentMethodId, payment_method);
@@ -564,7 +565,7 @@ pub(crate) async fn has_other_billing_path(
     without_person: Option<Uuid>,
     without_team: Option<Uuid>,
 ) -> ApiResult<bool> {
-    let mut sql = crate::graphql::sql::Sql::new(change.backend());
+    let mut sql = crate::store::sql::Sql::new(change.backend());
     sql.push("SELECT COUNT(*) AS n FROM (SELECT person_id AS id FROM payment_method_person WHERE payment_method_id = ")
         .bind(pm)
         .push(" AND person_id <> ")
@@ -725,7 +726,7 @@ impl PaymentMethodMutation {
         );
         // Once it is gone nobody bills it, so the people who did are named: each sees the
         // deletion as an event about itself.
-        let mut sql = crate::graphql::sql::Sql::new(change.backend());
+        let mut sql = crate::store::sql::Sql::new(change.backend());
         sql.push("SELECT p.* FROM person p JOIN (")
             .push(crate::access::billing_paths!())
             .push(") billing ON billing.person_id = p.id WHERE billing.payment_method_id = ")

@@ -22,11 +22,12 @@ use crate::graphql::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
 };
 use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, scope};
-use crate::graphql::relay::{NodeKind, PageArgs, global_id};
-use crate::graphql::sql::EdgeSql;
+use crate::graphql::relay::{NodeKind, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{PaymentMethod, PaymentMethodConnection};
 use crate::ssh_key::SshKey;
+use crate::store::page::PageArgs;
+use crate::store::sql::EdgeSql;
 use crate::team::{Team, TeamId};
 use crate::token::{PersonalAccessToken, PersonalAccessTokenConnection};
 

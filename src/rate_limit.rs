@@ -22,8 +22,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::db::Db;
-use crate::graphql::sql::Sql;
+use crate::store::db::Db;
+use crate::store::sql::Sql;
 
 /// How long a budget lasts.
 const WINDOW: chrono::Duration = chrono::Duration::hours(1);

@@ -12,8 +12,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::{Credential, Viewer, hash_secret, new_secret};
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::store::db::Db;
 
 /// The cookie that carries a session's secret.
 pub const SESSION_COOKIE: &str = "warren_session";

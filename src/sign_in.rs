@@ -23,8 +23,8 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::auth::{hash_secret, new_secret};
-use crate::db::Db;
 use crate::session::SessionPolicy;
+use crate::store::db::Db;
 
 /// A client made from a discovery document: the authorization endpoint is known, the token
 /// and user-info endpoints may be.

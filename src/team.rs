@@ -22,11 +22,12 @@ use crate::graphql::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
 use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, PageArgs, expect_global_id, global_id};
-use crate::graphql::sql::EdgeSql;
+use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
 use crate::person::{Membership, Person};
+use crate::store::page::PageArgs;
+use crate::store::sql::EdgeSql;
 
 load_by_id!(TeamId, team);
 
@@ -332,7 +333,7 @@ pub async fn deletion_impacts(
     conn: &impl sea_orm::ConnectionTrait,
     teams: &[Uuid],
 ) -> ApiResult<HashMap<Uuid, DeletionImpact>> {
-    use crate::graphql::sql::Sql;
+    use crate::store::sql::Sql;
     #[derive(FromQueryResult)]
     struct Row {
         kind: String,

@@ -142,7 +142,7 @@ async fn logs_name_requests_and_operations_but_never_secrets() {
         "sqlite://{}?mode=rwc",
         dir.path().join("warren.db").display()
     );
-    let db = warren::db::Db::connect_and_migrate(&url)
+    let db = warren::store::db::Db::connect_and_migrate(&url)
         .await
         .expect("migrate");
     let token = warren::seed::demo(&db)

@@ -68,7 +68,7 @@ impl Scratch {
                     .expect("create the bench database");
                 conn.close().await.expect("close the admin connection");
                 Scratch {
-                    url: warren::db::with_database(admin, &name),
+                    url: warren::store::db::with_database(admin, &name),
                     dir,
                     postgres: Some((admin.clone(), name)),
                 }

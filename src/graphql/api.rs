@@ -23,7 +23,6 @@ use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
 
 use crate::auth::{Credential, authenticate_again};
-use crate::db::Db;
 use crate::error::ApiError;
 use crate::graphql::WarrenSchema;
 use crate::graphql::context::RequestScope;
@@ -32,6 +31,7 @@ use crate::limits::{Limits, ListMeter, Shape, check, check_text};
 use crate::occupancy::{Occupancy, Place, Turns};
 use crate::rate_limit::{Charged, ClientAddress, RateLimiter};
 use crate::session::SessionPolicy;
+use crate::store::db::Db;
 
 /// The schema behind its checks. Cheap to clone.
 #[derive(Clone)]

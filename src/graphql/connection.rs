@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::{CountKey, EdgeRef, Narrow, PageKey, loader};
-use crate::graphql::relay::{CursorKey, PageArgs, encode_cursor};
-use crate::graphql::sql::EdgeSql;
+use crate::graphql::relay::encode_cursor;
+use crate::store::page::{CursorKey, PageArgs};
+use crate::store::sql::EdgeSql;
 
 /// Fields every connection has besides its edges.
 pub struct TotalCount {

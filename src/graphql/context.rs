@@ -12,11 +12,11 @@ use uuid::Uuid;
 
 use crate::access::Reach;
 use crate::auth::{Credential, Viewer};
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::relay::PageArgs;
-use crate::graphql::sql::{EdgeSql, Narrowing, Page};
 use crate::graphql::waves::Waves;
+use crate::store::db::Db;
+use crate::store::page::PageArgs;
+use crate::store::sql::{EdgeSql, Narrowing, Page};
 use entity::enums::TokenScope;
 
 /// The state of one request.

@@ -5,7 +5,6 @@ pub mod api;
 pub mod connection;
 pub mod context;
 pub mod relay;
-pub mod sql;
 pub mod waves;
 
 use std::sync::Arc;
@@ -18,13 +17,13 @@ use crate::auth::hash_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::event::{self, Event, EventConnection, EventCriteria, EventFilter, EventFilterInput};
 use crate::graphql::context::{loader, scope};
-use crate::graphql::relay::PageArgs;
 use crate::graphql::relay::{NodeKind, decode_global_id};
 use crate::invitation::{self as invitations, Invitation};
 use crate::limits::Limits;
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
 use crate::ssh_key::{self, SshKey};
+use crate::store::page::PageArgs;
 use crate::team::{self, Team};
 use crate::token::{self, PersonalAccessToken};
 

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::store::page::{CursorKey, DEFAULT_PAGE, ListTag, MAX_PAGE, PageArgs};
 
 /// The kinds of objects that have a global id. The name is part of the encoded id, so an id of
 /// one kind passed where another is expected is recognised (and answered with NOT_FOUND).
@@ -80,34 +81,9 @@ pub fn expect_global_id(id: &ID, kind: NodeKind) -> ApiResult<Uuid> {
     }
 }
 
-/// Where a page starts or ends: connections are ordered by a key that is either an id
-/// (UUID v7, so creation order) or, for events, the event sequence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CursorKey {
-    Id(Uuid),
-    Sequence(i64),
-}
-
 /// The list every event cursor belongs to: `Query.events`, each object's `events` and the events
 /// subscription share one order, the event sequence, so their cursors are interchangeable.
 pub const EVENTS: &str = "events";
-
-/// The list a cursor was made for (`Team.members`, `events`), as it travels in a page's
-/// arguments: a hash of its name, so that `PageArgs` stays a small key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ListTag(u64);
-
-impl ListTag {
-    /// FNV-1a: stable across builds and instances, unlike the standard hasher.
-    pub fn of(list: &str) -> ListTag {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in list.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        ListTag(hash)
-    }
-}
 
 /// The opaque cursor of `key` in `list`: a cursor names the list it was made for, so that one
 /// used with another list is refused rather than read as a position in it.
@@ -137,31 +113,6 @@ pub fn decode_cursor(cursor: &str) -> ApiResult<(Option<ListTag>, CursorKey)> {
         _ => return Err(invalid()),
     };
     Ok((list, key))
-}
-
-/// The refusal of a cursor made for another list than `list`.
-fn foreign_cursor(list: &str) -> ApiError {
-    ApiError::bad_input(format!(
-        "that cursor was made for another list than `{list}`; use the cursors of this one"
-    ))
-}
-
-/// The largest page a connection returns (docs/rules.md, "Pages").
-pub const MAX_PAGE: u64 = 100;
-/// The page size when a client gives neither `first` nor `last`.
-pub const DEFAULT_PAGE: u64 = 20;
-
-/// Validated `first/after/last/before`, hashable so that it can be part of a dataloader key:
-/// all parents asking for the same page shape are answered by one statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PageArgs {
-    pub limit: u64,
-    /// `true` for `last/before`: the page is taken from the end.
-    pub backward: bool,
-    pub after: Option<CursorKey>,
-    pub before: Option<CursorKey>,
-    /// The list the cursors were made for, when they say (`expect_list` checks it).
-    pub list: Option<ListTag>,
 }
 
 impl PageArgs {
@@ -210,20 +161,12 @@ impl PageArgs {
             list,
         })
     }
-
-    /// Refuses cursors made for another list than `list` (BAD_USER_INPUT).
-    pub fn expect_list(&self, list: &str) -> ApiResult<()> {
-        match self.list {
-            Some(tag) if tag != ListTag::of(list) => Err(foreign_cursor(list)),
-            _ => Ok(()),
-        }
-    }
 }
 
 /// The position of `cursor`, which must be one of `list`'s (or name no list).
 pub fn cursor_in(list: &str, cursor: &str) -> ApiResult<CursorKey> {
     match decode_cursor(cursor)? {
-        (Some(tag), _) if tag != ListTag::of(list) => Err(foreign_cursor(list)),
+        (Some(tag), _) if tag != ListTag::of(list) => Err(crate::store::page::foreign_cursor(list)),
         (_, key) => Ok(key),
     }
 }

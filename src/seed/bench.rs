@@ -18,10 +18,10 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth;
-use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::seed::SeedReport;
 use crate::seed::world::Clock;
+use crate::store::db::Db;
 
 /// Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK: usize = 200;

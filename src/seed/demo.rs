@@ -5,10 +5,10 @@ use entity::enums::{
     AccountType, EventCategory, InvitationKind, PaymentType, TeamRole, TokenScope,
 };
 
-use crate::db::Db;
 use crate::error::ApiResult;
 use crate::seed::SeedReport;
 use crate::seed::world::{Clock, Subject, World};
+use crate::store::db::Db;
 
 pub async fn demo(db: &Db) -> ApiResult<SeedReport> {
     // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and

@@ -14,7 +14,7 @@ use std::sync::Once;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use warren::db::Db;
+use warren::store::db::Db;
 
 pub mod demo;
 pub mod keys;
@@ -146,7 +146,7 @@ impl TestApp {
                     .await
                     .expect("create test database");
                 admin.close().await.expect("close admin connection");
-                let url = warren::db::with_database(&admin_url, &name);
+                let url = warren::store::db::with_database(&admin_url, &name);
                 (url, None, Some(PostgresDatabase { admin_url, name }))
             }
         };

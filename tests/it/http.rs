@@ -168,7 +168,7 @@ async fn postgres_statements_have_a_timeout() {
     let timeout: String = row.try_get("", "statement_timeout").expect("a setting");
     assert_eq!(
         timeout,
-        format!("{}s", warren::db::STATEMENT_TIMEOUT.as_secs())
+        format!("{}s", warren::store::db::STATEMENT_TIMEOUT.as_secs())
     );
 }
 

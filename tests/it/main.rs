@@ -24,6 +24,7 @@ mod hostile;
 mod http;
 mod instances;
 mod invitations;
+mod layers;
 mod limits;
 mod mail;
 mod membership;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
 use uuid::Uuid;
 
-use crate::db::Db;
-use crate::graphql::relay::{CursorKey, PageArgs};
+use crate::store::db::Db;
+use crate::store::page::{CursorKey, PageArgs};
 
 /// A statement under construction, binding values as it goes.
 pub struct Sql {
