@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use clap::{Parser, ValueEnum};
+use entity::enums::EventType;
 use entity::enums::{AccountType, TeamRole, TokenScope};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database as SeaDatabase, DatabaseConnection, DbBackend,
@@ -47,7 +48,6 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use warren::event::EventType;
 use warren::graphql::relay::{NodeKind, global_id};
 use warren::store::db::Db;
 
@@ -970,11 +970,17 @@ async fn prepare_writers(db: &Db, workers: usize) -> Vec<Writer> {
         "the bench world has too few people outside the write mix's teams"
     );
     let token = |person: uuid::Uuid| async move {
-        warren::auth::create_token(&db.conn, person, "bench write mix", TokenScope::Write, None)
-            .await
-            .map_err(|err| err.message())
-            .expect("a WRITE token")
-            .secret
+        warren::rules::auth::create_token(
+            &db.conn,
+            person,
+            "bench write mix",
+            TokenScope::Write,
+            None,
+        )
+        .await
+        .map_err(|err| err.message())
+        .expect("a WRITE token")
+        .secret
     };
     let mut writers = Vec::new();
     for ((team, creator), invitee) in picked.into_iter().zip(invitees) {

@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::access_request;
 use entity::enums::{AccessRequestState, TeamRole};
+use entity::enums::{EventSubjectKind, EventType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryResult,
@@ -13,13 +14,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::app::{self, App};
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::TotalCount;
 use crate::graphql::context::{load_by_id, loader, reach, scope};
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::person::{self, Person};
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::team::{self, Team};
 
 load_by_id!(AccessRequestId, access_request);

@@ -8,6 +8,7 @@ use async_graphql::connection::EmptyFields;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{app, environment, person, ssh_key};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, FromQueryResult,
@@ -15,10 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::access;
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
@@ -27,6 +25,8 @@ use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{PaymentMethod, PaymentMethodId};
 use crate::person::{DeveloperEdge, Person};
+use crate::rules::access;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::ssh_key::{SshKey, SshKeyConnection};
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
@@ -452,7 +452,7 @@ pub(crate) async fn lock_developers_of(change: &Change, apps: &[Uuid]) -> ApiRes
 /// NOT_FOUND; `refuse` turns a missing right into FORBIDDEN for an app it does see.
 pub(crate) struct AppRights {
     pub app: app::Model,
-    pub reach: crate::access::Reach,
+    pub reach: crate::rules::access::Reach,
 }
 
 impl AppRights {
@@ -974,7 +974,7 @@ impl AppMutation {
             .filter(environment::Column::AppId.eq(id))
             .count(&change.txn)
             .await?;
-        crate::quotas::ensure_room(
+        crate::rules::quotas::ensure_room(
             "environments",
             crate::graphql::context::quotas(ctx)?.environments,
             environments,

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::http::sign_in::ProviderConfig;
 use crate::limits::Limits;
-use crate::quotas::Quotas;
-use crate::sign_in::ProviderConfig;
+use crate::rules::quotas::Quotas;
 use crate::store::db::DEFAULT_DATABASE_URL;
 
 /// The GraphQL service behind a hosting platform's collaboration dashboard.
@@ -210,8 +210,8 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    pub fn quotas(&self) -> crate::quotas::Quotas {
-        crate::quotas::Quotas {
+    pub fn quotas(&self) -> crate::rules::quotas::Quotas {
+        crate::rules::quotas::Quotas {
             ssh_keys: self.max_ssh_keys,
             tokens: self.max_tokens,
             event_filters: self.max_event_filters,
@@ -315,8 +315,8 @@ impl ServeArgs {
     }
 
     /// The live-connection clocks and bounds these arguments ask for.
-    pub fn live_options(&self) -> crate::websocket::LiveOptions {
-        crate::websocket::LiveOptions {
+    pub fn live_options(&self) -> crate::http::websocket::LiveOptions {
+        crate::http::websocket::LiveOptions {
             init_timeout: std::time::Duration::from_secs(self.ws_init_timeout),
             heartbeat: std::time::Duration::from_secs(self.ws_heartbeat),
             feed_backlog: usize::try_from(self.feed_backlog).unwrap_or(usize::MAX),

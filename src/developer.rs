@@ -5,16 +5,16 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::enums::{AccountType, TeamRole};
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{app_grant, developer_connection, person, team, team_app, technical_contact};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::app::{App, AppRights};
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::context::scope;
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::team::team_in_change;
 
 /// Declares a `<Mutation>Input` naming an app and a team.
@@ -518,7 +518,7 @@ impl DeveloperMutation {
         let viewer = crate::graphql::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let max = crate::graphql::context::quotas(ctx)?.technical_contacts;
-        crate::quotas::ensure_at_most(
+        crate::rules::quotas::ensure_at_most(
             "technicalContacts",
             max,
             input.person_ids.len(),

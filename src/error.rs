@@ -3,9 +3,9 @@
 //!
 //! `ApiError` deliberately does not implement `Display`: async-graphql converts any `Display`
 //! type into an error without a code, so keeping it out makes the compiler route every
-//! conversion through `From<ApiError> for async_graphql::Error` below.
+//! conversion through `From<ApiError> for async_graphql::Error` (in `graphql`, the layer that
+//! speaks GraphQL; this module stays below every layer, free of it).
 
-use async_graphql::ErrorExtensions;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -82,26 +82,6 @@ impl From<DbErr> for ApiError {
             };
         }
         ApiError::internal(format_args!("database: {err}"))
-    }
-}
-
-impl From<ApiError> for async_graphql::Error {
-    fn from(err: ApiError) -> Self {
-        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
-            ext.set("code", err.code());
-            if let ApiError::OverLimit { limit, max, .. } = &err {
-                ext.set("limit", *limit);
-                ext.set("max", *max);
-            }
-            if let ApiError::Conflict { ids, .. } = &err
-                && !ids.is_empty()
-            {
-                ext.set(
-                    "ids",
-                    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
-                );
-            }
-        })
     }
 }
 

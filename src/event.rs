@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::enums::EventCategory;
+use entity::enums::{EventCategory, EventSubjectKind, EventType};
 use entity::{event, event_filter, event_subject};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
@@ -22,255 +22,31 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access::Reach;
 use crate::app::{self, App};
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::context::{Batch, load_by_id, loader, scope};
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
+use crate::rules::access::Reach;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::{CursorKey, PageArgs};
 use crate::store::sql::Sql;
 use crate::team::{self, Team};
 
 load_by_id!(EventFilterId, event_filter);
 
-/// Every kind of event, each in one category.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum EventType {
-    /// A team was created.
-    TeamCreated,
-    /// A team was renamed.
-    TeamRenamed,
-    /// A team was deleted.
-    TeamDeleted,
-    /// Someone was invited to a team.
-    MemberInvited,
-    /// Someone joined a team.
-    MemberJoined,
-    /// A member's role changed.
-    MemberRoleChanged,
-    /// A member was removed from a team.
-    MemberRemoved,
-    /// A member left a team.
-    MemberLeft,
-    /// An app was created.
-    AppCreated,
-    /// An app's settings changed.
-    AppUpdated,
-    /// An app was deleted.
-    AppDeleted,
-    /// An app was added to a team.
-    AppAddedToTeam,
-    /// An app was removed from a team.
-    AppRemovedFromTeam,
-    /// Someone was invited to an app as a developer.
-    DeveloperInvited,
-    /// A developer subscribed to an app through a team.
-    DeveloperSubscribed,
-    /// A developer unsubscribed from an app.
-    DeveloperUnsubscribed,
-    /// A developer's connection moved to another team.
-    DeveloperConnectionSwitched,
-    /// A developer was removed from an app.
-    DeveloperRemoved,
-    /// An app's technical contacts changed.
-    TechnicalContactsChanged,
-    /// A LIMITED member asked for access to a team app.
-    AccessRequested,
-    /// An access request was approved.
-    AccessRequestApproved,
-    /// An access request was denied.
-    AccessRequestDenied,
-    /// An access request was cancelled by its requester.
-    AccessRequestCancelled,
-    /// An invitation was accepted.
-    InvitationAccepted,
-    /// An invitation was declined.
-    InvitationDeclined,
-    /// An invitation was revoked.
-    InvitationRevoked,
-    /// An invitation expired.
-    InvitationExpired,
-    /// An environment was created.
-    EnvironmentCreated,
-    /// An environment was renamed.
-    EnvironmentRenamed,
-    /// An environment was deleted.
-    EnvironmentDeleted,
-    /// An SSH key was added.
-    SshKeyAdded,
-    /// An SSH key was removed.
-    SshKeyRemoved,
-    /// A payment method was created.
-    PaymentMethodCreated,
-    /// A payment method's details changed.
-    PaymentMethodUpdated,
-    /// A payment method was deleted.
-    PaymentMethodDeleted,
-    /// Someone was invited to share a payment method.
-    BillingInvited,
-    /// A person was removed from a payment method.
-    BillingPersonRemoved,
-    /// A team was connected to a payment method.
-    TeamConnectedToPaymentMethod,
-    /// A team was disconnected from a payment method.
-    TeamDisconnectedFromPaymentMethod,
-    /// Someone was invited to take over the billing of apps.
-    BillingTakeoverInvited,
-    /// An app moved to another payment method.
-    AppPaymentMethodChanged,
-    /// A person changed their name or account type.
-    AccountUpdated,
-    /// A person cancelled their account.
-    AccountCancelled,
-    /// A person created a personal access token.
-    PersonalAccessTokenCreated,
-    /// A person revoked a personal access token.
-    PersonalAccessTokenRevoked,
-    /// A person saved an event filter.
-    EventFilterSaved,
-    /// A person deleted a saved event filter.
-    EventFilterDeleted,
-}
-
-impl EventType {
-    /// The stored spelling, the same as the GraphQL one.
-    pub fn as_str(self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    pub fn parse(stored: &str) -> Option<EventType> {
-        serde_json::from_value(serde_json::Value::String(stored.to_owned())).ok()
-    }
-
-    /// Whether events of this type may change who reaches what: memberships, connections,
-    /// billing links, the objects themselves, accounts. A live subscriber reloads its reach
-    /// when one of them touches it.
-    pub fn changes_access(self) -> bool {
-        use EventType::*;
-        matches!(
-            self,
-            TeamCreated
-                | TeamDeleted
-                | MemberJoined
-                | MemberLeft
-                | MemberRemoved
-                | MemberRoleChanged
-                | AppCreated
-                | AppDeleted
-                | AppAddedToTeam
-                | AppRemovedFromTeam
-                | AppPaymentMethodChanged
-                | DeveloperSubscribed
-                | DeveloperUnsubscribed
-                | DeveloperRemoved
-                | DeveloperConnectionSwitched
-                | InvitationAccepted
-                | AccessRequestApproved
-                | PaymentMethodCreated
-                | PaymentMethodDeleted
-                | BillingPersonRemoved
-                | TeamConnectedToPaymentMethod
-                | TeamDisconnectedFromPaymentMethod
-                | AccountUpdated
-                | AccountCancelled
-        )
-    }
-
-    /// Which access shows events of this type (docs/rules.md, "Events").
-    pub fn category(self) -> EventCategory {
-        use EventType::*;
-        match self {
-            AppUpdated
-            | EnvironmentCreated
-            | EnvironmentRenamed
-            | EnvironmentDeleted
-            | SshKeyAdded
-            | SshKeyRemoved
-            | PersonalAccessTokenCreated
-            | PersonalAccessTokenRevoked => EventCategory::Technical,
-            PaymentMethodCreated
-            | PaymentMethodUpdated
-            | PaymentMethodDeleted
-            | BillingInvited
-            | BillingPersonRemoved
-            | TeamConnectedToPaymentMethod
-            | TeamDisconnectedFromPaymentMethod
-            | BillingTakeoverInvited
-            | AppPaymentMethodChanged => EventCategory::Billing,
-            _ => EventCategory::Collaboration,
-        }
-    }
-}
-
-/// What kind of object an event concerns.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventSubjectKind {
-    /// A person.
-    Person,
-    /// A team.
-    Team,
-    /// An app.
-    App,
-    /// An environment of an app.
-    Environment,
-    /// A payment method.
-    PaymentMethod,
-    /// An SSH key.
-    SshKey,
-    /// An invitation.
-    Invitation,
-    /// An access request.
-    AccessRequest,
-}
-
-impl EventSubjectKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventSubjectKind::Person => "PERSON",
-            EventSubjectKind::Team => "TEAM",
-            EventSubjectKind::App => "APP",
-            EventSubjectKind::Environment => "ENVIRONMENT",
-            EventSubjectKind::PaymentMethod => "PAYMENT_METHOD",
-            EventSubjectKind::SshKey => "SSH_KEY",
-            EventSubjectKind::Invitation => "INVITATION",
-            EventSubjectKind::AccessRequest => "ACCESS_REQUEST",
-        }
-    }
-
-    const ALL: [EventSubjectKind; 8] = [
-        EventSubjectKind::Person,
-        EventSubjectKind::Team,
-        EventSubjectKind::App,
-        EventSubjectKind::Environment,
-        EventSubjectKind::PaymentMethod,
-        EventSubjectKind::SshKey,
-        EventSubjectKind::Invitation,
-        EventSubjectKind::AccessRequest,
-    ];
-
-    fn parse(stored: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == stored)
-    }
-
-    fn node_kind(self) -> NodeKind {
-        match self {
-            EventSubjectKind::Person => NodeKind::Person,
-            EventSubjectKind::Team => NodeKind::Team,
-            EventSubjectKind::App => NodeKind::App,
-            EventSubjectKind::Environment => NodeKind::Environment,
-            EventSubjectKind::PaymentMethod => NodeKind::PaymentMethod,
-            EventSubjectKind::SshKey => NodeKind::SshKey,
-            EventSubjectKind::Invitation => NodeKind::Invitation,
-            EventSubjectKind::AccessRequest => NodeKind::AccessRequest,
-        }
+/// The kind of global id an event subject's object has.
+fn node_kind(kind: EventSubjectKind) -> NodeKind {
+    match kind {
+        EventSubjectKind::Person => NodeKind::Person,
+        EventSubjectKind::Team => NodeKind::Team,
+        EventSubjectKind::App => NodeKind::App,
+        EventSubjectKind::Environment => NodeKind::Environment,
+        EventSubjectKind::PaymentMethod => NodeKind::PaymentMethod,
+        EventSubjectKind::SshKey => NodeKind::SshKey,
+        EventSubjectKind::Invitation => NodeKind::Invitation,
+        EventSubjectKind::AccessRequest => NodeKind::AccessRequest,
     }
 }
 
@@ -487,7 +263,7 @@ fn push_visibility(sql: &mut Sql, reach: &Reach) {
         // Access requests' events: only for those who see access requests (the actor is
         // above; the requester is the person they are about; UNLIMITED members of the team).
         .push(" AND (e.event_type NOT IN ")
-        .bind_list(crate::access::ACCESS_REQUEST_EVENTS)
+        .bind_list(crate::rules::access::ACCESS_REQUEST_EVENTS)
         .push(" OR EXISTS (SELECT 1 FROM event_subject r WHERE r.event_id = e.id AND ((r.kind = 'PERSON' AND r.object_id = ")
         .bind(reach.person)
         .push(") OR (r.kind = 'TEAM' AND r.object_id IN ")
@@ -796,7 +572,7 @@ impl EventSubject {
 
     /// The object's global id, kept after the object is gone.
     async fn id(&self) -> ID {
-        global_id(self.1.node_kind(), self.0.object_id)
+        global_id(node_kind(self.1), self.0.object_id)
     }
 
     /// The object's name when the event happened.
@@ -806,7 +582,7 @@ impl EventSubject {
 
     /// The object as it is now: null once deleted, or when the viewer may not see it.
     async fn node(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::graphql::Node>> {
-        crate::graphql::load_node(ctx, &global_id(self.1.node_kind(), self.0.object_id)).await
+        crate::graphql::load_node(ctx, &global_id(node_kind(self.1), self.0.object_id)).await
     }
 }
 
@@ -1094,15 +870,6 @@ pub async fn saved_filter(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Event
         .map(EventFilter))
 }
 
-/// The next sequence number, for writers of events. Kept here with the log it orders.
-pub async fn next_sequence(conn: &impl ConnectionTrait) -> ApiResult<i64> {
-    let last = event::Entity::find()
-        .order_by_desc(event::Column::Sequence)
-        .one(conn)
-        .await?;
-    Ok(last.map_or(1, |e| e.sequence + 1))
-}
-
 /// A filter to save for the viewer.
 #[derive(InputObject)]
 pub struct CreateEventFilterInput {
@@ -1170,7 +937,7 @@ impl EventFilterMutation {
             .filter(event_filter::Column::PersonId.eq(change.actor.id))
             .count(&change.txn)
             .await?;
-        crate::quotas::ensure_room(
+        crate::rules::quotas::ensure_room(
             "eventFilters",
             crate::graphql::context::quotas(ctx)?.event_filters,
             saved,

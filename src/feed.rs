@@ -18,6 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use entity::enums::EventType;
 use entity::{event, event_subject};
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::{Semaphore, SemaphorePermit, broadcast};
@@ -26,10 +27,10 @@ use uuid::Uuid;
 use async_graphql::{Context, Subscription};
 use futures_util::Stream;
 
-use crate::access::Reach;
 use crate::error::{ApiError, ApiResult};
-use crate::event::{Event, EventCriteria, EventFilterInput, EventType};
+use crate::event::{Event, EventCriteria, EventFilterInput};
 use crate::graphql::context::{RequestScope, scope};
+use crate::rules::access::Reach;
 use crate::store::db::Db;
 
 /// How often the reader looks for new events without being told.
@@ -137,7 +138,7 @@ impl Feed {
     pub async fn start(db: &Db, backlog: usize, history: usize) -> ApiResult<Feed> {
         let db = db.companion(2).await?;
         let (sender, _) = broadcast::channel(backlog.max(1));
-        let last = crate::event::next_sequence(&db.conn).await? - 1;
+        let last = crate::rules::change::next_sequence(&db.conn).await? - 1;
         let history = Arc::new(Mutex::new(History {
             batches: VecDeque::new(),
             events: 0,
@@ -292,7 +293,9 @@ async fn listen(db: Db, alive: Weak<()>) {
         let connected = async {
             let mut listener =
                 PgListener::connect_with(db.conn.get_postgres_connection_pool()).await?;
-            listener.listen(crate::change::EVENTS_CHANNEL).await?;
+            listener
+                .listen(crate::rules::change::EVENTS_CHANNEL)
+                .await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         }
         .await;
@@ -382,7 +385,7 @@ async fn start(
         }
         None => {
             let receiver = feed.subscribe();
-            let seen = crate::event::next_sequence(&scope.db.conn).await? - 1;
+            let seen = crate::rules::change::next_sequence(&scope.db.conn).await? - 1;
             (receiver, Some(VecDeque::new()), seen)
         }
     };
@@ -418,7 +421,7 @@ struct Live {
     scope: Arc<RequestScope>,
     viewer: Uuid,
     /// What authenticated the connection; the stream ends with it.
-    credential: crate::auth::Credential,
+    credential: crate::rules::auth::Credential,
     criteria: EventCriteria,
     receiver: broadcast::Receiver<FeedBatch>,
     /// Turns to read the database, shared with the feed (see `STARTS_AT_ONCE`).
@@ -499,7 +502,7 @@ impl Live {
     /// Whether the connection's credential no longer authenticates; if so the stream ends,
     /// telling why after the events already queued.
     async fn credential_ended(&mut self) -> ApiResult<bool> {
-        if crate::auth::still_valid(&self.scope.db, &self.credential).await? {
+        if crate::rules::auth::still_valid(&self.scope.db, &self.credential).await? {
             return Ok(false);
         }
         self.ended = true;
@@ -562,7 +565,7 @@ impl Live {
     /// Queues what the viewer may see of `batch` now, and ends the stream when the batch ends
     /// its credential.
     async fn consider(&mut self, batch: &FeedNews) -> ApiResult<()> {
-        if let crate::auth::Credential::Session { id, .. } = self.credential
+        if let crate::rules::auth::Credential::Session { id, .. } = self.credential
             && batch.ended_sessions.contains(&id)
             && Box::pin(self.credential_ended()).await?
         {

@@ -9,6 +9,7 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{AccountType, InvitationKind, InvitationState, TeamRole};
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{invitation, invitation_app};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait,
@@ -16,16 +17,15 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::access::Reach;
 use crate::app::{self, App};
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::TotalCount;
 use crate::graphql::context::{Batch, load_by_id, loader, reach, scope};
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{Person, PersonId};
+use crate::rules::access::Reach;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::team::{self, Team, TeamId};
 
 load_by_id!(InvitationId, invitation);
@@ -321,7 +321,7 @@ async fn send(
         .filter(invitation::Column::CreatedAt.gt(Utc::now() - chrono::Duration::hours(1)))
         .count(&change.txn)
         .await?;
-    crate::quotas::ensure_room(
+    crate::rules::quotas::ensure_room(
         "invitationsPerHour",
         quotas.invitations_per_hour,
         sent,
@@ -339,7 +339,7 @@ async fn send(
             .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
             .count(&change.txn)
             .await?;
-        crate::quotas::ensure_room(
+        crate::rules::quotas::ensure_room(
             "pendingInvitations",
             quotas.pending_invitations,
             waiting,
@@ -371,7 +371,7 @@ async fn send(
             ids: vec![existing.id],
         });
     }
-    let secret = crate::auth::new_secret(crate::auth::INVITATION_PREFIX);
+    let secret = crate::rules::auth::new_secret(crate::rules::auth::INVITATION_PREFIX);
     let now = Utc::now();
     let model = invitation::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -383,7 +383,7 @@ async fn send(
         team_id: Set(offer.team),
         app_id: Set(offer.app),
         payment_method_id: Set(offer.payment_method),
-        secret_hash: Set(crate::auth::hash_secret(&secret)),
+        secret_hash: Set(crate::rules::auth::hash_secret(&secret)),
         created_at: Set(now),
         expires_at: Set(now + offer.expires_in),
         decided_at: Set(None),
@@ -426,11 +426,11 @@ async fn send(
     // The mail goes only while the address was sent few this hour, whoever sent them: the
     // invitation stands either way (the inviter has its link; a signed-in invitee sees it), and
     // whether it was mailed is not told, which would tell the inviter of others' invitations.
-    let mailed = crate::mail::sent_to_recently(&change.txn, &offer.email).await?;
+    let mailed = crate::rules::mail::sent_to_recently(&change.txn, &offer.email).await?;
     if mailed < quotas.mails_per_address {
-        crate::mail::queue_invitation(
+        crate::rules::mail::queue_invitation(
             &change.txn,
-            crate::mail::InvitationMail {
+            crate::rules::mail::InvitationMail {
                 to: &offer.email,
                 inviter: &change.actor.name,
                 what: &offer.what,
@@ -560,7 +560,12 @@ impl InvitationMutation {
         let expires_in = expiry(input.expires_in_days)?;
         let app_ids = input.app_ids.unwrap_or_default();
         let max = crate::graphql::context::quotas(ctx)?.invitation_apps;
-        crate::quotas::ensure_at_most("invitationApps", max, app_ids.len(), "apps per invitation")?;
+        crate::rules::quotas::ensure_at_most(
+            "invitationApps",
+            max,
+            app_ids.len(),
+            "apps per invitation",
+        )?;
         let mut apps = Vec::new();
         for id in app_ids {
             let id = expect_global_id(&id, NodeKind::App)?;
@@ -737,7 +742,7 @@ impl InvitationMutation {
         let email = crate::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let max = crate::graphql::context::quotas(ctx)?.invitation_apps;
-        crate::quotas::ensure_at_most(
+        crate::rules::quotas::ensure_at_most(
             "invitationApps",
             max,
             input.app_ids.len(),
@@ -880,8 +885,9 @@ async fn invitation_to_answer(
         (Some(id), None) => {
             invitation::Entity::find_by_id(expect_global_id(id, NodeKind::Invitation)?)
         }
-        (None, Some(token)) => invitation::Entity::find()
-            .filter(invitation::Column::SecretHash.eq(crate::auth::hash_secret(token.trim()))),
+        (None, Some(token)) => invitation::Entity::find().filter(
+            invitation::Column::SecretHash.eq(crate::rules::auth::hash_secret(token.trim())),
+        ),
         _ => {
             return Err(ApiError::bad_input(
                 "give exactly one of `invitationId` and `token`",
@@ -1348,11 +1354,11 @@ async fn invitation_subjects_in(
 /// does not skip locked rows: a mutation that just failed may still hold one until its rollback
 /// reaches the database, and that invitation is due all the same.)
 pub async fn expire_due(db: &crate::store::db::Db) -> ApiResult<usize> {
-    let txn = crate::change::begin_write(db).await?;
+    let txn = crate::rules::change::begin_write(db).await?;
     let mut select = invitation::Entity::find()
         .filter(invitation::Column::State.eq(InvitationState::Pending))
         .filter(invitation::Column::ExpiresAt.lte(Utc::now()));
-    select = crate::change::lock_for_update(db.backend(), select);
+    select = crate::rules::change::lock_for_update(db.backend(), select);
     let due = select.all(&txn).await?;
     let mut events = Vec::with_capacity(due.len());
     for model in &due {
@@ -1371,7 +1377,7 @@ pub async fn expire_due(db: &crate::store::db::Db) -> ApiResult<usize> {
             payload: serde_json::json!({ "email": model.email, "expiresAt": model.expires_at }),
         });
     }
-    crate::change::append_events(&txn, db.backend(), None, events).await?;
+    crate::rules::change::append_events(&txn, db.backend(), None, events).await?;
     txn.commit().await?;
     db.announce_events();
     Ok(due.len())

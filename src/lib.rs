@@ -4,12 +4,8 @@
 //! sees what, the domain modules (`person`, `team`, `app`, ...) hold each object's GraphQL
 //! type, loaders and rules, `graphql` assembles the schema and `http` serves it.
 
-pub mod accept;
-pub mod access;
 pub mod access_request;
 pub mod app;
-pub mod auth;
-pub mod change;
 pub mod config;
 pub mod developer;
 pub mod error;
@@ -20,20 +16,16 @@ pub mod html;
 pub mod http;
 pub mod invitation;
 pub mod limits;
-pub mod mail;
 pub mod membership;
 pub mod metrics;
 pub mod naming;
 pub mod occupancy;
 pub mod payment_method;
 pub mod person;
-pub mod quotas;
 pub mod rate_limit;
+pub mod rules;
 pub mod seed;
-pub mod session;
-pub mod sign_in;
 pub mod ssh_key;
 pub mod store;
 pub mod team;
 pub mod token;
-pub mod websocket;

@@ -28,7 +28,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Pos, ServerError, ServerResult, Value, Variables};
 
 use crate::error::ApiError;
-use crate::quotas::Quotas;
+use crate::rules::quotas::Quotas;
 use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// The limits of one request. `Limits::default()` holds the documented defaults.

@@ -7,8 +7,9 @@ use warren::config::{
     Cli, Command, LogFormat, PersonCommand, Scope, SeedCommand, ServeArgs, TokenCommand,
 };
 use warren::error::ApiError;
+use warren::rules::auth;
 use warren::store::db::Db;
-use warren::{auth, http, invitation, person, seed};
+use warren::{http, invitation, person, seed};
 
 /// jemalloc instead of the system's malloc: with glibc's, a quarter of the server's CPU per
 /// dashboard request went to malloc and free. jemalloc gave 26 to 36 % more dashboard requests

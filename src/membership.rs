@@ -5,6 +5,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use entity::enums::TeamRole;
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{app_grant, developer_connection, person, team, team_member};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -12,12 +13,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::context::scope;
 use crate::graphql::relay::{NodeKind, expect_global_id};
 use crate::person::Person;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::team::{Team, team_in_change, unlimited_team_in_change};
 
 /// A member's new role.

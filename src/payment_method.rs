@@ -9,6 +9,7 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::PaymentType;
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{app, payment_method, person};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait,
@@ -17,14 +18,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::app::{App, AppConnection, AppId, TeamConnection};
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::{TotalCount, page};
 use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach, scope};
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::person::Person;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
 use crate::team::Team;
@@ -728,7 +728,7 @@ impl PaymentMethodMutation {
         // deletion as an event about itself.
         let mut sql = crate::store::sql::Sql::new(change.backend());
         sql.push("SELECT p.* FROM person p JOIN (")
-            .push(crate::access::billing_paths!())
+            .push(crate::rules::access::billing_paths!())
             .push(") billing ON billing.person_id = p.id WHERE billing.payment_method_id = ")
             .bind(id);
         let billers = person::Model::find_by_statement(sql.statement())

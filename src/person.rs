@@ -7,16 +7,14 @@ use async_graphql::connection::EmptyFields;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::enums::EventType;
 use entity::enums::{AccountType, InvitationState, TeamRole};
 use entity::{app, person, personal_access_token, ssh_key, team};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult};
 use uuid::Uuid;
 
-use crate::access::billing_paths;
 use crate::app::App;
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::EventType;
 use crate::event::{EventFilter, PersonEventFilters};
 use crate::graphql::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
@@ -25,6 +23,8 @@ use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, scope
 use crate::graphql::relay::{NodeKind, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{PaymentMethod, PaymentMethodConnection};
+use crate::rules::access::billing_paths;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::ssh_key::SshKey;
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
@@ -623,7 +623,7 @@ impl PersonMutation {
             reach
                 .team_ids()
                 .into_iter()
-                .map(|t| Subject::new(crate::event::EventSubjectKind::Team, t, String::new())),
+                .map(|t| Subject::new(entity::enums::EventSubjectKind::Team, t, String::new())),
         );
         let apps: Vec<Uuid> = developer_connection::Entity::find()
             .select_only()
@@ -659,7 +659,7 @@ impl PersonMutation {
             .filter(personal_access_token::Column::RevokedAt.is_null())
             .exec(&change.txn)
             .await?;
-        crate::session::end_all_of(&change.txn, me).await?;
+        crate::rules::session::end_all_of(&change.txn, me).await?;
         access_request::Entity::update_many()
             .col_expr(
                 access_request::Column::State,

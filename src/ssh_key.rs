@@ -3,18 +3,18 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
+use entity::enums::{EventSubjectKind, EventType};
 use entity::ssh_key;
 
 use uuid::Uuid;
 
 use entity::enums::AccountType;
 
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::TotalCount;
 use crate::graphql::context::{load_by_id, loader, scope};
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
+use crate::rules::change::{Change, NewEvent, Subject};
 
 /// A connection of SSH keys.
 pub type SshKeyConnection = async_graphql::connection::Connection<String, SshKey, TotalCount>;
@@ -196,7 +196,7 @@ impl SshKeyMutation {
             .filter(ssh_key::Column::PersonId.eq(change.actor.id))
             .count(&change.txn)
             .await?;
-        crate::quotas::ensure_room(
+        crate::rules::quotas::ensure_room(
             "sshKeys",
             crate::graphql::context::quotas(ctx)?.ssh_keys,
             held,

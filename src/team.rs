@@ -8,16 +8,14 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::{AccessRequestState, TeamRole};
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{app, person, team};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
-use crate::access::Reach;
 use crate::access_request::{AccessRequest, AccessRequestConnection};
 use crate::app::App;
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::graphql::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
@@ -26,6 +24,8 @@ use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::invitation::{Invitation, InvitationConnection};
 use crate::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
 use crate::person::{Membership, Person};
+use crate::rules::access::Reach;
+use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
 

@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
+use entity::enums::EventType;
 use entity::enums::TokenScope;
 use entity::personal_access_token;
 
@@ -10,12 +11,11 @@ use uuid::Uuid;
 
 use sea_orm::ActiveEnum;
 
-use crate::change::{Change, NewEvent, Subject};
 use crate::error::{ApiError, ApiResult};
-use crate::event::EventType;
 use crate::graphql::connection::TotalCount;
 use crate::graphql::context::{load_by_id, loader, scope};
 use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
+use crate::rules::change::{Change, NewEvent, Subject};
 
 /// A connection of personal access tokens.
 pub type PersonalAccessTokenConnection =
@@ -152,15 +152,20 @@ impl TokenMutation {
                 .count(&change.txn)
                 .await?
         };
-        crate::quotas::ensure_room(
+        crate::rules::quotas::ensure_room(
             "tokens",
             crate::graphql::context::quotas(ctx)?.tokens,
             working,
             "personal access tokens per person (revoke one you no longer use)",
         )?;
-        let token =
-            crate::auth::create_token(&change.txn, viewer.id(), &name, input.scope, expires_in)
-                .await?;
+        let token = crate::rules::auth::create_token(
+            &change.txn,
+            viewer.id(),
+            &name,
+            input.scope,
+            expires_in,
+        )
+        .await?;
         change.record(NewEvent {
             event_type: EventType::PersonalAccessTokenCreated,
             summary: format!(

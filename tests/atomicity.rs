@@ -7,7 +7,7 @@ use common::TestApp;
 use common::demo::{Demo, app_id, payment_method_id, person_uuid, team_id};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use warren::change::fault;
+use warren::rules::change::fault;
 
 const TABLES: [&str; 20] = [
     "person",

@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-async fn app(live: warren::websocket::LiveOptions) -> TestApp {
+async fn app(live: warren::http::websocket::LiveOptions) -> TestApp {
     TestApp::spawn_with(common::Backend::Sqlite, live)
         .await
         .expect("SQLite is always available")
@@ -95,7 +95,7 @@ async fn an_oversized_message_closes_the_connection_with_1009() {
 /// once than `max_operations` with 4429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_and_operations_per_connection_are_bounded() {
-    let app = app(warren::websocket::LiveOptions {
+    let app = app(warren::http::websocket::LiveOptions {
         max_operations: 2,
         ..Default::default()
     })
@@ -136,7 +136,7 @@ async fn ids_and_operations_per_connection_are_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_never_reads_its_pongs_holds_bounded_memory() {
     let _alone = MEMORY.lock().await;
-    let app = app(warren::websocket::LiveOptions {
+    let app = app(warren::http::websocket::LiveOptions {
         heartbeat: Duration::from_secs(2),
         ..Default::default()
     })
@@ -178,7 +178,7 @@ async fn a_peer_that_never_reads_its_pongs_holds_bounded_memory() {
 /// told with `connection_error` and the connection closed with 4408.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_legacy_connection_is_closed_at_the_deadline() {
-    let app = app(warren::websocket::LiveOptions {
+    let app = app(warren::http::websocket::LiveOptions {
         init_timeout: Duration::from_millis(300),
         ..Default::default()
     })
@@ -441,7 +441,7 @@ async fn anonymous_requests_spend_a_budget_of_their_address() {
 /// connections sign in or close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_per_person_and_per_address_are_bounded() {
-    let app = app(warren::websocket::LiveOptions {
+    let app = app(warren::http::websocket::LiveOptions {
         max_connections_per_person: 2,
         max_pending_per_address: 2,
         ..Default::default()
@@ -505,7 +505,7 @@ async fn connections_per_person_and_per_address_are_bounded() {
 /// room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_per_person_are_bounded_over_all_connections() {
-    let app = app(warren::websocket::LiveOptions {
+    let app = app(warren::http::websocket::LiveOptions {
         max_subscriptions_per_person: 2,
         ..Default::default()
     })

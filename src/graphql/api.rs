@@ -22,7 +22,6 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
 
-use crate::auth::{Credential, authenticate_again};
 use crate::error::ApiError;
 use crate::graphql::WarrenSchema;
 use crate::graphql::context::RequestScope;
@@ -30,7 +29,8 @@ use crate::graphql::waves::Waves;
 use crate::limits::{Limits, ListMeter, Shape, check, check_text};
 use crate::occupancy::{Occupancy, Place, Turns};
 use crate::rate_limit::{Charged, ClientAddress, RateLimiter};
-use crate::session::SessionPolicy;
+use crate::rules::auth::{Credential, authenticate_again};
+use crate::rules::session::SessionPolicy;
 use crate::store::db::Db;
 
 /// The schema behind its checks. Cheap to clone.
@@ -118,7 +118,11 @@ impl Api {
     /// The schema, refusing every request over `limits` before it runs and every mutation
     /// over `quotas`; with `rate`, each authenticated request is also charged to its viewer's
     /// budget.
-    pub fn new(limits: Limits, quotas: crate::quotas::Quotas, rate: Option<RateLimiter>) -> Api {
+    pub fn new(
+        limits: Limits,
+        quotas: crate::rules::quotas::Quotas,
+        rate: Option<RateLimiter>,
+    ) -> Api {
         let schema = crate::graphql::build_schema_with(limits, quotas);
         let shape = Shape::of_sdl(&schema.sdl(), &quotas).unwrap_or_else(|err| {
             // The SDL is the schema's own; a test parses it, so this is a bug, not an input.

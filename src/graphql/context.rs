@@ -10,10 +10,10 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::access::Reach;
-use crate::auth::{Credential, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::waves::Waves;
+use crate::rules::access::Reach;
+use crate::rules::auth::{Credential, Viewer};
 use crate::store::db::Db;
 use crate::store::page::PageArgs;
 use crate::store::sql::{EdgeSql, Narrowing, Page};
@@ -126,8 +126,8 @@ pub fn writer<'a>(ctx: &Context<'a>) -> ApiResult<&'a Viewer> {
 }
 
 /// How many objects people and objects may hold (`quotas`), as the server was started with.
-pub fn quotas(ctx: &Context<'_>) -> ApiResult<crate::quotas::Quotas> {
-    ctx.data::<crate::quotas::Quotas>()
+pub fn quotas(ctx: &Context<'_>) -> ApiResult<crate::rules::quotas::Quotas> {
+    ctx.data::<crate::rules::quotas::Quotas>()
         .copied()
         .map_err(|_| ApiError::internal("quotas missing from the schema"))
 }

@@ -9,11 +9,12 @@ pub mod waves;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Interface, MergedObject, Object, Schema, SchemaBuilder};
+use async_graphql::{
+    Context, ErrorExtensions, ID, Interface, MergedObject, Object, Schema, SchemaBuilder,
+};
 
 use crate::access_request::{self, AccessRequest};
 use crate::app::{self, App, Environment};
-use crate::auth::hash_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::event::{self, Event, EventConnection, EventCriteria, EventFilter, EventFilterInput};
 use crate::graphql::context::{loader, scope};
@@ -22,6 +23,7 @@ use crate::invitation::{self as invitations, Invitation};
 use crate::limits::Limits;
 use crate::payment_method::{self, PaymentMethod};
 use crate::person::{self, Person};
+use crate::rules::auth::hash_secret;
 use crate::ssh_key::{self, SshKey};
 use crate::store::page::PageArgs;
 use crate::team::{self, Team};
@@ -52,13 +54,13 @@ pub struct Mutation(
 
 /// The schema with the default request limits and quotas.
 pub fn build_schema() -> WarrenSchema {
-    build_schema_with(Limits::default(), crate::quotas::Quotas::default())
+    build_schema_with(Limits::default(), crate::rules::quotas::Quotas::default())
 }
 
 /// The schema alone, with the parser's recursion bounded by `limits` and the mutations holding
 /// people and objects to `quotas`; `api::Api` puts the other limits, the rate limit and
 /// metrics in front of it.
-pub fn build_schema_with(limits: Limits, quotas: crate::quotas::Quotas) -> WarrenSchema {
+pub fn build_schema_with(limits: Limits, quotas: crate::rules::quotas::Quotas) -> WarrenSchema {
     schema_builder()
         .data(quotas)
         // The parser's own recursion (nested selection sets, lists and objects in values).
@@ -254,5 +256,28 @@ impl Query {
             .load_one(invitations::InvitationBySecret(hash_secret(token.trim())))
             .await?;
         Ok(found.map(Invitation))
+    }
+}
+
+/// What a client sees of an `ApiError`: its message and `extensions.code`, with the limit and
+/// its maximum for OVER_LIMIT and the objects in the way for CONFLICT (docs/rules.md, "What an
+/// error looks like").
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+            ext.set("code", err.code());
+            if let ApiError::OverLimit { limit, max, .. } = &err {
+                ext.set("limit", *limit);
+                ext.set("max", *max);
+            }
+            if let ApiError::Conflict { ids, .. } = &err
+                && !ids.is_empty()
+            {
+                ext.set(
+                    "ids",
+                    ids.iter().map(|id| id.to_string()).collect::<Vec<_>>(),
+                );
+            }
+        })
     }
 }

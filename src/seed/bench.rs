@@ -17,8 +17,8 @@ use entity::{
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
-use crate::auth;
 use crate::error::{ApiError, ApiResult};
+use crate::rules::auth;
 use crate::seed::SeedReport;
 use crate::seed::world::Clock;
 use crate::store::db::Db;
@@ -54,8 +54,8 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     let is_client = |p: usize| p % 10 == 9;
     let mut clock = Clock::fixed();
     // A write transaction from the start (see `seed::demo`).
-    let txn = crate::change::begin_write(db).await?;
-    if crate::event::next_sequence(&txn).await? != 1 {
+    let txn = crate::rules::change::begin_write(db).await?;
+    if crate::rules::change::next_sequence(&txn).await? != 1 {
         return Err(ApiError::Conflict {
             message: "the bench world needs an empty database".to_owned(),
             ids: Vec::new(),

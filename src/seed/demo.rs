@@ -13,8 +13,8 @@ use crate::store::db::Db;
 pub async fn demo(db: &Db) -> ApiResult<SeedReport> {
     // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and
     // then writes fails at once when another connection committed in between.
-    let txn = crate::change::begin_write(db).await?;
-    let next_sequence = crate::event::next_sequence(&txn).await?;
+    let txn = crate::rules::change::begin_write(db).await?;
+    let next_sequence = crate::rules::change::next_sequence(&txn).await?;
     let mut w = World::new(&txn, Clock::now()).with_sequence_from(next_sequence);
     use AccountType::{Client, Developer};
     use TeamRole::{Limited, Unlimited};

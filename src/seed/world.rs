@@ -14,8 +14,8 @@ use entity::{
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use crate::auth;
 use crate::error::ApiResult;
+use crate::rules::auth;
 
 /// Hands out UUID v7 ids and timestamps from a clock that ticks one millisecond per object,
 /// so a world is ordered by creation and, from a fixed start, the same on every run.

@@ -45,7 +45,7 @@ pub async fn person_uuid(app: &TestApp, email: &str) -> Uuid {
 
 pub async fn token(app: &TestApp, email: &str) -> String {
     let person = person_uuid(app, email).await;
-    warren::auth::create_token(&app.db.conn, person, "test", TokenScope::Write, None)
+    warren::rules::auth::create_token(&app.db.conn, person, "test", TokenScope::Write, None)
         .await
         .map_err(|e| e.message())
         .expect("token")

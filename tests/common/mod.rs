@@ -98,13 +98,13 @@ fn postgres_admin_url() -> Option<String> {
 impl TestApp {
     /// A server on a fresh database, or `None` when that backend is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        TestApp::spawn_with(backend, warren::websocket::LiveOptions::default()).await
+        TestApp::spawn_with(backend, warren::http::websocket::LiveOptions::default()).await
     }
 
     /// `spawn` with the live-connection options given.
     pub async fn spawn_with(
         backend: Backend,
-        ws: warren::websocket::LiveOptions,
+        ws: warren::http::websocket::LiveOptions,
     ) -> Option<TestApp> {
         TestApp::spawn_configured(backend, |addr| async move {
             let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
@@ -351,7 +351,7 @@ macro_rules! on_both_backends {
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         $crate::on_both_databases!(
-            mod sqlite, postgres with warren::websocket::LiveOptions::default();
+            mod sqlite, postgres with warren::http::websocket::LiveOptions::default();
             $($name),*
         );
     };

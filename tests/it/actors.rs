@@ -361,7 +361,7 @@ impl<'a> Harness<'a> {
 
     async fn world(&mut self, setup: Setup, actor: Actor) -> Fixture {
         self.worlds += 1;
-        let txn = warren::change::begin_write(&self.app.db)
+        let txn = warren::rules::change::begin_write(&self.app.db)
             .await
             .map_err(|e| e.message())
             .expect("begin a transaction for the world");

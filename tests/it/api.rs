@@ -25,7 +25,7 @@ async fn no_token_is_unauthenticated_and_a_bad_one_is_refused(app: TestApp) {
 async fn expired_and_revoked_tokens_stop_working(app: TestApp) {
     Demo::seed(&app).await;
     let ana = common::demo::person_uuid(&app, "ana@demo.example").await;
-    let expired = warren::auth::create_token(
+    let expired = warren::rules::auth::create_token(
         &app.db.conn,
         ana,
         "old",
@@ -40,10 +40,11 @@ async fn expired_and_revoked_tokens_stop_working(app: TestApp) {
         .await;
     assert_eq!(status, 401);
 
-    let revoked = warren::auth::create_token(&app.db.conn, ana, "gone", TokenScope::Read, None)
-        .await
-        .map_err(|e| e.message())
-        .expect("token");
+    let revoked =
+        warren::rules::auth::create_token(&app.db.conn, ana, "gone", TokenScope::Read, None)
+            .await
+            .map_err(|e| e.message())
+            .expect("token");
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
     entity::personal_access_token::ActiveModel {
         id: Set(revoked.model.id),
@@ -234,10 +235,10 @@ async fn invitation_links_can_be_previewed_by_their_holder(app: TestApp) {
         .await
         .expect("query")
         .expect("Gus's invitation");
-    let secret = warren::auth::new_secret(warren::auth::INVITATION_PREFIX);
+    let secret = warren::rules::auth::new_secret(warren::rules::auth::INVITATION_PREFIX);
     entity::invitation::ActiveModel {
         id: Set(invitation.id),
-        secret_hash: Set(warren::auth::hash_secret(&secret)),
+        secret_hash: Set(warren::rules::auth::hash_secret(&secret)),
         ..Default::default()
     }
     .update(&app.db.conn)
@@ -250,7 +251,7 @@ async fn invitation_links_can_be_previewed_by_their_holder(app: TestApp) {
         data["invitation"],
         json!({ "email": "gus@demo.example", "kind": "TEAM", "role": "LIMITED", "targetName": "Rocket", "team": null, "invitedBy": { "name": "Ana Alvarez" } })
     );
-    let unknown = warren::auth::new_secret(warren::auth::INVITATION_PREFIX);
+    let unknown = warren::rules::auth::new_secret(warren::rules::auth::INVITATION_PREFIX);
     let data = app.query(&demo.fay, q, json!({ "token": unknown })).await;
     assert!(data["invitation"].is_null());
 }

@@ -158,8 +158,8 @@ async fn developer(app: &TestApp, name: &str) -> Developer {
 
 /// A browser session of `person`, as signing in starts one: the secret its cookie carries.
 async fn session_of(app: &TestApp, person: Uuid) -> String {
-    let policy = warren::session::SessionPolicy::for_public_url(&app.url(""));
-    warren::session::start(&app.db.conn, person, &policy)
+    let policy = warren::rules::session::SessionPolicy::for_public_url(&app.url(""));
+    warren::rules::session::start(&app.db.conn, person, &policy)
         .await
         .map_err(|err| err.message())
         .expect("session")
@@ -373,7 +373,7 @@ async fn open_graphiql(app: &TestApp, test: &str, sign_in: SignIn<'_>) -> Script
         SignIn::HeadersTab(token) => json!({ "op": "open", "token": token }),
         SignIn::SessionCookie(secret) => json!({
             "op": "open",
-            "cookie": { "name": warren::session::SESSION_COOKIE, "value": secret },
+            "cookie": { "name": warren::rules::session::SESSION_COOKIE, "value": secret },
         }),
     };
     browser.send(open).await;

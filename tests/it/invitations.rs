@@ -12,7 +12,7 @@ async fn sign_up(app: &TestApp, name: &str, email: &str, account: AccountType) -
         .await
         .map_err(|e| e.message())
         .expect("person");
-    warren::auth::create_token(&app.db.conn, person.id, "test", TokenScope::Write, None)
+    warren::rules::auth::create_token(&app.db.conn, person.id, "test", TokenScope::Write, None)
         .await
         .map_err(|e| e.message())
         .expect("token")

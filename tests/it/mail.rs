@@ -127,7 +127,7 @@ impl MailServer {
 async fn mailing_app(backend: common::Backend, port: u16) -> Option<TestApp> {
     TestApp::spawn_configured(backend, |addr| async move {
         let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
-        settings.mail = warren::mail::MailSettings {
+        settings.mail = warren::rules::mail::MailSettings {
             smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
             from: "warren <warren@example.com>".to_owned(),
             retry_base: Duration::from_millis(200),

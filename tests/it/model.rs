@@ -1872,7 +1872,7 @@ impl<'a> Service<'a> {
     /// Makes every mutation of `person` fail just before commit (`on`), or work again.
     fn arm_fault(&self, person: usize, on: bool) {
         #[cfg(feature = "fault-injection")]
-        warren::change::fault::arm(self.uuids[person], on);
+        warren::rules::change::fault::arm(self.uuids[person], on);
         #[cfg(not(feature = "fault-injection"))]
         let _ = (person, on);
     }

@@ -103,11 +103,12 @@ async fn a_developer_with_belongings_cannot_become_a_client(app: TestApp) {
 async fn read_tokens_cannot_mutate(app: TestApp) {
     Demo::seed(&app).await;
     let ana = person_uuid(&app, "ana@demo.example").await;
-    let read = warren::auth::create_token(&app.db.conn, ana, "reader", TokenScope::Read, None)
-        .await
-        .map_err(|e| e.message())
-        .expect("token")
-        .secret;
+    let read =
+        warren::rules::auth::create_token(&app.db.conn, ana, "reader", TokenScope::Read, None)
+            .await
+            .map_err(|e| e.message())
+            .expect("token")
+            .secret;
     let (_, body) = app
         .graphql_raw(
             Some(&read),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 async fn small_limits(backend: common::Backend) -> Option<TestApp> {
     TestApp::spawn_configured(backend, |addr| async move {
         let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
-        settings.quotas = warren::quotas::Quotas {
+        settings.quotas = warren::rules::quotas::Quotas {
             ssh_keys: 2,
             tokens: 3,
             event_filters: 1,

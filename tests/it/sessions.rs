@@ -21,14 +21,14 @@ async fn signed_in(app: &TestApp, email: &str) -> (String, String) {
         .person("Sid", email, entity::enums::AccountType::Developer)
         .await
         .expect("person");
-    let policy = warren::session::SessionPolicy::for_public_url(&app.url(""));
-    let secret = warren::session::start(&app.db.conn, person, &policy)
+    let policy = warren::rules::session::SessionPolicy::for_public_url(&app.url(""));
+    let secret = warren::rules::session::start(&app.db.conn, person, &policy)
         .await
         .map_err(|e| e.message())
         .expect("session");
     (
         email.to_owned(),
-        format!("{}={secret}", warren::session::SESSION_COOKIE),
+        format!("{}={secret}", warren::rules::session::SESSION_COOKIE),
     )
 }
 

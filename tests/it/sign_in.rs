@@ -77,14 +77,16 @@ async fn signing_in_app(
             let public_url = format!("http://{addr}");
             let started = Provider::start(&public_url).await;
             let mut settings = warren::http::Settings::new(&public_url);
-            settings.providers.push(warren::sign_in::ProviderConfig {
-                name: "test".to_owned(),
-                issuer: issuer
-                    .map(|wrong| started.issuer.replace("localhost", &wrong))
-                    .unwrap_or_else(|| started.issuer.clone()),
-                client_id: "warren".to_owned(),
-                client_secret: "test-secret".to_owned(),
-            });
+            settings
+                .providers
+                .push(warren::http::sign_in::ProviderConfig {
+                    name: "test".to_owned(),
+                    issuer: issuer
+                        .map(|wrong| started.issuer.replace("localhost", &wrong))
+                        .unwrap_or_else(|| started.issuer.clone()),
+                    client_id: "warren".to_owned(),
+                    client_secret: "test-secret".to_owned(),
+                });
             *provider = Some(started);
             settings
         }

@@ -228,7 +228,7 @@ async fn live_and_stored_visibility_agree(app: TestApp) {
         ("fay@demo.example", &demo.fay),
     ] {
         let person = common::demo::person_uuid(&app, email).await;
-        let reach = warren::access::Reach::load(&app.db.conn, person)
+        let reach = warren::rules::access::Reach::load(&app.db.conn, person)
             .await
             .expect("reach");
         let mut in_memory: Vec<i64> = events
@@ -305,7 +305,7 @@ async fn protocol_violations_close_with_their_codes(app: TestApp) {
 async fn revoking_the_token_ends_the_stream(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let ana = common::demo::person_uuid(&app, "ana@demo.example").await;
-    let second = warren::auth::create_token(
+    let second = warren::rules::auth::create_token(
         &app.db.conn,
         ana,
         "feed",
@@ -345,7 +345,7 @@ async fn revoking_the_token_ends_the_stream(app: TestApp) {
 async fn a_stream_ends_when_its_token_expires(app: TestApp) {
     let demo = Demo::seed(&app).await;
     let ana = common::demo::person_uuid(&app, "ana@demo.example").await;
-    let short = warren::auth::create_token(
+    let short = warren::rules::auth::create_token(
         &app.db.conn,
         ana,
         "short-lived",
@@ -421,7 +421,7 @@ async fn a_subscriber_that_falls_behind_is_told_where_to_resume() {
     // The server's send buffer alone grows to a few MiB (tcp_wmem) before it pushes back:
     // about 130 of these events. Many more writes than that leave no doubt.
     const WRITES: usize = 300;
-    let app = sqlite_app(warren::websocket::LiveOptions {
+    let app = sqlite_app(warren::http::websocket::LiveOptions {
         feed_backlog: 4,
         ..Default::default()
     })
@@ -704,7 +704,7 @@ async fn read_with_resumes(
 
 /// A server whose WebSocket clocks run fast, on SQLite (the database plays no part).
 async fn fast_clocks(init_timeout: Duration, heartbeat: Duration) -> TestApp {
-    sqlite_app(warren::websocket::LiveOptions {
+    sqlite_app(warren::http::websocket::LiveOptions {
         init_timeout,
         heartbeat,
         ..Default::default()
@@ -713,7 +713,7 @@ async fn fast_clocks(init_timeout: Duration, heartbeat: Duration) -> TestApp {
 }
 
 /// A server on SQLite with these live options, which accepts `bulky_events`.
-async fn sqlite_app(live: warren::websocket::LiveOptions) -> TestApp {
+async fn sqlite_app(live: warren::http::websocket::LiveOptions) -> TestApp {
     TestApp::spawn_configured(common::Backend::Sqlite, |addr| async move {
         let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
         settings.live = live;
@@ -788,14 +788,14 @@ const FEED_HISTORY: usize = 8;
 
 on_both_databases!(
     mod sqlite_short_history, postgres_short_history
-        with warren::websocket::LiveOptions { feed_history: super::FEED_HISTORY, ..Default::default() };
+        with warren::http::websocket::LiveOptions { feed_history: super::FEED_HISTORY, ..Default::default() };
     recent_cursors_are_resumed_from_memory,
 );
 
 // Again with no event kept in memory, so that every `after` replays from the database.
 on_both_databases!(
     mod sqlite_from_the_database, postgres_from_the_database
-        with warren::websocket::LiveOptions { feed_history: 0, ..Default::default() };
+        with warren::http::websocket::LiveOptions { feed_history: 0, ..Default::default() };
     after_replays_then_continues_live,
     visibility_is_decided_at_delivery,
     resuming_subscribers_see_every_event_once_under_concurrent_writers,

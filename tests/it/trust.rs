@@ -55,8 +55,8 @@ async fn developer(world: &mut Seeder<'_>, name: &str) -> (Uuid, String) {
 }
 
 /// Another WRITE token of `person`'s, named `name`.
-async fn another_token(app: &TestApp, person: Uuid, name: &str) -> warren::auth::NewToken {
-    warren::auth::create_token(&app.db.conn, person, name, TokenScope::Write, None)
+async fn another_token(app: &TestApp, person: Uuid, name: &str) -> warren::rules::auth::NewToken {
+    warren::rules::auth::create_token(&app.db.conn, person, name, TokenScope::Write, None)
         .await
         .map_err(|e| e.message())
         .expect("a second token")
@@ -267,14 +267,14 @@ async fn signed_in(app: &TestApp, world: &mut Seeder<'_>, email: &str) -> (Uuid,
         .person("Sid", email, AccountType::Developer)
         .await
         .expect("person");
-    let policy = warren::session::SessionPolicy::for_public_url(&app.url(""));
-    let secret = warren::session::start(&app.db.conn, person, &policy)
+    let policy = warren::rules::session::SessionPolicy::for_public_url(&app.url(""));
+    let secret = warren::rules::session::start(&app.db.conn, person, &policy)
         .await
         .map_err(|e| e.message())
         .expect("session");
     (
         person,
-        format!("{}={secret}", warren::session::SESSION_COOKIE),
+        format!("{}={secret}", warren::rules::session::SESSION_COOKIE),
     )
 }
 

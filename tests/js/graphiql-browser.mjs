@@ -54,7 +54,7 @@ async function unpkg(url) {
   const { version } = JSON.parse(await readFile(join(modules, name, 'package.json'), 'utf8'));
   const fits = /^\d+\.\d+\.\d+$/.test(wanted) ? version === wanted : version.split('.')[0] === wanted;
   if (!fits) {
-    throw new Error(`the page wants ${name}@${wanted}, tests/js has ${name}@${version}: change package.json or graphiql() in src/http.rs`);
+    throw new Error(`the page wants ${name}@${wanted}, tests/js has ${name}@${version}: change package.json or graphiql() in src/http/mod.rs`);
   }
   const contentType = file.endsWith('.css') ? 'text/css' : 'application/javascript';
   return { status: 200, contentType, body: await readFile(join(modules, name, file)) };

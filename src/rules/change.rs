@@ -6,15 +6,15 @@
 //! in commit order and a reader resuming "after N" never misses an event that commits later
 //! with a smaller number. SQLite write transactions start IMMEDIATE and are serialised whole.
 
+use entity::enums::{EventSubjectKind, EventType};
 use entity::{event, event_subject, person};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QuerySelect,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryOrder,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::event::{EventSubjectKind, EventType};
 use crate::store::db::Db;
 
 /// Any constant will do: it only has to be the same for every writer of events.
@@ -105,8 +105,8 @@ impl Change {
 
     /// The actor's reach as this transaction sees it, for decisions that must not rest on the
     /// request's earlier snapshot.
-    pub async fn reach(&self) -> ApiResult<crate::access::Reach> {
-        Ok(crate::access::Reach::load(&self.txn, self.actor.id).await?)
+    pub async fn reach(&self) -> ApiResult<crate::rules::access::Reach> {
+        Ok(crate::rules::access::Reach::load(&self.txn, self.actor.id).await?)
     }
 
     pub fn record(&mut self, mut event: NewEvent) {
@@ -204,7 +204,7 @@ pub async fn append_events(
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({EVENT_LOG_LOCK})"))
             .await?;
     }
-    let mut sequence = crate::event::next_sequence(txn).await?;
+    let mut sequence = next_sequence(txn).await?;
     let now = chrono::Utc::now();
     let mut rows = Vec::with_capacity(events.len());
     let mut subjects = Vec::new();
@@ -246,4 +246,14 @@ pub async fn append_events(
             .await?;
     }
     Ok(())
+}
+
+/// The next sequence number of the event log: the write path numbers events with it, the feed
+/// starts after the one before it.
+pub async fn next_sequence(conn: &impl ConnectionTrait) -> ApiResult<i64> {
+    let last = event::Entity::find()
+        .order_by_desc(event::Column::Sequence)
+        .one(conn)
+        .await?;
+    Ok(last.map_or(1, |e| e.sequence + 1))
 }

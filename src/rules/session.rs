@@ -11,8 +11,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::{Credential, Viewer, hash_secret, new_secret};
 use crate::error::{ApiError, ApiResult};
+use crate::rules::auth::{Credential, Viewer, hash_secret, new_secret};
 use crate::store::db::Db;
 
 /// The cookie that carries a session's secret.

@@ -4,6 +4,10 @@
 //! or a browser's session cookie, which only counts on requests a web page of another site
 //! cannot forge (CSRF).
 
+pub mod accept;
+pub mod sign_in;
+pub mod websocket;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,18 +36,18 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-use crate::auth::{Viewer, authenticate_token, bearer_token};
 use crate::error::ApiError;
 use crate::feed::Feed;
 use crate::graphql::api::{Api, CredentialEnded, LiveCredential};
 use crate::graphql::context::RequestScope;
 use crate::graphql::waves::Waves;
+use crate::http::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
+use crate::http::websocket::LiveOptions;
 use crate::limits::Limits;
 use crate::rate_limit::{Allowance, Charged, ClientAddress, RateLimiter};
-use crate::session::{authenticate_session, session_secret};
-use crate::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
+use crate::rules::auth::{Viewer, authenticate_token, bearer_token};
+use crate::rules::session::{authenticate_session, session_secret};
 use crate::store::db::Db;
-use crate::websocket::LiveOptions;
 
 /// How a server is set up, beyond its database.
 #[derive(Debug, Clone)]
@@ -58,11 +62,11 @@ pub struct Settings {
     /// the public URL's own by default.
     pub allowed_origins: Vec<String>,
     /// How invitation mails leave (the outbox worker runs beside the server).
-    pub mail: crate::mail::MailSettings,
+    pub mail: crate::rules::mail::MailSettings,
     /// What one request may ask for (see `limits`).
     pub limits: Limits,
     /// How many objects a person or an object may hold (see `quotas`).
-    pub quotas: crate::quotas::Quotas,
+    pub quotas: crate::rules::quotas::Quotas,
     /// The longest a GraphQL request over HTTP may take; then it is stopped and answered 503.
     pub request_timeout: Duration,
     /// The longest a client may take to send a request's line and headers, counted from when
@@ -72,7 +76,7 @@ pub struct Settings {
     /// Origins whose pages may call the API from the browser (CORS); none by default.
     pub cors_origins: Vec<String>,
     /// The server's WebSocket connections, closed when it shuts down.
-    pub connections: crate::websocket::LiveConnections,
+    pub connections: crate::http::websocket::LiveConnections,
     /// Points a person may spend an hour (see `rate_limit`); 0 turns the limit off.
     pub rate_limit: u64,
     /// Points anonymous requests from one address may spend an hour; 0: no limit for them.
@@ -93,13 +97,13 @@ impl Settings {
             public_url,
             live: LiveOptions::default(),
             providers: Vec::new(),
-            mail: crate::mail::MailSettings::default(),
+            mail: crate::rules::mail::MailSettings::default(),
             limits: Limits::default(),
-            quotas: crate::quotas::Quotas::default(),
+            quotas: crate::rules::quotas::Quotas::default(),
             request_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
-            connections: crate::websocket::LiveConnections::default(),
+            connections: crate::http::websocket::LiveConnections::default(),
             rate_limit: 5_000,
             anonymous_rate_limit: 1_000,
         }
@@ -123,7 +127,7 @@ struct AppState {
     feed: Feed,
     public_url: Arc<str>,
     ws: LiveOptions,
-    connections: crate::websocket::LiveConnections,
+    connections: crate::http::websocket::LiveConnections,
     request_timeout: Duration,
     sign_in: SignIn,
     allowed_origins: Arc<[String]>,
@@ -148,7 +152,7 @@ fn router_with(
     settings: Settings,
     rate: Option<RateLimiter>,
 ) -> Result<Router, String> {
-    let policy = crate::session::SessionPolicy::for_public_url(&settings.public_url);
+    let policy = crate::rules::session::SessionPolicy::for_public_url(&settings.public_url);
     let state = AppState {
         api: Api::new(settings.limits, settings.quotas, rate.clone()),
         db,
@@ -305,7 +309,7 @@ pub async fn serve_with(
         .companion(1)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let mail = tokio::spawn(crate::mail::deliver_periodically(
+    let mail = tokio::spawn(crate::rules::mail::deliver_periodically(
         mail_db,
         settings.mail.clone(),
     ));
@@ -328,7 +332,7 @@ pub async fn serve_with(
     let live_db = live_pool(&db).await?;
     let router = router_with(db, live_db, feed, settings, rate).map_err(std::io::Error::other)?;
     let closing = connections.clone();
-    crate::accept::serve(listener, router, header_timeout, async move {
+    crate::http::accept::serve(listener, router, header_timeout, async move {
         shutdown.await;
         // WebSocket connections are told at once; requests in flight finish meanwhile.
         closing.close_all();
@@ -345,11 +349,11 @@ pub async fn serve_with(
 /// it, so a request would otherwise wait behind deliveries for a connection a subscription had
 /// (re)opened, and a subscription behind requests for one of theirs.
 async fn live_pool(db: &Db) -> std::io::Result<Db> {
-    let Some(live) = crate::websocket::live_runtime() else {
+    let Some(live) = crate::http::websocket::live_runtime() else {
         return Ok(db.clone());
     };
     let db = db.clone();
-    live.spawn(async move { db.sibling(crate::websocket::LIVE_CONNECTIONS).await })
+    live.spawn(async move { db.sibling(crate::http::websocket::LIVE_CONNECTIONS).await })
         .await
         .map_err(std::io::Error::other)?
         .map_err(|e| std::io::Error::other(e.to_string()))
@@ -678,7 +682,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
 /// Serves subscriptions over `graphql-transport-ws` or the legacy `graphql-ws` protocol. The
 /// connection authenticates in `connection_init`: `{"Authorization": "Bearer <token>"}`.
 async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) -> Response {
-    let Some(protocol) = crate::websocket::protocol(&parts.headers) else {
+    let Some(protocol) = crate::http::websocket::protocol(&parts.headers) else {
         return refuse(
             StatusCode::BAD_REQUEST,
             ApiError::bad_input("offer the graphql-transport-ws (or graphql-ws) subprotocol"),
@@ -737,7 +741,7 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
             let shutdown = state.connections.watch();
             // Boxed, so that the task accepting the upgrade holds a pointer, not a second
             // copy of the connection's state; it ends once the connection is handed over.
-            let connection = Box::pin(crate::websocket::serve(
+            let connection = Box::pin(crate::http::websocket::serve(
                 socket,
                 api,
                 protocol,
@@ -749,7 +753,7 @@ async fn subscriptions(state: AppState, parts: &mut axum::http::request::Parts) 
                     connection_data(state, payload, cookie, ended)
                 },
             ));
-            let live = crate::websocket::live_runtime();
+            let live = crate::http::websocket::live_runtime();
             async move {
                 match live {
                     Some(live) => drop(live.spawn(connection)),
@@ -950,14 +954,14 @@ async fn callback(
     headers: HeaderMap,
     Query(request): Query<CallbackRequest>,
 ) -> Response {
-    let mut spent = axum_extra::extract::cookie::Cookie::from(crate::sign_in::SIGN_IN_COOKIE);
+    let mut spent = axum_extra::extract::cookie::Cookie::from(crate::http::sign_in::SIGN_IN_COOKIE);
     spent.set_path("/auth");
     spent.make_removal();
     let jar = CookieJar::new().add(spent);
     match state.sign_in.finish(&state.db, &headers, request).await {
         Ok(signed_in) => {
             if let Some(previous) = session_secret(&headers)
-                && let Err(err) = crate::session::end(&state.db.conn, &previous).await
+                && let Err(err) = crate::rules::session::end(&state.db.conn, &previous).await
             {
                 return sign_in_failed(SignInError::Api(err));
             }
@@ -979,7 +983,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 ApiError::Forbidden("logging out must be asked by a page of this site".to_owned()),
             );
         }
-        if let Err(err) = crate::session::end(&state.db.conn, &secret).await {
+        if let Err(err) = crate::rules::session::end(&state.db.conn, &secret).await {
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, err);
         }
     }

@@ -22,8 +22,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::auth::{hash_secret, new_secret};
-use crate::session::SessionPolicy;
+use crate::rules::auth::{hash_secret, new_secret};
+use crate::rules::session::SessionPolicy;
 use crate::store::db::Db;
 
 /// A client made from a discovery document: the authorization endpoint is known, the token
@@ -419,7 +419,8 @@ impl SignIn {
             name,
         };
         let person_id = find_or_create(db, &identity, attempt.account_type).await?;
-        let session_secret = crate::session::start(&db.conn, person_id, &self.policy).await?;
+        let session_secret =
+            crate::rules::session::start(&db.conn, person_id, &self.policy).await?;
         Ok(SignedIn {
             session_secret,
             return_to: attempt.return_to,
@@ -445,7 +446,7 @@ async fn find_or_create(
 ) -> Result<Uuid, SignInError> {
     // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and then
     // writes fails at once when another connection committed in between.
-    let txn = crate::change::begin_write(db).await?;
+    let txn = crate::rules::change::begin_write(db).await?;
     let now = Utc::now();
     let known = person_identity::Entity::find()
         .filter(person_identity::Column::Issuer.eq(&identity.issuer))

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
-use crate::session::SessionPolicy;
+use crate::rules::session::SessionPolicy;
 use crate::store::db::Db;
 
 /// Every token starts with this, so that secret scanners and people recognise one.
@@ -192,7 +192,7 @@ pub async fn authenticate_again(
             admit_token(db, found).await
         }
         Credential::Session { id, .. } => {
-            crate::session::authenticate_session_id(db, *id, policy).await
+            crate::rules::session::authenticate_session_id(db, *id, policy).await
         }
     }
 }
@@ -205,7 +205,7 @@ pub async fn still_valid(db: &Db, credential: &Credential) -> ApiResult<bool> {
     }
     let id = match credential {
         Credential::PersonalAccessToken { id, .. } => id,
-        Credential::Session { id, .. } => return crate::session::still_open(db, *id).await,
+        Credential::Session { id, .. } => return crate::rules::session::still_open(db, *id).await,
     };
     let found = personal_access_token::Entity::find_by_id(*id)
         .find_also_related(person::Entity)

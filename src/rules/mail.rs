@@ -198,7 +198,7 @@ async fn deliver_due(
     let now = Utc::now();
     // A write transaction from the start (IMMEDIATE on SQLite): one that reads first and then
     // takes its lease fails with "database is locked" whenever a request committed between.
-    let txn = crate::change::begin_write(db).await?;
+    let txn = crate::rules::change::begin_write(db).await?;
     let mut due = mail_outbox::Entity::find()
         .filter(mail_outbox::Column::SentAt.is_null())
         .filter(mail_outbox::Column::NextAttemptAt.lte(now))
