@@ -48,7 +48,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 use warren::store::db::Db;
 
 use support::{Backend, CpuMeter, CpuSplit, Scratch, Server, Summary};

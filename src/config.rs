@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::limits::Limits;
 use crate::http::sign_in::ProviderConfig;
-use crate::limits::Limits;
 use crate::rules::quotas::Quotas;
 use crate::store::db::DEFAULT_DATABASE_URL;
 

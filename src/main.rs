@@ -3,13 +3,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use entity::enums::{AccountType, TokenScope};
 use tracing_subscriber::EnvFilter;
+use warren::api::types::{invitation, person};
 use warren::config::{
     Cli, Command, LogFormat, PersonCommand, Scope, SeedCommand, ServeArgs, TokenCommand,
 };
 use warren::error::ApiError;
 use warren::rules::auth;
 use warren::store::db::Db;
-use warren::{http, invitation, person, seed};
+use warren::{http, seed};
 
 /// jemalloc instead of the system's malloc: with glibc's, a quarter of the server's CPU per
 /// dashboard request went to malloc and free. jemalloc gave 26 to 36 % more dashboard requests

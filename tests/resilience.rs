@@ -57,7 +57,7 @@ async fn ending(socket: &mut ws::Socket) -> Option<u16> {
 async fn an_oversized_message_closes_the_connection_with_1009() {
     let _alone = MEMORY.lock().await;
     let app = app(Default::default()).await;
-    let limit = warren::limits::Limits::default().body_bytes;
+    let limit = warren::api::limits::Limits::default().body_bytes;
     let payload = "x".repeat(limit * 8);
     let before = resident_bytes();
     let mut endings = Vec::new();

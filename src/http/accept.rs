@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::rate_limit::ClientAddress;
+use crate::rules::rate_limit::ClientAddress;
 
 /// Serves `router` on every connection `listener` accepts until `shutdown` completes; then
 /// accepts no more, lets each connection finish the request it is answering and waits for

@@ -36,16 +36,16 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+use crate::api::admission::{Api, CredentialEnded, LiveCredential};
+use crate::api::context::RequestScope;
+use crate::api::limits::Limits;
+use crate::api::waves::Waves;
 use crate::error::ApiError;
 use crate::feed::Feed;
-use crate::graphql::api::{Api, CredentialEnded, LiveCredential};
-use crate::graphql::context::RequestScope;
-use crate::graphql::waves::Waves;
 use crate::http::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::http::websocket::LiveOptions;
-use crate::limits::Limits;
-use crate::rate_limit::{Allowance, Charged, ClientAddress, RateLimiter};
 use crate::rules::auth::{Viewer, authenticate_token, bearer_token};
+use crate::rules::rate_limit::{Allowance, Charged, ClientAddress, RateLimiter};
 use crate::rules::session::{authenticate_session, session_secret};
 use crate::store::db::Db;
 
@@ -505,7 +505,7 @@ fn answer(response: &async_graphql::Response, max: usize) -> Response {
         Ok(()) => body.bytes,
         Err(_) => {
             tracing::info!(max, "an answer over the size limit was not sent");
-            let refusal = json!({ "errors": [crate::limits::answer_too_large(max)] });
+            let refusal = json!({ "errors": [crate::api::limits::answer_too_large(max)] });
             refusal.to_string().into_bytes()
         }
     };
@@ -899,7 +899,7 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    crate::graphql::api::runs(
+    crate::api::admission::runs(
         &document,
         request.operation_name.as_deref(),
         OperationType::Mutation,
@@ -933,7 +933,7 @@ async fn login(
         && let Some(allowance) = state.api.charge_anonymous(address, 1)
         && allowance.refused
     {
-        let error = crate::rate_limit::refusal(&allowance);
+        let error = crate::api::admission::rate_limited(&allowance);
         let body =
             json!({ "errors": [{ "message": error.message, "extensions": error.extensions }] });
         return with_rate_limit(

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
-use crate::graphql::api::{Api, CredentialEnded};
+use crate::api::admission::{Api, CredentialEnded};
 use crate::occupancy::{Occupancy, Turns};
 
 /// The clocks and bounds of live connections.
@@ -571,7 +571,7 @@ fn oversized(text: &str, max: usize) -> String {
         id: Option<std::borrow::Cow<'a, str>>,
     }
     tracing::info!(max, "a WebSocket answer over the size limit was not sent");
-    let error = crate::limits::answer_too_large(max);
+    let error = crate::api::limits::answer_too_large(max);
     // Reading the envelope skips over the payload without keeping any of it.
     let Ok(envelope) = serde_json::from_str::<Envelope>(text) else {
         return serde_json::json!({ "type": "error", "payload": [error] }).to_string();

@@ -4,7 +4,7 @@
 use entity::enums::TokenScope;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 
 use super::TestApp;
 
@@ -35,7 +35,7 @@ impl Demo {
 }
 
 pub async fn person_uuid(app: &TestApp, email: &str) -> Uuid {
-    warren::person::find_by_email(&app.db.conn, email)
+    warren::api::types::person::find_by_email(&app.db.conn, email)
         .await
         .ok()
         .flatten()

@@ -31,7 +31,7 @@ use entity::enums::{AccountType, InvitationKind, PaymentType, TeamRole, TokenSco
 use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

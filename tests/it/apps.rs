@@ -6,7 +6,7 @@ use crate::common::TestApp;
 use crate::common::demo::{Demo, app_id, person_id, team_id};
 use entity::enums::AccountType;
 use serde_json::{Value, json};
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
 
 async fn app_view(app: &TestApp, token: &str, id: &str) -> Value {

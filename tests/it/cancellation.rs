@@ -9,7 +9,7 @@ use entity::enums::{AccountType, PaymentType, TeamRole};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
 
 const CANCEL: &str = "cancelAccount";

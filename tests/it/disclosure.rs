@@ -40,8 +40,8 @@ async fn disconnecting_from_an_unseen_payment_method_is_not_found(app: TestApp) 
     assert_eq!(code, None, "{body}");
     let team = body["data"]["createTeam"]["team"]["id"].clone();
     let acme = payment_method_id(&app, "Acme Corp").await;
-    let unknown = warren::graphql::relay::global_id(
-        warren::graphql::relay::NodeKind::PaymentMethod,
+    let unknown = warren::api::relay::global_id(
+        warren::api::relay::NodeKind::PaymentMethod,
         uuid::Uuid::now_v7(),
     )
     .0;

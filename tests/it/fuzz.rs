@@ -54,7 +54,7 @@ struct Shape {
 
 impl Shape {
     fn of_schema() -> Shape {
-        let sdl = warren::graphql::schema_sdl();
+        let sdl = warren::api::schema_sdl();
         let document = async_graphql::parser::parse_schema(&sdl).expect("the schema's SDL");
         let mut types = HashMap::new();
         for definition in document.definitions {

@@ -33,7 +33,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use warren::graphql::relay::{NodeKind, decode_global_id, global_id};
+use warren::api::relay::{NodeKind, decode_global_id, global_id};
 
 // ---------------------------------------------------------------------------------------------
 // Harness

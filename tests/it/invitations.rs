@@ -8,7 +8,7 @@ use entity::enums::{AccountType, TokenScope};
 use serde_json::{Value, json};
 
 async fn sign_up(app: &TestApp, name: &str, email: &str, account: AccountType) -> String {
-    let person = warren::person::create(&app.db.conn, email, name, account)
+    let person = warren::api::types::person::create(&app.db.conn, email, name, account)
         .await
         .map_err(|e| e.message())
         .expect("person");
@@ -296,7 +296,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
 
     let (id, _) = invite(&app, &demo.ana, "inviteToTeam", json!({ "teamId": rocket, "email": "ivan@demo.example", "role": "LIMITED", "expiresInDays": 1 })).await;
     use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    let (_, uuid) = warren::graphql::relay::decode_global_id(&id).expect("id");
+    let (_, uuid) = warren::api::relay::decode_global_id(&id).expect("id");
     entity::invitation::ActiveModel {
         id: Set(uuid),
         expires_at: Set(chrono::Utc::now() - chrono::Duration::minutes(1)),
@@ -318,7 +318,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         Some("CONFLICT"),
         "expired"
     );
-    let expired = warren::invitation::expire_due(&app.db)
+    let expired = warren::api::types::invitation::expire_due(&app.db)
         .await
         .map_err(|e| e.message())
         .expect("expire");
@@ -562,8 +562,8 @@ async fn concurrent_expiry_expires_each_invitation_once(app: TestApp) {
         .await
         .expect("backdate");
     let (a, b) = tokio::join!(
-        warren::invitation::expire_due(&app.db),
-        warren::invitation::expire_due(&app.db)
+        warren::api::types::invitation::expire_due(&app.db),
+        warren::api::types::invitation::expire_due(&app.db)
     );
     let expired =
         a.map_err(|e| e.message()).expect("first") + b.map_err(|e| e.message()).expect("second");

@@ -5,7 +5,7 @@ use crate::common::demo::{Demo, app_id, person_id, person_uuid, team_id};
 use crate::common::{TestApp, error_code};
 use entity::enums::{AccountType, TeamRole, TokenScope};
 use serde_json::{Value, json};
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
 
 async fn mutate(app: &TestApp, token: &str, query: &str, input: Value) -> Option<String> {

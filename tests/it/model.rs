@@ -1848,8 +1848,7 @@ impl<'a> Service<'a> {
                 .await
                 .map_err(|e| e.message())
                 .expect("token");
-            let global =
-                warren::graphql::relay::global_id(warren::graphql::relay::NodeKind::Person, id).0;
+            let global = warren::api::relay::global_id(warren::api::relay::NodeKind::Person, id).0;
             service.labels.insert(global.clone(), format!("P{p}"));
             service.people.push(global);
             service.uuids.push(id);
@@ -1998,7 +1997,7 @@ impl<'a> Service<'a> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         let (_, id) = app
             .as_str()
-            .and_then(warren::graphql::relay::decode_global_id)
+            .and_then(warren::api::relay::decode_global_id)
             .ok_or_else(|| format!("not an app id: {app}"))?;
         let environments = entity::environment::Entity::find()
             .filter(entity::environment::Column::AppId.eq(id))
@@ -2007,11 +2006,7 @@ impl<'a> Service<'a> {
             .map_err(|e| e.to_string())?;
         match environments.as_slice() {
             [main] => Ok(json!(
-                warren::graphql::relay::global_id(
-                    warren::graphql::relay::NodeKind::Environment,
-                    main.id
-                )
-                .0
+                warren::api::relay::global_id(warren::api::relay::NodeKind::Environment, main.id).0
             )),
             other => Err(format!("a new app has {} environments", other.len())),
         }

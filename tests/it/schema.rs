@@ -6,7 +6,7 @@ use std::path::Path;
 #[test]
 fn schema_file_matches_the_code() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
-    let generated = warren::graphql::schema_sdl();
+    let generated = warren::api::schema_sdl();
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).expect("write schema.graphql");
         return;
@@ -22,7 +22,7 @@ fn schema_file_matches_the_code() {
 /// The names clients are written against (docs/rules.md, "The API's names").
 #[test]
 fn schema_has_every_name_clients_rely_on() {
-    let sdl = warren::graphql::schema_sdl();
+    let sdl = warren::api::schema_sdl();
     let required = [
         (
             "type Query",
@@ -287,7 +287,7 @@ fn schema_has_every_name_clients_rely_on() {
 #[test]
 fn every_type_and_field_has_a_description() {
     use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-    let sdl = warren::graphql::schema_sdl();
+    let sdl = warren::api::schema_sdl();
     let document = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
     let mut missing = Vec::new();
     for definition in &document.definitions {

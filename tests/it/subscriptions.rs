@@ -321,8 +321,8 @@ async fn revoking_the_token_ends_the_stream(app: TestApp) {
         .mutation_code(
             &demo.ana,
             "revokePersonalAccessToken",
-            json!({ "personalAccessTokenId": warren::graphql::relay::global_id(
-                warren::graphql::relay::NodeKind::PersonalAccessToken,
+            json!({ "personalAccessTokenId": warren::api::relay::global_id(
+                warren::api::relay::NodeKind::PersonalAccessToken,
                 second.model.id,
             ).0 }),
         )

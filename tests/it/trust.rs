@@ -19,7 +19,7 @@ use entity::enums::{AccountType, TokenScope};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use warren::graphql::relay::{NodeKind, global_id};
+use warren::api::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
 
 type Seeder<'a> = World<'a, sea_orm::DatabaseConnection>;

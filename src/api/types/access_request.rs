@@ -13,14 +13,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::app::{self, App};
+use crate::api::connection::TotalCount;
+use crate::api::context::{load_by_id, loader, reach, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::app::{self, App};
+use crate::api::types::person::{self, Person};
+use crate::api::types::team::{self, Team};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::TotalCount;
-use crate::graphql::context::{load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
-use crate::person::{self, Person};
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::team::{self, Team};
 
 load_by_id!(AccessRequestId, access_request);
 
@@ -238,11 +238,11 @@ impl AccessRequestMutation {
         input: RequestAppAccessInput,
     ) -> ApiResult<Option<RequestAppAccessPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let (team, role) = crate::team::team_in_change(&change, team_id).await?;
+        let (team, role) = crate::api::types::team::team_in_change(&change, team_id).await?;
         match role {
             Some(TeamRole::Limited) => {}
             Some(TeamRole::Unlimited) => {
@@ -336,7 +336,7 @@ impl AccessRequestMutation {
         input: ApproveAccessRequestInput,
     ) -> ApiResult<Option<ApproveAccessRequestPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if !change.reach().await?.is_unlimited(request.team_id) {
@@ -372,10 +372,14 @@ impl AccessRequestMutation {
         .on_conflict_do_nothing()
         .exec_without_returning(&change.txn)
         .await?;
-        let connected =
-            crate::developer::connection_of(&change, request.requester_id, request.app_id).await?;
+        let connected = crate::api::mutation::developer::connection_of(
+            &change,
+            request.requester_id,
+            request.app_id,
+        )
+        .await?;
         if connected.is_none() {
-            crate::developer::connect(
+            crate::api::mutation::developer::connect(
                 &change,
                 request.requester_id,
                 request.app_id,
@@ -407,7 +411,7 @@ impl AccessRequestMutation {
         input: DenyAccessRequestInput,
     ) -> ApiResult<Option<DenyAccessRequestPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if !change.reach().await?.is_unlimited(request.team_id) {
@@ -440,7 +444,7 @@ impl AccessRequestMutation {
         input: CancelAccessRequestInput,
     ) -> ApiResult<Option<CancelAccessRequestPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let request = pending_request(&change, &input.access_request_id).await?;
         if request.requester_id != change.actor.id {

@@ -1,10 +1,14 @@
 //! The GraphQL schema: the query root, the `Node` interface and Relay plumbing. Building the
 //! schema needs no database, so the SDL test can print it on its own.
 
-pub mod api;
+pub mod admission;
 pub mod connection;
 pub mod context;
+pub mod limits;
+pub mod mutation;
 pub mod relay;
+pub mod subscription;
+pub mod types;
 pub mod waves;
 
 use std::sync::Arc;
@@ -13,43 +17,45 @@ use async_graphql::{
     Context, ErrorExtensions, ID, Interface, MergedObject, Object, Schema, SchemaBuilder,
 };
 
-use crate::access_request::{self, AccessRequest};
-use crate::app::{self, App, Environment};
+use crate::api::context::{loader, scope};
+use crate::api::limits::Limits;
+use crate::api::relay::{NodeKind, decode_global_id};
+use crate::api::types::access_request::{self, AccessRequest};
+use crate::api::types::app::{self, App, Environment};
+use crate::api::types::event::{
+    self, Event, EventConnection, EventCriteria, EventFilter, EventFilterInput,
+};
+use crate::api::types::invitation::{self as invitations, Invitation};
+use crate::api::types::payment_method::{self, PaymentMethod};
+use crate::api::types::person::{self, Person};
+use crate::api::types::ssh_key::{self, SshKey};
+use crate::api::types::team::{self, Team};
+use crate::api::types::token::{self, PersonalAccessToken};
 use crate::error::{ApiError, ApiResult};
-use crate::event::{self, Event, EventConnection, EventCriteria, EventFilter, EventFilterInput};
-use crate::graphql::context::{loader, scope};
-use crate::graphql::relay::{NodeKind, decode_global_id};
-use crate::invitation::{self as invitations, Invitation};
-use crate::limits::Limits;
-use crate::payment_method::{self, PaymentMethod};
-use crate::person::{self, Person};
 use crate::rules::auth::hash_secret;
-use crate::ssh_key::{self, SshKey};
 use crate::store::page::PageArgs;
-use crate::team::{self, Team};
-use crate::token::{self, PersonalAccessToken};
 
 /// At most this many ids per `nodes(ids:)`.
 pub const MAX_NODES: usize = 100;
 
-pub type WarrenSchema = Schema<Query, Mutation, crate::feed::EventSubscription>;
+pub type WarrenSchema = Schema<Query, Mutation, crate::api::subscription::EventSubscription>;
 
 /// Every mutation: each takes one `input` and returns a nullable `<Name>Payload`, runs in one
 /// transaction and records its events in it.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    crate::person::PersonMutation,
-    crate::ssh_key::SshKeyMutation,
-    crate::token::TokenMutation,
-    crate::team::TeamMutation,
-    crate::membership::MembershipMutation,
-    crate::app::AppMutation,
-    crate::developer::DeveloperMutation,
-    crate::payment_method::PaymentMethodMutation,
-    crate::invitation::InvitationMutation,
-    crate::invitation::InvitationAnswerMutation,
-    crate::access_request::AccessRequestMutation,
-    crate::event::EventFilterMutation,
+    crate::api::types::person::PersonMutation,
+    crate::api::types::ssh_key::SshKeyMutation,
+    crate::api::types::token::TokenMutation,
+    crate::api::types::team::TeamMutation,
+    crate::api::mutation::membership::MembershipMutation,
+    crate::api::types::app::AppMutation,
+    crate::api::mutation::developer::DeveloperMutation,
+    crate::api::types::payment_method::PaymentMethodMutation,
+    crate::api::types::invitation::InvitationMutation,
+    crate::api::types::invitation::InvitationAnswerMutation,
+    crate::api::types::access_request::AccessRequestMutation,
+    crate::api::types::event::EventFilterMutation,
 );
 
 /// The schema with the default request limits and quotas.
@@ -68,56 +74,56 @@ pub fn build_schema_with(limits: Limits, quotas: crate::rules::quotas::Quotas) -
         .finish()
 }
 
-fn schema_builder() -> SchemaBuilder<Query, Mutation, crate::feed::EventSubscription> {
-    use crate::graphql::connection::{
+fn schema_builder() -> SchemaBuilder<Query, Mutation, crate::api::subscription::EventSubscription> {
+    use crate::api::connection::{
         AppDeveloperConnection, AppDeveloperEdge, Conn, PersonAppConnection, PersonAppEdge,
         PersonTeamConnection, PersonTeamEdge, TeamAppConnection, TeamAppEdge, TeamMemberConnection,
         TeamMemberEdge,
     };
     // async-graphql's connection types carry no description of their own; every type of the
     // schema has one (tests/it/schema.rs).
-    Schema::build(Query, Mutation::default(), crate::feed::EventSubscription)
-        .override_output_type_description::<crate::access_request::AccessRequestConnection>(
+    Schema::build(Query, Mutation::default(), crate::api::subscription::EventSubscription)
+        .override_output_type_description::<crate::api::types::access_request::AccessRequestConnection>(
             "A page of access requests, with how many there are in all.",
         )
-        .override_output_type_description::<crate::app::AppConnection>(
+        .override_output_type_description::<crate::api::types::app::AppConnection>(
             "A page of apps, with how many there are in all.",
         )
-        .override_output_type_description::<crate::app::TeamConnection>(
+        .override_output_type_description::<crate::api::types::app::TeamConnection>(
             "A page of teams, with how many there are in all.",
         )
         .override_output_type_description::<
-            Conn<Person, crate::person::DeveloperEdge, AppDeveloperConnection, AppDeveloperEdge>,
+            Conn<Person, crate::api::types::person::DeveloperEdge, AppDeveloperConnection, AppDeveloperEdge>,
         >("A page of an app's developers; each edge tells how the developer is connected.")
-        .override_output_type_description::<crate::event::EventConnection>(
+        .override_output_type_description::<crate::api::types::event::EventConnection>(
             "A page of events, with how many the viewer may see in all.",
         )
-        .override_output_type_description::<crate::invitation::InvitationConnection>(
+        .override_output_type_description::<crate::api::types::invitation::InvitationConnection>(
             "A page of invitations, with how many there are in all.",
         )
-        .override_output_type_description::<crate::payment_method::PaymentMethodConnection>(
+        .override_output_type_description::<crate::api::types::payment_method::PaymentMethodConnection>(
             "A page of payment methods, with how many there are in all.",
         )
         .override_output_type_description::<
-            Conn<App, crate::person::DeveloperEdge, PersonAppConnection, PersonAppEdge>,
+            Conn<App, crate::api::types::person::DeveloperEdge, PersonAppConnection, PersonAppEdge>,
         >("A page of a person's apps; each edge tells how the person is connected.")
-        .override_output_type_description::<crate::payment_method::PersonConnection>(
+        .override_output_type_description::<crate::api::types::payment_method::PersonConnection>(
             "A page of people, with how many there are in all.",
         )
         .override_output_type_description::<
-            Conn<Team, crate::person::Membership, PersonTeamConnection, PersonTeamEdge>,
+            Conn<Team, crate::api::types::person::Membership, PersonTeamConnection, PersonTeamEdge>,
         >("A page of a person's teams; each edge carries the person's role.")
-        .override_output_type_description::<crate::token::PersonalAccessTokenConnection>(
+        .override_output_type_description::<crate::api::types::token::PersonalAccessTokenConnection>(
             "A page of personal access tokens, with how many there are in all.",
         )
-        .override_output_type_description::<crate::ssh_key::SshKeyConnection>(
+        .override_output_type_description::<crate::api::types::ssh_key::SshKeyConnection>(
             "A page of SSH keys, with how many there are in all.",
         )
         .override_output_type_description::<
-            Conn<App, crate::team::TeamApp, TeamAppConnection, TeamAppEdge>,
+            Conn<App, crate::api::types::team::TeamApp, TeamAppConnection, TeamAppEdge>,
         >("A page of a team's apps; each edge tells whether the viewer subscribed to the app.")
         .override_output_type_description::<
-            Conn<Person, crate::person::Membership, TeamMemberConnection, TeamMemberEdge>,
+            Conn<Person, crate::api::types::person::Membership, TeamMemberConnection, TeamMemberEdge>,
         >("A page of a team's members; each edge carries the member's role.")
 }
 
@@ -238,7 +244,9 @@ impl Query {
     /// What this request cost against the viewer's hourly budget, and what is left of it; null
     /// without a viewer, or when the server has no rate limit.
     async fn rate_limit(&self, ctx: &Context<'_>) -> Option<RateLimit> {
-        let charged = ctx.data_opt::<Arc<crate::rate_limit::Charged>>()?.get()?;
+        let charged = ctx
+            .data_opt::<Arc<crate::rules::rate_limit::Charged>>()?
+            .get()?;
         Some(RateLimit {
             limit: charged.limit,
             cost: charged.cost,

@@ -16,21 +16,21 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::{
+use crate::api::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
-use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
-use crate::invitation::{Invitation, InvitationConnection};
-use crate::payment_method::{PaymentMethod, PaymentMethodId};
-use crate::person::{DeveloperEdge, Person};
+use crate::api::context::{Batch, Narrow, load_by_id, loader, reach, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::invitation::{Invitation, InvitationConnection};
+use crate::api::types::payment_method::{PaymentMethod, PaymentMethodId};
+use crate::api::types::person::{DeveloperEdge, Person};
+use crate::api::types::ssh_key::{SshKey, SshKeyConnection};
+use crate::api::types::team::Team;
+use crate::error::{ApiError, ApiResult};
 use crate::rules::access;
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::ssh_key::{SshKey, SshKeyConnection};
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
-use crate::team::Team;
 
 load_by_id!(AppId, app);
 load_by_id!(EnvironmentId, environment);
@@ -321,10 +321,16 @@ impl App {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        filter: Option<crate::event::EventFilterInput>,
-    ) -> ApiResult<crate::event::EventConnection> {
+        filter: Option<crate::api::types::event::EventFilterInput>,
+    ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        crate::event::about(ctx, crate::event::About::App(self.0.id), args, filter).await
+        crate::api::types::event::about(
+            ctx,
+            crate::api::types::event::About::App(self.0.id),
+            args,
+            filter,
+        )
+        .await
     }
 }
 
@@ -730,7 +736,7 @@ impl AppMutation {
         input: CreateAppInput,
     ) -> ApiResult<Option<CreateAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "an app name")?;
         let description = clean_description(input.description)?;
         let team_id = input
@@ -762,7 +768,7 @@ impl AppMutation {
         };
         let team = match team_id {
             Some(id) => {
-                let (team, role) = crate::team::team_in_change(&change, id).await?;
+                let (team, role) = crate::api::types::team::team_in_change(&change, id).await?;
                 let role = role.ok_or_else(|| {
                     ApiError::Forbidden(format!("only members create apps in team {}", team.name))
                 })?;
@@ -867,7 +873,7 @@ impl AppMutation {
         input: UpdateAppInput,
     ) -> ApiResult<Option<UpdateAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let name = input
             .name
@@ -919,7 +925,7 @@ impl AppMutation {
         input: DeleteAppInput,
     ) -> ApiResult<Option<DeleteAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, id).await?;
@@ -958,7 +964,7 @@ impl AppMutation {
         input: CreateEnvironmentInput,
     ) -> ApiResult<Option<CreateEnvironmentPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.app_id, NodeKind::App)?;
         let name = crate::naming::clean_name(&input.name, "an environment name")?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -976,7 +982,7 @@ impl AppMutation {
             .await?;
         crate::rules::quotas::ensure_room(
             "environments",
-            crate::graphql::context::quotas(ctx)?.environments,
+            crate::api::context::quotas(ctx)?.environments,
             environments,
             "environments per app",
         )?;
@@ -1018,7 +1024,7 @@ impl AppMutation {
         input: RenameEnvironmentInput,
     ) -> ApiResult<Option<RenameEnvironmentPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
         let name = crate::naming::clean_name(&input.name, "an environment name")?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -1065,7 +1071,7 @@ impl AppMutation {
     ) -> ApiResult<Option<DeleteEnvironmentPayload>> {
         use sea_orm::PaginatorTrait;
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.environment_id, NodeKind::Environment)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (env, rights) = environment_in_change(&change, id).await?;

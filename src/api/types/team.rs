@@ -13,17 +13,17 @@ use entity::{app, person, team};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
-use crate::access_request::{AccessRequest, AccessRequestConnection};
-use crate::app::App;
-use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::{
+use crate::api::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
-use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
-use crate::invitation::{Invitation, InvitationConnection};
-use crate::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
-use crate::person::{Membership, Person};
+use crate::api::context::{Batch, Narrow, Restrict, load_by_id, loader, reach, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::access_request::{AccessRequest, AccessRequestConnection};
+use crate::api::types::app::App;
+use crate::api::types::invitation::{Invitation, InvitationConnection};
+use crate::api::types::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
+use crate::api::types::person::{Membership, Person};
+use crate::error::{ApiError, ApiResult};
 use crate::rules::access::Reach;
 use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::PageArgs;
@@ -33,7 +33,7 @@ load_by_id!(TeamId, team);
 
 // Whether the viewer may see a team: as a member, or by name through a shared app or
 // payment method.
-crate::graphql::context::visibility_by_id!(TeamVisible, visible_teams);
+crate::api::context::visibility_by_id!(TeamVisible, visible_teams);
 
 static MEMBERS: EdgeSql = EdgeSql {
     list: "Team.members",
@@ -145,10 +145,16 @@ impl Team {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        filter: Option<crate::event::EventFilterInput>,
-    ) -> ApiResult<crate::event::EventConnection> {
+        filter: Option<crate::api::types::event::EventFilterInput>,
+    ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        crate::event::about(ctx, crate::event::About::Team(self.0.id), args, filter).await
+        crate::api::types::event::about(
+            ctx,
+            crate::api::types::event::About::Team(self.0.id),
+            args,
+            filter,
+        )
+        .await
     }
 
     /// The members with their roles. Members only; empty for anyone else.
@@ -267,7 +273,7 @@ impl Team {
         }
         let narrow = Narrow {
             restrict: Restrict::Nothing,
-            equals: state.map(|s| ("n.state", crate::access_request::state_value(s))),
+            equals: state.map(|s| ("n.state", crate::api::types::access_request::state_value(s))),
         };
         page(
             ctx,
@@ -501,7 +507,7 @@ impl TeamMutation {
     ) -> ApiResult<Option<CreateTeamPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         if change.actor.account_type != entity::enums::AccountType::Developer {
@@ -549,7 +555,7 @@ impl TeamMutation {
     ) -> ApiResult<Option<RenameTeamPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let name = crate::naming::clean_name(&input.name, "a team name")?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -587,7 +593,7 @@ impl TeamMutation {
     ) -> ApiResult<Option<DeleteTeamPayload>> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let team =
@@ -604,7 +610,7 @@ impl TeamMutation {
             .all(&change.txn)
             .await?;
         // The connections through the team end with it.
-        crate::app::lock_developers_of(&change, &team_apps).await?;
+        crate::api::types::app::lock_developers_of(&change, &team_apps).await?;
         let members: Vec<person::Model> = entity::team_member::Entity::find()
             .filter(entity::team_member::Column::TeamId.eq(id))
             .find_also_related(person::Entity)
@@ -640,7 +646,7 @@ impl TeamMutation {
             .into_iter()
             .filter(|a| !impact.app_ids.contains(a))
             .collect();
-        crate::app::ensure_technical_contacts(&change.txn, &surviving).await?;
+        crate::api::types::app::ensure_technical_contacts(&change.txn, &surviving).await?;
 
         let mut subjects = vec![Subject::new(EventSubjectKind::Team, id, team.name.clone())];
         subjects.extend(members.iter().map(Subject::person));

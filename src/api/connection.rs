@@ -5,9 +5,9 @@ use async_graphql::{Context, Object, ObjectType, OutputType};
 use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
 
+use crate::api::context::{CountKey, EdgeRef, Narrow, PageKey, loader};
+use crate::api::relay::encode_cursor;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::{CountKey, EdgeRef, Narrow, PageKey, loader};
-use crate::graphql::relay::encode_cursor;
 use crate::store::page::{CursorKey, PageArgs};
 use crate::store::sql::EdgeSql;
 

@@ -13,12 +13,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::api::context::scope;
+use crate::api::relay::{NodeKind, expect_global_id};
+use crate::api::types::person::Person;
+use crate::api::types::team::{Team, team_in_change, unlimited_team_in_change};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::scope;
-use crate::graphql::relay::{NodeKind, expect_global_id};
-use crate::person::Person;
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::team::{Team, team_in_change, unlimited_team_in_change};
 
 /// A member's new role.
 #[derive(InputObject)]
@@ -139,13 +139,13 @@ async fn end_membership(change: &Change, team: Uuid, person: Uuid) -> ApiResult<
         .into_tuple()
         .all(&change.txn)
         .await?;
-    crate::app::lock_developers_of(change, &apps).await?;
+    crate::api::types::app::lock_developers_of(change, &apps).await?;
     team_member::Entity::delete_many()
         .filter(team_member::Column::TeamId.eq(team))
         .filter(team_member::Column::PersonId.eq(person))
         .exec(&change.txn)
         .await?;
-    crate::app::ensure_technical_contacts(&change.txn, &apps).await?;
+    crate::api::types::app::ensure_technical_contacts(&change.txn, &apps).await?;
     Ok(apps)
 }
 
@@ -181,7 +181,7 @@ impl MembershipMutation {
         input: ChangeTeamMemberRoleInput,
     ) -> ApiResult<Option<ChangeTeamMemberRolePayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -267,7 +267,7 @@ impl MembershipMutation {
         input: RemoveTeamMemberInput,
     ) -> ApiResult<Option<RemoveTeamMemberPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -305,7 +305,7 @@ impl MembershipMutation {
         input: LeaveTeamInput,
     ) -> ApiResult<Option<LeaveTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (team, role) = team_in_change(&change, team_id).await?;

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use sea_orm::ActiveEnum;
 
+use crate::api::connection::TotalCount;
+use crate::api::context::{load_by_id, loader, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::TotalCount;
-use crate::graphql::context::{load_by_id, loader, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::rules::change::{Change, NewEvent, Subject};
 
 /// A connection of personal access tokens.
@@ -130,7 +130,7 @@ impl TokenMutation {
         input: CreatePersonalAccessTokenInput,
     ) -> ApiResult<Option<CreatePersonalAccessTokenPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "a token name")?;
         let expires_in = match input.expires_in_days {
             None => None,
@@ -154,7 +154,7 @@ impl TokenMutation {
         };
         crate::rules::quotas::ensure_room(
             "tokens",
-            crate::graphql::context::quotas(ctx)?.tokens,
+            crate::api::context::quotas(ctx)?.tokens,
             working,
             "personal access tokens per person (revoke one you no longer use)",
         )?;
@@ -196,7 +196,7 @@ impl TokenMutation {
     ) -> ApiResult<Option<RevokePersonalAccessTokenPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(
             &input.personal_access_token_id,
             NodeKind::PersonalAccessToken,

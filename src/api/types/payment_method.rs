@@ -17,17 +17,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::app::{App, AppConnection, AppId, TeamConnection};
+use crate::api::connection::{TotalCount, page};
+use crate::api::context::{Batch, Narrow, load_by_id, loader, reach, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::app::{App, AppConnection, AppId, TeamConnection};
+use crate::api::types::invitation::{Invitation, InvitationConnection};
+use crate::api::types::person::Person;
+use crate::api::types::team::Team;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::{TotalCount, page};
-use crate::graphql::context::{Batch, Narrow, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
-use crate::invitation::{Invitation, InvitationConnection};
-use crate::person::Person;
 use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
-use crate::team::Team;
 
 load_by_id!(PaymentMethodId, payment_method);
 
@@ -136,12 +136,12 @@ impl PaymentMethod {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        filter: Option<crate::event::EventFilterInput>,
-    ) -> ApiResult<crate::event::EventConnection> {
+        filter: Option<crate::api::types::event::EventFilterInput>,
+    ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        crate::event::about(
+        crate::api::types::event::about(
             ctx,
-            crate::event::About::PaymentMethod(self.0.id),
+            crate::api::types::event::About::PaymentMethod(self.0.id),
             args,
             filter,
         )
@@ -282,7 +282,7 @@ pub struct DeletionImpact {
 impl DeletionImpact {
     /// The apps that would be deleted.
     async fn apps(&self, ctx: &Context<'_>) -> ApiResult<Vec<App>> {
-        crate::graphql::context::metered_list(ctx, self.app_ids.len())?;
+        crate::api::context::metered_list(ctx, self.app_ids.len())?;
         let loaded = loader(ctx)?
             .load_many(self.app_ids.iter().map(|id| AppId(*id)))
             .await?;
@@ -295,7 +295,7 @@ impl DeletionImpact {
 
     /// The payment methods that would be deleted.
     async fn payment_methods(&self, ctx: &Context<'_>) -> ApiResult<Vec<PaymentMethod>> {
-        crate::graphql::context::metered_list(ctx, self.payment_method_ids.len())?;
+        crate::api::context::metered_list(ctx, self.payment_method_ids.len())?;
         let loaded = loader(ctx)?
             .load_many(
                 self.payment_method_ids
@@ -370,7 +370,7 @@ pub(crate) async fn insert_payment_method(
     new: NewPaymentMethod<'_>,
 ) -> ApiResult<payment_method::Model> {
     let label = crate::naming::clean_name(new.label, "a label")?;
-    let invoice_email = crate::person::normalize_email(new.invoice_email)?;
+    let invoice_email = crate::api::types::person::normalize_email(new.invoice_email)?;
     let invoice_address = clean_billing_text(new.invoice_address, "an invoice address", 500)?;
     let vat_id = clean_vat_id(new.vat_id.map(str::to_owned))?;
     let now = chrono::Utc::now();
@@ -619,7 +619,7 @@ impl PaymentMethodMutation {
         input: CreatePaymentMethodInput,
     ) -> ApiResult<Option<CreatePaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = insert_payment_method(&change, NewPaymentMethod::from(&input)).await?;
         change.record(NewEvent {
@@ -642,7 +642,7 @@ impl PaymentMethodMutation {
         input: UpdatePaymentMethodInput,
     ) -> ApiResult<Option<UpdatePaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let label = input
             .label
@@ -652,7 +652,7 @@ impl PaymentMethodMutation {
         let invoice_email = input
             .invoice_email
             .as_deref()
-            .map(crate::person::normalize_email)
+            .map(crate::api::types::person::normalize_email)
             .transpose()?;
         let invoice_address = input
             .invoice_address
@@ -699,7 +699,7 @@ impl PaymentMethodMutation {
         input: DeletePaymentMethodInput,
     ) -> ApiResult<Option<DeletePaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = billed_in_change(&change, id).await?;
@@ -772,12 +772,12 @@ impl PaymentMethodMutation {
         input: ConnectTeamToPaymentMethodInput,
     ) -> ApiResult<Option<ConnectTeamToPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = billed_in_change(&change, pm_id).await?;
-        let team = crate::team::unlimited_team_in_change(
+        let team = crate::api::types::team::unlimited_team_in_change(
             &change,
             team_id,
             "only UNLIMITED members connect a team to a payment method",
@@ -826,11 +826,11 @@ impl PaymentMethodMutation {
         input: DisconnectTeamFromPaymentMethodInput,
     ) -> ApiResult<Option<DisconnectTeamFromPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let (team, _) = crate::team::team_in_change(&change, team_id).await?;
+        let (team, _) = crate::api::types::team::team_in_change(&change, team_id).await?;
         // Billing access is what makes a payment method visible, and it is also the UNLIMITED
         // member's right here: a connected team's UNLIMITED members bill to it. Whoever lacks it
         // gets NOT_FOUND, as for an unknown id, whether or not the team is connected: a refusal
@@ -885,7 +885,7 @@ impl PaymentMethodMutation {
         input: RemovePaymentMethodPersonInput,
     ) -> ApiResult<Option<RemovePaymentMethodPersonPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -926,11 +926,11 @@ impl PaymentMethodMutation {
         input: ChangeAppPaymentMethodInput,
     ) -> ApiResult<Option<ChangeAppPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let rights = crate::app::AppRights::load(&change, app_id).await?;
+        let rights = crate::api::types::app::AppRights::load(&change, app_id).await?;
         let access = rights.access();
         let trial = rights.app.payment_method_id.is_none();
         rights.require(

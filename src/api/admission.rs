@@ -22,14 +22,14 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
 
+use crate::api::WarrenSchema;
+use crate::api::context::RequestScope;
+use crate::api::limits::{Limits, ListMeter, Shape, check, check_text};
+use crate::api::waves::Waves;
 use crate::error::ApiError;
-use crate::graphql::WarrenSchema;
-use crate::graphql::context::RequestScope;
-use crate::graphql::waves::Waves;
-use crate::limits::{Limits, ListMeter, Shape, check, check_text};
 use crate::occupancy::{Occupancy, Place, Turns};
-use crate::rate_limit::{Charged, ClientAddress, RateLimiter};
 use crate::rules::auth::{Credential, authenticate_again};
+use crate::rules::rate_limit::{Allowance, Charged, ClientAddress, RateLimiter};
 use crate::rules::session::SessionPolicy;
 use crate::store::db::Db;
 
@@ -123,7 +123,7 @@ impl Api {
         quotas: crate::rules::quotas::Quotas,
         rate: Option<RateLimiter>,
     ) -> Api {
-        let schema = crate::graphql::build_schema_with(limits, quotas);
+        let schema = crate::api::build_schema_with(limits, quotas);
         let shape = Shape::of_sdl(&schema.sdl(), &quotas).unwrap_or_else(|err| {
             // The SDL is the schema's own; a test parses it, so this is a bug, not an input.
             tracing::error!(%err, "cannot read the schema's own SDL; connections cost 1");
@@ -141,11 +141,7 @@ impl Api {
 
     /// Charges `cost` to the anonymous budget of `address`, for work done outside GraphQL
     /// (starting a sign-in); none without a rate limit.
-    pub fn charge_anonymous(
-        &self,
-        address: ClientAddress,
-        cost: u64,
-    ) -> Option<crate::rate_limit::Allowance> {
+    pub fn charge_anonymous(&self, address: ClientAddress, cost: u64) -> Option<Allowance> {
         let rate = self.checks.rate.as_ref()?;
         Some(rate.charge_address(address.0, cost, Utc::now()))
     }
@@ -184,7 +180,7 @@ impl Api {
             limits,
         )?;
         let label = crate::metrics::operation_label(document, operation_name.as_deref());
-        let cost = crate::rate_limit::cost(measure.requests, measure.complexity);
+        let cost = crate::rules::rate_limit::cost(measure.requests, measure.complexity);
         self.charge(cost, data)?;
         Ok(Admitted {
             label,
@@ -213,7 +209,7 @@ impl Api {
             *slot = Some(allowance);
         }
         if allowance.refused {
-            return Err(crate::rate_limit::refusal(&allowance));
+            return Err(rate_limited(&allowance));
         }
         Ok(())
     }
@@ -343,7 +339,7 @@ impl Renewal {
         }
         let allowance = rate.charge(self.person, self.cost, now);
         if allowance.refused {
-            return Err(crate::rate_limit::refusal(&allowance));
+            return Err(rate_limited(&allowance));
         }
         self.charged_at = now;
         Ok(())
@@ -428,6 +424,29 @@ impl Api {
             }
         }
     }
+}
+
+/// The error refusing a request its viewer's budget cannot pay for (RATE_LIMITED), saying
+/// when to try again.
+pub fn rate_limited(allowance: &Allowance) -> ServerError {
+    let retry_after = (allowance.reset_at - Utc::now()).num_seconds().max(1);
+    let reset_at = allowance
+        .reset_at
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut error = ServerError::new(
+        format!(
+            "this request costs {} points and {} of your {} an hour remain; the budget renews at {reset_at} (in {retry_after} s)",
+            allowance.cost, allowance.remaining, allowance.limit,
+        ),
+        None,
+    );
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", "RATE_LIMITED");
+    extensions.set("cost", allowance.cost);
+    extensions.set("remaining", allowance.remaining);
+    extensions.set("resetAt", reset_at);
+    extensions.set("retryAfter", retry_after);
+    error
 }
 
 #[cfg(test)]

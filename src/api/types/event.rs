@@ -15,24 +15,21 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{EventCategory, EventSubjectKind, EventType};
 use entity::{event, event_filter, event_subject};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder,
-};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::app::{self, App};
+use crate::api::context::{Batch, load_by_id, loader, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::app::{self, App};
+use crate::api::types::payment_method::{self, PaymentMethod};
+use crate::api::types::person::{self, Person};
+use crate::api::types::team::{self, Team};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::{Batch, load_by_id, loader, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
-use crate::payment_method::{self, PaymentMethod};
-use crate::person::{self, Person};
 use crate::rules::access::Reach;
 use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::{CursorKey, PageArgs};
 use crate::store::sql::Sql;
-use crate::team::{self, Team};
 
 load_by_id!(EventFilterId, event_filter);
 
@@ -321,8 +318,8 @@ pub async fn visible_after(
 
 /// The sequence an event cursor points at.
 pub fn cursor_sequence(cursor: &str) -> ApiResult<i64> {
-    sequence_of(crate::graphql::relay::cursor_in(
-        crate::graphql::relay::EVENTS,
+    sequence_of(crate::api::relay::cursor_in(
+        crate::api::relay::EVENTS,
         cursor,
     )?)
 }
@@ -416,32 +413,13 @@ impl Loader<EventSubjects> for Batch {
     type Error = ApiError;
 
     async fn load(&self, keys: &[EventSubjects]) -> ApiResult<HashMap<EventSubjects, Self::Value>> {
-        let mut subjects = subjects_of(&self.0.db.conn, keys.iter().map(|k| k.0)).await?;
+        let mut subjects =
+            crate::store::event_log::subjects_of(&self.0.db.conn, keys.iter().map(|k| k.0)).await?;
         Ok(keys
             .iter()
             .map(|key| (*key, subjects.remove(&key.0).unwrap_or_default()))
             .collect())
     }
-}
-
-/// The subjects of the events `ids`, by event, in one statement (none for no event).
-pub async fn subjects_of(
-    conn: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> ApiResult<HashMap<Uuid, Vec<event_subject::Model>>> {
-    let mut subjects: HashMap<Uuid, Vec<event_subject::Model>> = HashMap::new();
-    let ids: Vec<Uuid> = ids.into_iter().collect();
-    if ids.is_empty() {
-        return Ok(subjects);
-    }
-    for subject in event_subject::Entity::find()
-        .filter(event_subject::Column::EventId.is_in(ids))
-        .all(conn)
-        .await?
-    {
-        subjects.entry(subject.event_id).or_default().push(subject);
-    }
-    Ok(subjects)
 }
 
 /// The saved filters of a batch of people, oldest first.
@@ -524,7 +502,7 @@ pub async fn connection(
     args: PageArgs,
     criteria: EventCriteria,
 ) -> ApiResult<EventConnection> {
-    args.expect_list(crate::graphql::relay::EVENTS)?;
+    args.expect_list(crate::api::relay::EVENTS)?;
     let page = loader(ctx)?
         .load_one(EventsPage {
             args,
@@ -538,8 +516,8 @@ pub async fn connection(
         EventTotal(criteria),
     );
     for event in page.events {
-        let cursor = crate::graphql::relay::encode_cursor(
-            crate::graphql::relay::EVENTS,
+        let cursor = crate::api::relay::encode_cursor(
+            crate::api::relay::EVENTS,
             CursorKey::Sequence(event.sequence),
         );
         connection.edges.push(async_graphql::connection::Edge::new(
@@ -581,8 +559,8 @@ impl EventSubject {
     }
 
     /// The object as it is now: null once deleted, or when the viewer may not see it.
-    async fn node(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::graphql::Node>> {
-        crate::graphql::load_node(ctx, &global_id(node_kind(self.1), self.0.object_id)).await
+    async fn node(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::api::Node>> {
+        crate::api::load_node(ctx, &global_id(node_kind(self.1), self.0.object_id)).await
     }
 }
 
@@ -624,7 +602,7 @@ impl Event {
                     .await?
                     .unwrap_or_default()
                     .into();
-                Ok((crate::graphql::context::reach(ctx).await?, subjects))
+                Ok((crate::api::context::reach(ctx).await?, subjects))
             }
         }
     }
@@ -667,8 +645,8 @@ impl Event {
 
     /// The cursor of this event, for `after:` in `events` and the events subscription.
     async fn cursor(&self) -> String {
-        crate::graphql::relay::encode_cursor(
-            crate::graphql::relay::EVENTS,
+        crate::api::relay::encode_cursor(
+            crate::api::relay::EVENTS,
             CursorKey::Sequence(self.model.sequence),
         )
     }
@@ -723,7 +701,7 @@ impl Event {
     async fn subjects(&self, ctx: &Context<'_>) -> ApiResult<Vec<EventSubject>> {
         let subjects = self.subjects_of(ctx).await?;
         // A deletion names everything it removed: nothing bounds the list ahead.
-        crate::graphql::context::metered_list(ctx, subjects.len())?;
+        crate::api::context::metered_list(ctx, subjects.len())?;
         Ok(subjects)
     }
 
@@ -922,7 +900,7 @@ impl EventFilterMutation {
     ) -> ApiResult<Option<CreateEventFilterPayload>> {
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let name = crate::naming::clean_name(&input.name, "a filter name")?;
         if input.filter.saved_filter_id.is_some() {
             return Err(ApiError::bad_input(
@@ -939,7 +917,7 @@ impl EventFilterMutation {
             .await?;
         crate::rules::quotas::ensure_room(
             "eventFilters",
-            crate::graphql::context::quotas(ctx)?.event_filters,
+            crate::api::context::quotas(ctx)?.event_filters,
             saved,
             "saved event filters per person",
         )?;
@@ -984,7 +962,7 @@ impl EventFilterMutation {
     ) -> ApiResult<Option<DeleteEventFilterPayload>> {
         use sea_orm::ModelTrait;
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.event_filter_id, NodeKind::EventFilter)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let saved = event_filter::Entity::find_by_id(id)

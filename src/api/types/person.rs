@@ -13,28 +13,28 @@ use entity::{app, person, personal_access_token, ssh_key, team};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult};
 use uuid::Uuid;
 
-use crate::app::App;
-use crate::error::{ApiError, ApiResult};
-use crate::event::{EventFilter, PersonEventFilters};
-use crate::graphql::connection::{
+use crate::api::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
 };
-use crate::graphql::context::{Batch, Narrow, Restrict, load_by_id, loader, scope};
-use crate::graphql::relay::{NodeKind, global_id};
-use crate::invitation::{Invitation, InvitationConnection};
-use crate::payment_method::{PaymentMethod, PaymentMethodConnection};
+use crate::api::context::{Batch, Narrow, Restrict, load_by_id, loader, scope};
+use crate::api::relay::{NodeKind, global_id};
+use crate::api::types::app::App;
+use crate::api::types::event::{EventFilter, PersonEventFilters};
+use crate::api::types::invitation::{Invitation, InvitationConnection};
+use crate::api::types::payment_method::{PaymentMethod, PaymentMethodConnection};
+use crate::api::types::ssh_key::SshKey;
+use crate::api::types::team::{Team, TeamId};
+use crate::api::types::token::{PersonalAccessToken, PersonalAccessTokenConnection};
+use crate::error::{ApiError, ApiResult};
 use crate::rules::access::billing_paths;
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::ssh_key::SshKey;
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
-use crate::team::{Team, TeamId};
-use crate::token::{PersonalAccessToken, PersonalAccessTokenConnection};
 
 load_by_id!(PersonId, person);
 
 // Whether the viewer may see a person: it shares a team, an app or a payment method.
-crate::graphql::context::visibility_by_id!(PersonVisible, visible_people);
+crate::api::context::visibility_by_id!(PersonVisible, visible_people);
 
 /// Loads a person if the viewer may see it.
 pub async fn visible_person(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Person>> {
@@ -229,10 +229,16 @@ impl Person {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        filter: Option<crate::event::EventFilterInput>,
-    ) -> ApiResult<crate::event::EventConnection> {
+        filter: Option<crate::api::types::event::EventFilterInput>,
+    ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        crate::event::about(ctx, crate::event::About::Person(self.0.id), args, filter).await
+        crate::api::types::event::about(
+            ctx,
+            crate::api::types::event::About::Person(self.0.id),
+            args,
+            filter,
+        )
+        .await
     }
 
     /// The teams the person belongs to, as far as the viewer belongs to them too; the edge
@@ -307,7 +313,7 @@ impl Person {
         }
         let narrow = Narrow {
             restrict: Restrict::Nothing,
-            equals: state.map(|s| ("n.state", crate::invitation::state_value(s))),
+            equals: state.map(|s| ("n.state", crate::api::types::invitation::state_value(s))),
         };
         page(ctx, &INVITATIONS, self.0.id, args, narrow, Invitation::read).await
     }
@@ -509,7 +515,7 @@ async fn cancellation_blockers(
         .await?;
     for (membership, team) in memberships {
         let Some(team) = team else { continue };
-        crate::team::team_in_change(change, team.id).await?;
+        crate::api::types::team::team_in_change(change, team.id).await?;
         let others = team_member::Entity::find()
             .filter(team_member::Column::TeamId.eq(team.id))
             .filter(team_member::Column::PersonId.ne(person));
@@ -545,7 +551,13 @@ async fn cancellation_blockers(
             .locked(payment_method::Entity::find_by_id(pm.id))
             .one(&change.txn)
             .await?;
-        if !crate::payment_method::has_other_billing_path(change, pm.id, Some(person), None).await?
+        if !crate::api::types::payment_method::has_other_billing_path(
+            change,
+            pm.id,
+            Some(person),
+            None,
+        )
+        .await?
         {
             reasons.push(format!(
                 "you are the last billing path of payment method {} (invite someone or delete it)",
@@ -604,7 +616,7 @@ impl PersonMutation {
         use entity::{access_request, developer_connection, payment_method_person, team_member};
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, QuerySelect};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let me = viewer.id();
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let (reasons, ids) = cancellation_blockers(&change, me).await?;
@@ -632,7 +644,7 @@ impl PersonMutation {
             .into_tuple()
             .all(&change.txn)
             .await?;
-        crate::app::lock_developers_of(&change, &apps).await?;
+        crate::api::types::app::lock_developers_of(&change, &apps).await?;
         team_member::Entity::delete_many()
             .filter(team_member::Column::PersonId.eq(me))
             .exec(&change.txn)
@@ -669,7 +681,7 @@ impl PersonMutation {
             .filter(access_request::Column::State.eq(entity::enums::AccessRequestState::Pending))
             .exec(&change.txn)
             .await?;
-        crate::app::ensure_technical_contacts(&change.txn, &apps).await?;
+        crate::api::types::app::ensure_technical_contacts(&change.txn, &apps).await?;
         person::ActiveModel {
             id: Set(me),
             cancelled_at: Set(Some(now)),
@@ -707,7 +719,7 @@ impl PersonMutation {
     ) -> ApiResult<Option<UpdateViewerPayload>> {
         use sea_orm::{ActiveEnum, ActiveModelTrait, ActiveValue::Set};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let name = input
             .name
             .as_deref()

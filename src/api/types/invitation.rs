@@ -17,16 +17,16 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::app::{self, App};
+use crate::api::connection::TotalCount;
+use crate::api::context::{Batch, load_by_id, loader, reach, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::app::{self, App};
+use crate::api::types::payment_method::{self, PaymentMethod};
+use crate::api::types::person::{Person, PersonId};
+use crate::api::types::team::{self, Team, TeamId};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::TotalCount;
-use crate::graphql::context::{Batch, load_by_id, loader, reach, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
-use crate::payment_method::{self, PaymentMethod};
-use crate::person::{Person, PersonId};
 use crate::rules::access::Reach;
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::team::{self, Team, TeamId};
 
 load_by_id!(InvitationId, invitation);
 
@@ -313,7 +313,7 @@ async fn send(
 ) -> ApiResult<(invitation::Model, String)> {
     use sea_orm::PaginatorTrait;
     let public_url = &scope(ctx)?.public_url;
-    let quotas = crate::graphql::context::quotas(ctx)?;
+    let quotas = crate::api::context::quotas(ctx)?;
     // Each invitation sends a mail: an hourly budget per sender, so that inviting and revoking
     // in a loop cannot mail an address over and over (revoked ones count too).
     let sent = invitation::Entity::find()
@@ -541,7 +541,7 @@ pub struct InviteToTakeOverBillingInput {
 pub struct InvitationMutation;
 
 async fn person_by_email(change: &Change, email: &str) -> ApiResult<Option<entity::person::Model>> {
-    crate::person::find_by_email(&change.txn, email).await
+    crate::api::types::person::find_by_email(&change.txn, email).await
 }
 
 #[Object]
@@ -554,12 +554,12 @@ impl InvitationMutation {
         input: InviteToTeamInput,
     ) -> ApiResult<Option<InviteToTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let email = crate::person::normalize_email(&input.email)?;
+        let email = crate::api::types::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let app_ids = input.app_ids.unwrap_or_default();
-        let max = crate::graphql::context::quotas(ctx)?.invitation_apps;
+        let max = crate::api::context::quotas(ctx)?.invitation_apps;
         crate::rules::quotas::ensure_at_most(
             "invitationApps",
             max,
@@ -574,7 +574,7 @@ impl InvitationMutation {
             }
         }
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let team = crate::team::unlimited_team_in_change(
+        let team = crate::api::types::team::unlimited_team_in_change(
             &change,
             team_id,
             "only UNLIMITED members invite to a team",
@@ -636,15 +636,15 @@ impl InvitationMutation {
         input: InviteToAppInput,
     ) -> ApiResult<Option<InviteToAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
-        let email = crate::person::normalize_email(&input.email)?;
+        let email = crate::api::types::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = app::AppRights::load(&change, app_id).await?;
         rights.require_full_or_billing("inviting developers")?;
         if let Some(person) = person_by_email(&change, &email).await?
-            && crate::developer::connection_of(&change, person.id, app_id)
+            && crate::api::mutation::developer::connection_of(&change, person.id, app_id)
                 .await?
                 .is_some()
         {
@@ -681,9 +681,9 @@ impl InvitationMutation {
         input: InviteToPaymentMethodInput,
     ) -> ApiResult<Option<InviteToPaymentMethodPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
-        let email = crate::person::normalize_email(&input.email)?;
+        let email = crate::api::types::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = entity::payment_method::Entity::find_by_id(pm_id)
@@ -738,10 +738,10 @@ impl InvitationMutation {
         input: InviteToTakeOverBillingInput,
     ) -> ApiResult<Option<InviteToTakeOverBillingPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
-        let email = crate::person::normalize_email(&input.email)?;
+        let viewer = crate::api::context::writer(ctx)?;
+        let email = crate::api::types::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
-        let max = crate::graphql::context::quotas(ctx)?.invitation_apps;
+        let max = crate::api::context::quotas(ctx)?.invitation_apps;
         crate::rules::quotas::ensure_at_most(
             "invitationApps",
             max,
@@ -1020,11 +1020,12 @@ async fn fulfil(
                     .insert(&change.txn)
                     .await?;
                 }
-                if crate::developer::connection_of(change, actor.id, app)
+                if crate::api::mutation::developer::connection_of(change, actor.id, app)
                     .await?
                     .is_none()
                 {
-                    crate::developer::connect(change, actor.id, app, Some(team_id)).await?;
+                    crate::api::mutation::developer::connect(change, actor.id, app, Some(team_id))
+                        .await?;
                 }
             }
             subjects.push(Subject::new(EventSubjectKind::Team, team.id, team.name));
@@ -1036,7 +1037,7 @@ async fn fulfil(
                 .one(&change.txn)
                 .await?
                 .ok_or_else(|| ApiError::not_found("App"))?;
-            if crate::developer::connection_of(change, actor.id, app_id)
+            if crate::api::mutation::developer::connection_of(change, actor.id, app_id)
                 .await?
                 .is_some()
             {
@@ -1045,7 +1046,7 @@ async fn fulfil(
                     ids: vec![app_id],
                 });
             }
-            crate::developer::connect(change, actor.id, app_id, None).await?;
+            crate::api::mutation::developer::connect(change, actor.id, app_id, None).await?;
             subjects.push(Subject::new(EventSubjectKind::App, app.id, app.name));
         }
         InvitationKind::PaymentMethod => {
@@ -1092,9 +1093,9 @@ async fn fulfil(
                         .ok_or_else(|| ApiError::not_found("PaymentMethod"))?
                 }
                 (None, Some(new)) => {
-                    crate::payment_method::insert_payment_method(
+                    crate::api::types::payment_method::insert_payment_method(
                         change,
-                        crate::payment_method::NewPaymentMethod {
+                        crate::api::types::payment_method::NewPaymentMethod {
                             label: &new.label,
                             payment_type: new.payment_type,
                             invoice_email: &new.invoice_email,
@@ -1148,7 +1149,7 @@ impl InvitationAnswerMutation {
         input: AcceptInvitationInput,
     ) -> ApiResult<Option<AcceptInvitationPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let model = invitation_to_answer(
             &change,
@@ -1217,7 +1218,7 @@ impl InvitationAnswerMutation {
         input: DeclineInvitationInput,
     ) -> ApiResult<Option<DeclineInvitationPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let model = invitation_to_answer(
             &change,
@@ -1249,7 +1250,7 @@ impl InvitationAnswerMutation {
         input: RevokeInvitationInput,
     ) -> ApiResult<Option<RevokeInvitationPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.invitation_id, NodeKind::Invitation)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let mut select = invitation::Entity::find_by_id(id);

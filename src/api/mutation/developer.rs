@@ -10,12 +10,12 @@ use entity::{app_grant, developer_connection, person, team, team_app, technical_
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::app::{App, AppRights};
+use crate::api::context::scope;
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::types::app::{App, AppRights};
+use crate::api::types::team::team_in_change;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::context::scope;
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::team::team_in_change;
 
 /// Declares a `<Mutation>Input` naming an app and a team.
 macro_rules! app_team_input {
@@ -120,7 +120,7 @@ pub(crate) async fn connect(
     app: Uuid,
     team: Option<Uuid>,
 ) -> ApiResult<()> {
-    crate::app::lock_developers_of(change, &[app]).await?;
+    crate::api::types::app::lock_developers_of(change, &[app]).await?;
     developer_connection::ActiveModel {
         id: Set(Uuid::now_v7()),
         person_id: Set(person),
@@ -130,7 +130,7 @@ pub(crate) async fn connect(
     }
     .insert(&change.txn)
     .await?;
-    crate::app::ensure_technical_contacts(&change.txn, &[app]).await
+    crate::api::types::app::ensure_technical_contacts(&change.txn, &[app]).await
 }
 
 async fn team_holds_app(change: &Change, team: Uuid, app: Uuid) -> ApiResult<bool> {
@@ -214,7 +214,7 @@ async fn team_name(change: &Change, team: Option<Uuid>) -> ApiResult<Option<Stri
 
 /// Removes a connection with the grant it used and hands on the contact role if needed.
 async fn disconnect(change: &Change, connection: &developer_connection::Model) -> ApiResult<()> {
-    crate::app::lock_developers_of(change, &[connection.app_id]).await?;
+    crate::api::types::app::lock_developers_of(change, &[connection.app_id]).await?;
     developer_connection::Entity::delete_by_id(connection.id)
         .exec(&change.txn)
         .await?;
@@ -226,7 +226,7 @@ async fn disconnect(change: &Change, connection: &developer_connection::Model) -
             .exec(&change.txn)
             .await?;
     }
-    crate::app::ensure_technical_contacts(&change.txn, &[connection.app_id]).await
+    crate::api::types::app::ensure_technical_contacts(&change.txn, &[connection.app_id]).await
 }
 
 #[Object]
@@ -239,12 +239,12 @@ impl DeveloperMutation {
         input: AddAppToTeamInput,
     ) -> ApiResult<Option<AddAppToTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
-        let team = crate::team::unlimited_team_in_change(
+        let team = crate::api::types::team::unlimited_team_in_change(
             &change,
             team_id,
             "only UNLIMITED members add apps to a team",
@@ -295,7 +295,7 @@ impl DeveloperMutation {
         input: RemoveAppFromTeamInput,
     ) -> ApiResult<Option<RemoveAppFromTeamPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -313,11 +313,11 @@ impl DeveloperMutation {
             });
         }
         let subjects = rights.subjects_with_containers(&change).await?;
-        crate::app::lock_developers_of(&change, &[app_id]).await?;
+        crate::api::types::app::lock_developers_of(&change, &[app_id]).await?;
         team_app::Entity::delete_by_id((team_id, app_id))
             .exec(&change.txn)
             .await?;
-        crate::app::ensure_technical_contacts(&change.txn, &[app_id]).await?;
+        crate::api::types::app::ensure_technical_contacts(&change.txn, &[app_id]).await?;
         change.record(NewEvent {
             event_type: EventType::AppRemovedFromTeam,
             summary: format!(
@@ -342,7 +342,7 @@ impl DeveloperMutation {
         input: SubscribeToAppInput,
     ) -> ApiResult<Option<SubscribeToAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -382,7 +382,7 @@ impl DeveloperMutation {
         input: UnsubscribeFromAppInput,
     ) -> ApiResult<Option<UnsubscribeFromAppPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
@@ -416,7 +416,7 @@ impl DeveloperMutation {
         input: SwitchDeveloperConnectionInput,
     ) -> ApiResult<Option<SwitchDeveloperConnectionPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -475,7 +475,7 @@ impl DeveloperMutation {
         input: RemoveAppDeveloperInput,
     ) -> ApiResult<Option<RemoveAppDeveloperPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let person_id = expect_global_id(&input.person_id, NodeKind::Person)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -515,9 +515,9 @@ impl DeveloperMutation {
         input: SetTechnicalContactsInput,
     ) -> ApiResult<Option<SetTechnicalContactsPayload>> {
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
-        let max = crate::graphql::context::quotas(ctx)?.technical_contacts;
+        let max = crate::api::context::quotas(ctx)?.technical_contacts;
         crate::rules::quotas::ensure_at_most(
             "technicalContacts",
             max,

@@ -866,7 +866,7 @@ mod tests {
     use super::*;
 
     fn shape() -> Shape {
-        Shape::of_sdl(&crate::graphql::schema_sdl(), &Quotas::default())
+        Shape::of_sdl(&crate::api::schema_sdl(), &Quotas::default())
             .expect("the schema's SDL parses")
     }
 
@@ -951,7 +951,7 @@ mod tests {
 
     #[test]
     fn the_dashboard_query_is_within_the_default_limits() {
-        let query = include_str!("../tests/queries/dashboard.graphql");
+        let query = include_str!("../../tests/queries/dashboard.graphql");
         let measured = measure(query);
         let limits = Limits::default();
         assert!(measured.depth <= limits.depth, "{measured:?}");
@@ -964,7 +964,7 @@ mod tests {
         );
         assert!(measured.fields <= limits.fields, "{measured:?}");
         assert_eq!(
-            crate::rate_limit::cost(measured.requests, measured.complexity),
+            crate::rules::rate_limit::cost(measured.requests, measured.complexity),
             47,
             "README names the dashboard's rate-limit cost"
         );
@@ -1173,7 +1173,7 @@ mod tests {
             syntax_nesting("{ a(s: \"[[[{{\\\"(\") # [[[[\n b(s: \"\"\"[[[ \\\"\"\" ((\"\"\") }"),
             2
         );
-        let dashboard = include_str!("../tests/queries/dashboard.graphql");
+        let dashboard = include_str!("../../tests/queries/dashboard.graphql");
         assert!(syntax_nesting(dashboard) <= Limits::default().recursion);
     }
 

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use entity::enums::AccountType;
 
+use crate::api::connection::TotalCount;
+use crate::api::context::{load_by_id, loader, scope};
+use crate::api::relay::{NodeKind, expect_global_id, global_id};
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::connection::TotalCount;
-use crate::graphql::context::{load_by_id, loader, scope};
-use crate::graphql::relay::{NodeKind, expect_global_id, global_id};
 use crate::rules::change::{Change, NewEvent, Subject};
 
 /// A connection of SSH keys.
@@ -183,7 +183,7 @@ impl SshKeyMutation {
             QueryFilter,
         };
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let title = crate::naming::clean_name(&input.title, "a key title")?;
         let (public_key, fingerprint) = parse_public_key(&input.public_key)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
@@ -198,7 +198,7 @@ impl SshKeyMutation {
             .await?;
         crate::rules::quotas::ensure_room(
             "sshKeys",
-            crate::graphql::context::quotas(ctx)?.ssh_keys,
+            crate::api::context::quotas(ctx)?.ssh_keys,
             held,
             "SSH keys per person",
         )?;
@@ -254,7 +254,7 @@ impl SshKeyMutation {
     ) -> ApiResult<Option<RemoveSshKeyPayload>> {
         use sea_orm::{EntityTrait, ModelTrait};
         let scope = scope(ctx)?;
-        let viewer = crate::graphql::context::writer(ctx)?;
+        let viewer = crate::api::context::writer(ctx)?;
         let id = expect_global_id(&input.ssh_key_id, NodeKind::SshKey)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let key = ssh_key::Entity::find_by_id(id)

@@ -59,29 +59,6 @@ pub fn cost(requests: u64, nodes: u64) -> u64 {
     requests.div_ceil(100).max(nodes.div_ceil(10_000)).max(1)
 }
 
-/// The error refusing a request its viewer's budget cannot pay for (RATE_LIMITED), saying
-/// when to try again.
-pub fn refusal(allowance: &Allowance) -> async_graphql::ServerError {
-    let retry_after = (allowance.reset_at - Utc::now()).num_seconds().max(1);
-    let reset_at = allowance
-        .reset_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut error = async_graphql::ServerError::new(
-        format!(
-            "this request costs {} points and {} of your {} an hour remain; the budget renews at {reset_at} (in {retry_after} s)",
-            allowance.cost, allowance.remaining, allowance.limit,
-        ),
-        None,
-    );
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", "RATE_LIMITED");
-    extensions.set("cost", allowance.cost);
-    extensions.set("remaining", allowance.remaining);
-    extensions.set("resetAt", reset_at);
-    extensions.set("retryAfter", retry_after);
-    error
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Budget {
     window_start: DateTime<Utc>,

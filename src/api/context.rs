@@ -10,8 +10,8 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use crate::api::waves::Waves;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::waves::Waves;
 use crate::rules::access::Reach;
 use crate::rules::auth::{Credential, Viewer};
 use crate::store::db::Db;
@@ -136,7 +136,7 @@ pub fn quotas(ctx: &Context<'_>) -> ApiResult<crate::rules::quotas::Quotas> {
 /// the request's complexity limit, before its objects load; refused (BAD_USER_INPUT) when the
 /// request would go over it.
 pub fn metered_list(ctx: &Context<'_>, len: usize) -> ApiResult<()> {
-    match ctx.data_opt::<Arc<crate::limits::ListMeter>>() {
+    match ctx.data_opt::<Arc<crate::api::limits::ListMeter>>() {
         Some(meter) => meter.charge(ctx.item.pos, len),
         None => Ok(()),
     }
@@ -329,7 +329,7 @@ macro_rules! load_by_id {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key(pub uuid::Uuid);
 
-        impl async_graphql::dataloader::Loader<$key> for $crate::graphql::context::Batch {
+        impl async_graphql::dataloader::Loader<$key> for $crate::api::context::Batch {
             type Value = entity::$table::Model;
             type Error = $crate::error::ApiError;
 
@@ -356,7 +356,7 @@ macro_rules! visibility_by_id {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $key(pub uuid::Uuid);
 
-        impl async_graphql::dataloader::Loader<$key> for $crate::graphql::context::Batch {
+        impl async_graphql::dataloader::Loader<$key> for $crate::api::context::Batch {
             type Value = bool;
             type Error = $crate::error::ApiError;
 
