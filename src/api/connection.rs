@@ -5,7 +5,7 @@ use async_graphql::{Context, Object, ObjectType, OutputType};
 use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
 
-use crate::api::context::{CountKey, EdgeRef, Narrow, PageKey, loader};
+use crate::api::context::{CountKey, EdgeFilter, EdgeRef, PageKey, loader};
 use crate::api::relay::encode_cursor;
 use crate::error::{ApiError, ApiResult};
 use crate::store::page::{CursorKey, PageArgs};
@@ -76,7 +76,7 @@ pub async fn page<N, E, C, EN>(
     edge: &'static EdgeSql,
     parent: Uuid,
     args: PageArgs,
-    narrow: Narrow,
+    edge_filter: EdgeFilter,
     read: impl Fn(&QueryResult) -> Result<(N, E), DbErr>,
 ) -> ApiResult<Conn<N, E, C, EN>>
 where
@@ -102,7 +102,7 @@ where
         edge: EdgeRef(edge),
         parent,
         args,
-        narrow,
+        edge_filter,
         sequence_key: false,
     };
     let page = loader(ctx)?
@@ -116,7 +116,7 @@ where
             key: Some(CountKey {
                 edge: EdgeRef(edge),
                 parent,
-                narrow,
+                edge_filter,
             }),
         },
     );

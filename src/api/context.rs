@@ -16,7 +16,7 @@ use crate::rules::access::Reach;
 use crate::rules::auth::{Credential, Viewer};
 use crate::store::db::Db;
 use crate::store::page::PageArgs;
-use crate::store::sql::{EdgeSql, Narrowing, Page};
+use crate::store::sql::{EdgeFilterValues, EdgeSql, Page};
 use entity::enums::TokenScope;
 
 /// The state of one request.
@@ -201,28 +201,30 @@ pub enum Restrict {
     BilledPaymentMethods(&'static str),
 }
 
-/// Per-request conditions of an edge: an access restriction and an optional equality (a state
-/// argument, say).
+/// What a resolver asks of an edge beyond its parents and page: an access restriction, named
+/// (resolved against the viewer's reach once per batch, into `store::sql::EdgeFilterValues`),
+/// and an optional equality (a state argument, say). Part of the loader key, so batches group
+/// by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Narrow {
+pub struct EdgeFilter {
     pub restrict: Restrict,
     pub equals: Option<(&'static str, &'static str)>,
 }
 
-impl Narrow {
-    pub const NONE: Narrow = Narrow {
+impl EdgeFilter {
+    pub const NONE: EdgeFilter = EdgeFilter {
         restrict: Restrict::Nothing,
         equals: None,
     };
 
     pub fn restrict(restrict: Restrict) -> Self {
-        Narrow {
+        EdgeFilter {
             restrict,
             equals: None,
         }
     }
 
-    fn resolve(&self, reach: &Reach) -> Narrowing {
+    fn resolve(&self, reach: &Reach) -> EdgeFilterValues {
         let only_ids = match self.restrict {
             Restrict::Nothing => None,
             Restrict::AppsWithVisibleDevelopers(column) => {
@@ -231,7 +233,7 @@ impl Narrow {
             Restrict::ViewerTeams(column) => Some((column, reach.team_ids())),
             Restrict::BilledPaymentMethods(column) => Some((column, reach.billing_ids())),
         };
-        Narrowing {
+        EdgeFilterValues {
             only_ids,
             equals: self.equals,
         }
@@ -244,7 +246,7 @@ pub struct PageKey {
     pub edge: EdgeRef,
     pub parent: Uuid,
     pub args: PageArgs,
-    pub narrow: Narrow,
+    pub edge_filter: EdgeFilter,
     /// Edges ordered by event sequence rather than by id.
     pub sequence_key: bool,
 }
@@ -254,7 +256,7 @@ pub struct PageKey {
 pub struct CountKey {
     pub edge: EdgeRef,
     pub parent: Uuid,
-    pub narrow: Narrow,
+    pub edge_filter: EdgeFilter,
 }
 
 fn group<K, G: std::hash::Hash + Eq>(keys: &[K], by: impl Fn(&K) -> G) -> HashMap<G, Vec<&K>> {
@@ -266,14 +268,14 @@ fn group<K, G: std::hash::Hash + Eq>(keys: &[K], by: impl Fn(&K) -> G) -> HashMa
 }
 
 impl Batch {
-    async fn narrowing(&self, narrow: &Narrow) -> ApiResult<Narrowing> {
-        if narrow.restrict == Restrict::Nothing {
-            return Ok(Narrowing {
+    async fn filter_values(&self, edge_filter: &EdgeFilter) -> ApiResult<EdgeFilterValues> {
+        if edge_filter.restrict == Restrict::Nothing {
+            return Ok(EdgeFilterValues {
                 only_ids: None,
-                equals: narrow.equals,
+                equals: edge_filter.equals,
             });
         }
-        Ok(narrow.resolve(&*self.0.reach().await?))
+        Ok(edge_filter.resolve(&*self.0.reach().await?))
     }
 }
 
@@ -283,14 +285,14 @@ impl Loader<PageKey> for Batch {
 
     async fn load(&self, keys: &[PageKey]) -> ApiResult<HashMap<PageKey, Page>> {
         let mut out = HashMap::new();
-        for ((edge, args, narrow, sequence_key), keys) in
-            group(keys, |k| (k.edge, k.args, k.narrow, k.sequence_key))
+        for ((edge, args, edge_filter, sequence_key), keys) in
+            group(keys, |k| (k.edge, k.args, k.edge_filter, k.sequence_key))
         {
             let parents: Vec<Uuid> = keys.iter().map(|k| k.parent).collect();
-            let narrowing = self.narrowing(&narrow).await?;
+            let filter_values = self.filter_values(&edge_filter).await?;
             let mut pages = edge
                 .0
-                .pages(&self.0.db, &parents, &args, &narrowing, sequence_key)
+                .pages(&self.0.db, &parents, &args, &filter_values, sequence_key)
                 .await?;
             for key in keys {
                 let page = pages.remove(&key.parent).unwrap_or_else(|| Page {
@@ -311,10 +313,10 @@ impl Loader<CountKey> for Batch {
 
     async fn load(&self, keys: &[CountKey]) -> ApiResult<HashMap<CountKey, i64>> {
         let mut out = HashMap::new();
-        for ((edge, narrow), keys) in group(keys, |k| (k.edge, k.narrow)) {
+        for ((edge, edge_filter), keys) in group(keys, |k| (k.edge, k.edge_filter)) {
             let parents: Vec<Uuid> = keys.iter().map(|k| k.parent).collect();
-            let narrowing = self.narrowing(&narrow).await?;
-            let counts = edge.0.counts(&self.0.db, &parents, &narrowing).await?;
+            let filter_values = self.filter_values(&edge_filter).await?;
+            let counts = edge.0.counts(&self.0.db, &parents, &filter_values).await?;
             for key in keys {
                 out.insert(key.clone(), counts.get(&key.parent).copied().unwrap_or(0));
             }

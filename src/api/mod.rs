@@ -45,7 +45,7 @@ pub type WarrenSchema = Schema<Query, Mutation, crate::api::subscription::EventS
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     crate::api::types::person::PersonMutation,
-    crate::api::types::ssh_key::SshKeyMutation,
+    crate::api::mutation::ssh_key::SshKeyMutation,
     crate::api::types::token::TokenMutation,
     crate::api::types::team::TeamMutation,
     crate::api::mutation::membership::MembershipMutation,

@@ -1,8 +1,10 @@
-//! The domain's rules as plain functions, with no GraphQL in them (docs/architecture.md):
-//! who may see and do what (`access`), who is signing in (`auth`, `session`), the one write path
-//! that records every change with its events (`change`), the per-person quotas (`quotas`), the
-//! hourly budgets of people and anonymous addresses (`rate_limit`) and the mail outbox (`mail`). The GraphQL layer above decodes ids and builds payloads around them;
-//! the store below holds the SQL.
+//! The domain's rules as plain functions, with no GraphQL in them (docs/architecture.md): who
+//! may see and do what (`access`), who is signing in (`auth`, `session`), the one write path that
+//! records every change with its events (`change`), how many objects a person or an object may
+//! hold (`quotas`), the hourly budgets of people and anonymous addresses (`rate_limit`), the mail
+//! outbox (`mail`), and the rules of each kind of object as they move here (`ssh_key`). The
+//! GraphQL layer above decodes ids and builds payloads around them; the store below holds the
+//! SQL.
 
 pub mod access;
 pub mod auth;
@@ -11,3 +13,4 @@ pub mod mail;
 pub mod quotas;
 pub mod rate_limit;
 pub mod session;
+pub mod ssh_key;

@@ -89,15 +89,15 @@ pub struct EdgeSql {
     pub condition: &'static str,
 }
 
-/// Extra conditions of one request on an edge: access filters computed from the viewer's
-/// reach, or a state argument.
+/// An `api::context::EdgeFilter` with its values: the ids the viewer's reach allows, the state
+/// argument's column and value, ready to bind into an edge's statements.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Narrowing {
+pub struct EdgeFilterValues {
     pub only_ids: Option<(&'static str, Vec<Uuid>)>,
     pub equals: Option<(&'static str, &'static str)>,
 }
 
-impl Narrowing {
+impl EdgeFilterValues {
     fn apply(&self, sql: &mut Sql) {
         if let Some((column, ids)) = &self.only_ids {
             sql.push(" AND ")
@@ -157,7 +157,7 @@ impl EdgeSql {
         &self,
         sql: &mut Sql,
         parents: &[Uuid],
-        narrowing: &Narrowing,
+        filter_values: &EdgeFilterValues,
         with_node: bool,
     ) {
         sql.push(" FROM ").push(self.from);
@@ -171,7 +171,7 @@ impl EdgeSql {
         if !self.condition.is_empty() {
             sql.push(" AND ").push(self.condition);
         }
-        narrowing.apply(sql);
+        filter_values.apply(sql);
     }
 
     /// One page per parent, for all `parents` in one statement.
@@ -180,7 +180,7 @@ impl EdgeSql {
         db: &Db,
         parents: &[Uuid],
         args: &PageArgs,
-        narrowing: &Narrowing,
+        filter_values: &EdgeFilterValues,
         sequence_key: bool,
     ) -> Result<HashMap<Uuid, Page>, DbErr> {
         let direction = if args.backward { "DESC" } else { "ASC" };
@@ -198,7 +198,7 @@ impl EdgeSql {
             .push(" ")
             .push(direction)
             .push(") AS page_row");
-        self.push_from_where(&mut sql, parents, narrowing, true);
+        self.push_from_where(&mut sql, parents, filter_values, true);
         if let Some(after) = args.after {
             sql.push(" AND ")
                 .push(self.key)
@@ -248,7 +248,7 @@ impl EdgeSql {
         &self,
         db: &Db,
         parents: &[Uuid],
-        narrowing: &Narrowing,
+        filter_values: &EdgeFilterValues,
     ) -> Result<HashMap<Uuid, i64>, DbErr> {
         let mut sql = Sql::new(db.backend());
         sql.push("SELECT ")
@@ -257,15 +257,15 @@ impl EdgeSql {
         // Each row of a join table has exactly one node, so the join only matters to counts
         // when a condition looks at the node.
         let with_node = refers_to_node(self.condition)
-            || narrowing
+            || filter_values
                 .only_ids
                 .as_ref()
                 .is_some_and(|(column, _)| refers_to_node(column))
-            || narrowing
+            || filter_values
                 .equals
                 .as_ref()
                 .is_some_and(|(column, _)| refers_to_node(column));
-        self.push_from_where(&mut sql, parents, narrowing, with_node);
+        self.push_from_where(&mut sql, parents, filter_values, with_node);
         sql.push(" GROUP BY ").push(self.parent);
         let mut counts = HashMap::new();
         for row in db.conn.query_all_raw(sql.statement()).await? {

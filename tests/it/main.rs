@@ -32,6 +32,7 @@ mod model;
 mod mutations;
 mod quotas;
 mod rate_limit;
+mod rules;
 mod schema;
 mod sessions;
 mod sign_in;

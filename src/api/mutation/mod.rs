@@ -1,5 +1,7 @@
-//! Mutations that belong to no one object's type: developer connections (`developer`) and team
-//! memberships (`membership`). Each `XMutation` is merged into the root `Mutation`.
+//! Mutations, each `XMutation` with its Input and Payload types, merged into the root
+//! `Mutation`: developer connections (`developer`), team memberships (`membership`), SSH keys
+//! (`ssh_key`). The rest still sit with their object's type in `api::types`.
 
 pub mod developer;
 pub mod membership;
+pub mod ssh_key;

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::api::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
-use crate::api::context::{Batch, Narrow, load_by_id, loader, reach, scope};
+use crate::api::context::{Batch, EdgeFilter, load_by_id, loader, reach, scope};
 use crate::api::relay::{NodeKind, expect_global_id, global_id};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::{PaymentMethod, PaymentMethodId};
@@ -243,7 +243,7 @@ impl App {
         before: Option<String>,
     ) -> ApiResult<TeamConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        page(ctx, &TEAMS, self.0.id, args, Narrow::NONE, Team::read).await
+        page(ctx, &TEAMS, self.0.id, args, EdgeFilter::NONE, Team::read).await
     }
 
     /// The people with a developer connection; the edge tells through which team (null for a
@@ -261,7 +261,7 @@ impl App {
         if !self.internals_visible(ctx).await? {
             return Ok(empty());
         }
-        page(ctx, &DEVELOPERS, self.0.id, args, Narrow::NONE, |row| {
+        page(ctx, &DEVELOPERS, self.0.id, args, EdgeFilter::NONE, |row| {
             Ok((
                 Person(person::Model::from_query_result(row, "")?),
                 DeveloperEdge {
@@ -301,7 +301,7 @@ impl App {
             &INVITATIONS,
             self.0.id,
             args,
-            Narrow::NONE,
+            EdgeFilter::NONE,
             Invitation::read,
         )
         .await
@@ -383,7 +383,7 @@ impl Environment {
             &AUTHORIZED_KEYS,
             self.0.id,
             args,
-            Narrow::NONE,
+            EdgeFilter::NONE,
             |row| {
                 Ok((
                     SshKey(ssh_key::Model::from_query_result(row, "")?),

@@ -18,7 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::api::connection::{TotalCount, page};
-use crate::api::context::{Batch, Narrow, load_by_id, loader, reach, scope};
+use crate::api::context::{Batch, EdgeFilter, load_by_id, loader, reach, scope};
 use crate::api::relay::{NodeKind, expect_global_id, global_id};
 use crate::api::types::app::{App, AppConnection, AppId, TeamConnection};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
@@ -158,7 +158,7 @@ impl PaymentMethod {
         before: Option<String>,
     ) -> ApiResult<AppConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        page(ctx, &APPS, self.0.id, args, Narrow::NONE, App::read).await
+        page(ctx, &APPS, self.0.id, args, EdgeFilter::NONE, App::read).await
     }
 
     /// The people with direct billing access.
@@ -171,7 +171,7 @@ impl PaymentMethod {
         before: Option<String>,
     ) -> ApiResult<PersonConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        page(ctx, &PEOPLE, self.0.id, args, Narrow::NONE, |row| {
+        page(ctx, &PEOPLE, self.0.id, args, EdgeFilter::NONE, |row| {
             Ok((
                 Person(person::Model::from_query_result(row, "")?),
                 EmptyFields,
@@ -190,7 +190,7 @@ impl PaymentMethod {
         before: Option<String>,
     ) -> ApiResult<TeamConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        page(ctx, &TEAMS, self.0.id, args, Narrow::NONE, Team::read).await
+        page(ctx, &TEAMS, self.0.id, args, EdgeFilter::NONE, Team::read).await
     }
 
     /// Pending invitations to share billing access.
@@ -208,7 +208,7 @@ impl PaymentMethod {
             &INVITATIONS,
             self.0.id,
             args,
-            Narrow::NONE,
+            EdgeFilter::NONE,
             Invitation::read,
         )
         .await

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::api::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
 };
-use crate::api::context::{Batch, Narrow, Restrict, load_by_id, loader, scope};
+use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::App;
 use crate::api::types::event::{EventFilter, PersonEventFilters};
@@ -178,9 +178,9 @@ fn read_connection(row: &QueryResult) -> Result<(App, DeveloperEdge), sea_orm::D
 
 impl Person {
     /// Lists about another person show only what the viewer can see anyway.
-    fn restrict(&self, ctx: &Context<'_>, restrict: Restrict) -> ApiResult<Narrow> {
+    fn restrict(&self, ctx: &Context<'_>, restrict: Restrict) -> ApiResult<EdgeFilter> {
         let own = scope(ctx)?.viewer()?.id() == self.0.id;
-        Ok(Narrow::restrict(if own {
+        Ok(EdgeFilter::restrict(if own {
             Restrict::Nothing
         } else {
             restrict
@@ -252,8 +252,8 @@ impl Person {
         before: Option<String>,
     ) -> ApiResult<Conn<Team, Membership, PersonTeamConnection, PersonTeamEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
-        let narrow = self.restrict(ctx, Restrict::ViewerTeams("n.id"))?;
-        page(ctx, &TEAMS, self.0.id, args, narrow, read_membership).await
+        let edge_filter = self.restrict(ctx, Restrict::ViewerTeams("n.id"))?;
+        page(ctx, &TEAMS, self.0.id, args, edge_filter, read_membership).await
     }
 
     /// The apps the person has a developer connection to, as far as the viewer may see the
@@ -269,8 +269,8 @@ impl Person {
         before: Option<String>,
     ) -> ApiResult<Conn<App, DeveloperEdge, PersonAppConnection, PersonAppEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
-        let narrow = self.restrict(ctx, Restrict::AppsWithVisibleDevelopers("n.id"))?;
-        page(ctx, &APPS, self.0.id, args, narrow, read_connection).await
+        let edge_filter = self.restrict(ctx, Restrict::AppsWithVisibleDevelopers("n.id"))?;
+        page(ctx, &APPS, self.0.id, args, edge_filter, read_connection).await
     }
 
     /// The payment methods the person has billing access to, directly or as an UNLIMITED team
@@ -284,13 +284,13 @@ impl Person {
         before: Option<String>,
     ) -> ApiResult<PaymentMethodConnection> {
         let args = PageArgs::new(first, after, last, before)?;
-        let narrow = self.restrict(ctx, Restrict::BilledPaymentMethods("n.id"))?;
+        let edge_filter = self.restrict(ctx, Restrict::BilledPaymentMethods("n.id"))?;
         page(
             ctx,
             &PAYMENT_METHODS,
             self.0.id,
             args,
-            narrow,
+            edge_filter,
             PaymentMethod::read,
         )
         .await
@@ -311,11 +311,19 @@ impl Person {
         if !self.is_viewer(ctx)? {
             return Ok(empty());
         }
-        let narrow = Narrow {
+        let edge_filter = EdgeFilter {
             restrict: Restrict::Nothing,
             equals: state.map(|s| ("n.state", crate::api::types::invitation::state_value(s))),
         };
-        page(ctx, &INVITATIONS, self.0.id, args, narrow, Invitation::read).await
+        page(
+            ctx,
+            &INVITATIONS,
+            self.0.id,
+            args,
+            edge_filter,
+            Invitation::read,
+        )
+        .await
     }
 
     /// The person's SSH public keys. The viewer's own only; empty for anyone else.
@@ -354,7 +362,7 @@ impl Person {
         if !self.is_viewer(ctx)? {
             return Ok(empty());
         }
-        page(ctx, &TOKENS, self.0.id, args, Narrow::NONE, |row| {
+        page(ctx, &TOKENS, self.0.id, args, EdgeFilter::NONE, |row| {
             Ok((
                 PersonalAccessToken(personal_access_token::Model::from_query_result(row, "")?),
                 EmptyFields,

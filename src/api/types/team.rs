@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::api::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
-use crate::api::context::{Batch, Narrow, Restrict, load_by_id, loader, reach, scope};
+use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, reach, scope};
 use crate::api::relay::{NodeKind, expect_global_id, global_id};
 use crate::api::types::access_request::{AccessRequest, AccessRequestConnection};
 use crate::api::types::app::App;
@@ -170,7 +170,7 @@ impl Team {
         if self.role(ctx).await?.is_none() {
             return Ok(empty());
         }
-        page(ctx, &MEMBERS, self.0.id, args, Narrow::NONE, |row| {
+        page(ctx, &MEMBERS, self.0.id, args, EdgeFilter::NONE, |row| {
             Ok((
                 Person(person::Model::from_query_result(row, "")?),
                 Membership {
@@ -197,7 +197,7 @@ impl Team {
             return Ok(empty());
         }
         let team = self.0.id;
-        page(ctx, &APPS, team, args, Narrow::NONE, |row| {
+        page(ctx, &APPS, team, args, EdgeFilter::NONE, |row| {
             let model = app::Model::from_query_result(row, "")?;
             let edge = TeamApp {
                 app: model.id,
@@ -226,7 +226,7 @@ impl Team {
             &PAYMENT_METHODS,
             self.0.id,
             args,
-            Narrow::NONE,
+            EdgeFilter::NONE,
             PaymentMethod::read,
         )
         .await
@@ -250,7 +250,7 @@ impl Team {
             &INVITATIONS,
             self.0.id,
             args,
-            Narrow::NONE,
+            EdgeFilter::NONE,
             Invitation::read,
         )
         .await
@@ -271,7 +271,7 @@ impl Team {
         if self.role(ctx).await? != Some(TeamRole::Unlimited) {
             return Ok(empty());
         }
-        let narrow = Narrow {
+        let edge_filter = EdgeFilter {
             restrict: Restrict::Nothing,
             equals: state.map(|s| ("n.state", crate::api::types::access_request::state_value(s))),
         };
@@ -280,7 +280,7 @@ impl Team {
             &ACCESS_REQUESTS,
             self.0.id,
             args,
-            narrow,
+            edge_filter,
             AccessRequest::read,
         )
         .await

@@ -1,0 +1,121 @@
+//! The domain rules called as plain functions on a change, with no GraphQL and no HTTP
+//! (docs/architecture.md, "Where things go"): what each allows and refuses, and the events it
+//! records in the change it is given.
+
+use entity::{event, ssh_key as keys};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+use warren::error::ApiResult;
+use warren::rules::change::Change;
+use warren::rules::ssh_key::{self, NewSshKey};
+
+use crate::common::demo::{Demo, person_uuid};
+use crate::common::keys::ed25519_key;
+use crate::common::{Backend, TestApp};
+
+/// The code of a rule's refusal.
+fn refusal<T>(result: ApiResult<T>) -> &'static str {
+    match result {
+        Ok(_) => "accepted",
+        Err(err) => err.code(),
+    }
+}
+
+/// The type of the newest event of the log.
+async fn newest_event(app: &TestApp) -> String {
+    event::Entity::find()
+        .order_by_desc(event::Column::Sequence)
+        .one(&app.db.conn)
+        .await
+        .expect("the event log")
+        .expect("an event")
+        .event_type
+}
+
+async fn keys_of(app: &TestApp, person: Uuid) -> u64 {
+    keys::Entity::find()
+        .filter(keys::Column::PersonId.eq(person))
+        .count(&app.db.conn)
+        .await
+        .expect("count")
+}
+
+/// SSH keys: checked before any transaction, held by developers only, within the quota, one
+/// owner per key, removed by their owner alone; adding and removing each record their event.
+async fn ssh_keys(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let chen = person_uuid(&app, "chen@demo.example").await;
+    let dana = person_uuid(&app, "dana@demo.example").await;
+
+    assert_eq!(
+        refusal(NewSshKey::parse("laptop", "ssh-ed25519 AAAA")),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        refusal(NewSshKey::parse(" ", &ed25519_key(7_001))),
+        "BAD_USER_INPUT"
+    );
+    let key = NewSshKey::parse("  laptop ", &ed25519_key(7_001)).expect("a valid key");
+    assert_eq!(key.title, "laptop");
+    assert!(key.fingerprint.starts_with("SHA256:"));
+
+    // A client holds no keys; the refused change is dropped, which rolls it back.
+    let mut change = Change::begin(&app.db, dana).await.expect("begin");
+    assert_eq!(
+        refusal(ssh_key::add(&mut change, key.clone(), 50).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+
+    let held = keys_of(&app, bo).await;
+    // At the quota, one more is refused.
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(ssh_key::add(&mut change, key.clone(), held).await),
+        "BAD_USER_INPUT"
+    );
+    drop(change);
+    assert_eq!(keys_of(&app, bo).await, held);
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let added = ssh_key::add(&mut change, key.clone(), held + 1)
+        .await
+        .expect("added");
+    change.commit().await.expect("commit");
+    assert_eq!(
+        (added.person_id, added.fingerprint.as_str()),
+        (bo, key.fingerprint.as_str())
+    );
+    assert_eq!(newest_event(&app).await, "SSH_KEY_ADDED");
+
+    // The same key again, by its owner or by anyone else, is a conflict.
+    for person in [bo, chen] {
+        let mut change = Change::begin(&app.db, person).await.expect("begin");
+        assert_eq!(
+            refusal(ssh_key::add(&mut change, key.clone(), 50).await),
+            "CONFLICT"
+        );
+    }
+
+    // Only its owner removes it; to anyone else it does not exist.
+    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    assert_eq!(
+        refusal(ssh_key::remove(&mut change, added.id).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    ssh_key::remove(&mut change, added.id)
+        .await
+        .expect("removed");
+    change.commit().await.expect("commit");
+    assert_eq!(keys_of(&app, bo).await, held);
+    assert_eq!(newest_event(&app).await, "SSH_KEY_REMOVED");
+}
+
+on_both_backends!(ssh_keys);
