@@ -46,7 +46,7 @@ pub type WarrenSchema = Schema<Query, Mutation, crate::api::subscription::EventS
 pub struct Mutation(
     crate::api::types::person::PersonMutation,
     crate::api::mutation::ssh_key::SshKeyMutation,
-    crate::api::types::token::TokenMutation,
+    crate::api::mutation::token::TokenMutation,
     crate::api::types::team::TeamMutation,
     crate::api::mutation::membership::MembershipMutation,
     crate::api::types::app::AppMutation,

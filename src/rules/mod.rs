@@ -2,7 +2,7 @@
 //! may see and do what (`access`), who is signing in (`auth`, `session`), the one write path that
 //! records every change with its events (`change`), how many objects a person or an object may
 //! hold (`quotas`), the hourly budgets of people and anonymous addresses (`rate_limit`), the mail
-//! outbox (`mail`), and the rules of each kind of object as they move here (`ssh_key`). The
+//! outbox (`mail`), and the rules of each kind of object as they move here (`ssh_key`, `token`). The
 //! GraphQL layer above decodes ids and builds payloads around them; the store below holds the
 //! SQL.
 
@@ -14,3 +14,4 @@ pub mod quotas;
 pub mod rate_limit;
 pub mod session;
 pub mod ssh_key;
+pub mod token;

@@ -2,12 +2,14 @@
 //! (docs/architecture.md, "Where things go"): what each allows and refuses, and the events it
 //! records in the change it is given.
 
+use entity::enums::TokenScope;
 use entity::{event, ssh_key as keys};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use warren::error::ApiResult;
 use warren::rules::change::Change;
 use warren::rules::ssh_key::{self, NewSshKey};
+use warren::rules::token::{self, TokenRequest};
 
 use crate::common::demo::{Demo, person_uuid};
 use crate::common::keys::ed25519_key;
@@ -118,4 +120,78 @@ async fn ssh_keys(backend: Backend) {
     assert_eq!(newest_event(&app).await, "SSH_KEY_REMOVED");
 }
 
-on_both_backends!(ssh_keys);
+/// Personal access tokens: a lifetime of 1 to 365 days or none, within the quota of working
+/// ones, revoked by their owner alone and once; creating and revoking each record their event.
+async fn tokens(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let chen = person_uuid(&app, "chen@demo.example").await;
+
+    for days in [0, 366, -1] {
+        assert_eq!(
+            refusal(TokenRequest::parse("ci", TokenScope::Read, Some(days))),
+            "BAD_USER_INPUT"
+        );
+    }
+    let request = TokenRequest::parse(" ci ", TokenScope::Read, Some(30)).expect("valid");
+    assert_eq!(request.name, "ci");
+
+    let working = tokens_of(&app, bo).await;
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(token::create(&mut change, request.clone(), working).await),
+        "BAD_USER_INPUT"
+    );
+    drop(change);
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let created = token::create(&mut change, request, working + 1)
+        .await
+        .expect("created");
+    change.commit().await.expect("commit");
+    assert!(created.secret.starts_with("wrn_"));
+    assert_eq!(created.model.person_id, bo);
+    assert!(created.model.expires_at.is_some());
+    assert_eq!(newest_event(&app).await, "PERSONAL_ACCESS_TOKEN_CREATED");
+
+    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    assert_eq!(
+        refusal(token::revoke(&mut change, created.model.id).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    token::revoke(&mut change, created.model.id)
+        .await
+        .expect("revoked");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "PERSONAL_ACCESS_TOKEN_REVOKED");
+    // Revoked once: a second time, it is gone.
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(token::revoke(&mut change, created.model.id).await),
+        "NOT_FOUND"
+    );
+}
+
+/// The person's working tokens: neither revoked nor expired.
+async fn tokens_of(app: &TestApp, person: Uuid) -> u64 {
+    use entity::personal_access_token::{Column, Entity};
+    Entity::find()
+        .filter(Column::PersonId.eq(person))
+        .filter(Column::RevokedAt.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::ExpiresAt.is_null())
+                .add(Column::ExpiresAt.gt(chrono::Utc::now())),
+        )
+        .count(&app.db.conn)
+        .await
+        .expect("count")
+}
+
+on_both_backends!(ssh_keys, tokens);
