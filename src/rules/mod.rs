@@ -2,16 +2,20 @@
 //! may see and do what (`access`), who is signing in (`auth`, `session`), the one write path that
 //! records every change with its events (`change`), how many objects a person or an object may
 //! hold (`quotas`), the hourly budgets of people and anonymous addresses (`rate_limit`), the mail
-//! outbox (`mail`), and the rules of each kind of object as they move here (`ssh_key`, `token`). The
+//! outbox (`mail`), and the rules of each kind of object as they move here (`app`, `membership`, `ssh_key`, `team`, `token`).
+//! The
 //! GraphQL layer above decodes ids and builds payloads around them; the store below holds the
 //! SQL.
 
 pub mod access;
+pub mod app;
 pub mod auth;
 pub mod change;
 pub mod mail;
+pub mod membership;
 pub mod quotas;
 pub mod rate_limit;
 pub mod session;
 pub mod ssh_key;
+pub mod team;
 pub mod token;

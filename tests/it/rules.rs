@@ -2,12 +2,13 @@
 //! (docs/architecture.md, "Where things go"): what each allows and refuses, and the events it
 //! records in the change it is given.
 
-use entity::enums::TokenScope;
+use entity::enums::{TeamRole, TokenScope};
 use entity::{event, ssh_key as keys};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use warren::error::ApiResult;
 use warren::rules::change::Change;
+use warren::rules::membership;
 use warren::rules::ssh_key::{self, NewSshKey};
 use warren::rules::token::{self, TokenRequest};
 
@@ -178,6 +179,16 @@ async fn tokens(backend: Backend) {
     );
 }
 
+async fn team_uuid(app: &TestApp, name: &str) -> Uuid {
+    entity::team::Entity::find()
+        .filter(entity::team::Column::Name.eq(name))
+        .one(&app.db.conn)
+        .await
+        .expect("teams")
+        .expect("the team")
+        .id
+}
+
 /// The person's working tokens: neither revoked nor expired.
 async fn tokens_of(app: &TestApp, person: Uuid) -> u64 {
     use entity::personal_access_token::{Column, Entity};
@@ -194,4 +205,69 @@ async fn tokens_of(app: &TestApp, person: Uuid) -> u64 {
         .expect("count")
 }
 
-on_both_backends!(ssh_keys, tokens);
+/// Team membership: only UNLIMITED members change roles or remove members, a team keeps an
+/// UNLIMITED member, and each change records its event.
+async fn memberships(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let chen = person_uuid(&app, "chen@demo.example").await;
+    let eli = person_uuid(&app, "eli@demo.example").await;
+    // Rocket: Ana and Chen UNLIMITED, Bo LIMITED. Nebula: Chen UNLIMITED, Ana and Eli LIMITED.
+    let (rocket, nebula) = (
+        team_uuid(&app, "Rocket").await,
+        team_uuid(&app, "Nebula").await,
+    );
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(membership::change_role(&mut change, rocket, bo, TeamRole::Unlimited).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    assert_eq!(
+        refusal(membership::leave(&mut change, nebula).await),
+        "CONFLICT"
+    );
+    drop(change);
+    // Eli is no member of Rocket and sees nothing of it.
+    let mut change = Change::begin(&app.db, eli).await.expect("begin");
+    assert_eq!(
+        refusal(membership::leave(&mut change, rocket).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let (_, person) = membership::change_role(&mut change, rocket, bo, TeamRole::Unlimited)
+        .await
+        .expect("promoted");
+    change.commit().await.expect("commit");
+    assert_eq!(person.id, bo);
+    assert_eq!(newest_event(&app).await, "MEMBER_ROLE_CHANGED");
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    membership::remove_member(&mut change, rocket, ana)
+        .await
+        .expect("removed");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "MEMBER_REMOVED");
+
+    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    membership::leave(&mut change, rocket).await.expect("left");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "MEMBER_LEFT");
+    // Bo is Rocket's last UNLIMITED member now.
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(membership::leave(&mut change, rocket).await),
+        "CONFLICT"
+    );
+}
+
+on_both_backends!(ssh_keys, tokens, memberships);

@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use crate::api::context::scope;
 use crate::api::relay::{NodeKind, expect_global_id, global_id};
-use crate::api::types::app::{App, AppRights};
-use crate::api::types::team::team_in_change;
+use crate::api::types::app::App;
 use crate::error::{ApiError, ApiResult};
+use crate::rules::app::AppRights;
 use crate::rules::change::{Change, NewEvent, Subject};
+use crate::rules::team::team_in_change;
 
 /// Declares a `<Mutation>Input` naming an app and a team.
 macro_rules! app_team_input {
@@ -120,7 +121,7 @@ pub(crate) async fn connect(
     app: Uuid,
     team: Option<Uuid>,
 ) -> ApiResult<()> {
-    crate::api::types::app::lock_developers_of(change, &[app]).await?;
+    crate::rules::app::lock_developers_of(change, &[app]).await?;
     developer_connection::ActiveModel {
         id: Set(Uuid::now_v7()),
         person_id: Set(person),
@@ -130,7 +131,7 @@ pub(crate) async fn connect(
     }
     .insert(&change.txn)
     .await?;
-    crate::api::types::app::ensure_technical_contacts(&change.txn, &[app]).await
+    crate::rules::app::ensure_technical_contacts(&change.txn, &[app]).await
 }
 
 async fn team_holds_app(change: &Change, team: Uuid, app: Uuid) -> ApiResult<bool> {
@@ -214,7 +215,7 @@ async fn team_name(change: &Change, team: Option<Uuid>) -> ApiResult<Option<Stri
 
 /// Removes a connection with the grant it used and hands on the contact role if needed.
 async fn disconnect(change: &Change, connection: &developer_connection::Model) -> ApiResult<()> {
-    crate::api::types::app::lock_developers_of(change, &[connection.app_id]).await?;
+    crate::rules::app::lock_developers_of(change, &[connection.app_id]).await?;
     developer_connection::Entity::delete_by_id(connection.id)
         .exec(&change.txn)
         .await?;
@@ -226,7 +227,7 @@ async fn disconnect(change: &Change, connection: &developer_connection::Model) -
             .exec(&change.txn)
             .await?;
     }
-    crate::api::types::app::ensure_technical_contacts(&change.txn, &[connection.app_id]).await
+    crate::rules::app::ensure_technical_contacts(&change.txn, &[connection.app_id]).await
 }
 
 #[Object]
@@ -244,7 +245,7 @@ impl DeveloperMutation {
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = AppRights::load(&change, app_id).await?;
-        let team = crate::api::types::team::unlimited_team_in_change(
+        let team = crate::rules::team::unlimited_team_in_change(
             &change,
             team_id,
             "only UNLIMITED members add apps to a team",
@@ -313,11 +314,11 @@ impl DeveloperMutation {
             });
         }
         let subjects = rights.subjects_with_containers(&change).await?;
-        crate::api::types::app::lock_developers_of(&change, &[app_id]).await?;
+        crate::rules::app::lock_developers_of(&change, &[app_id]).await?;
         team_app::Entity::delete_by_id((team_id, app_id))
             .exec(&change.txn)
             .await?;
-        crate::api::types::app::ensure_technical_contacts(&change.txn, &[app_id]).await?;
+        crate::rules::app::ensure_technical_contacts(&change.txn, &[app_id]).await?;
         change.record(NewEvent {
             event_type: EventType::AppRemovedFromTeam,
             summary: format!(

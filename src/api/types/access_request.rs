@@ -242,7 +242,7 @@ impl AccessRequestMutation {
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let (team, role) = crate::api::types::team::team_in_change(&change, team_id).await?;
+        let (team, role) = crate::rules::team::team_in_change(&change, team_id).await?;
         match role {
             Some(TeamRole::Limited) => {}
             Some(TeamRole::Unlimited) => {

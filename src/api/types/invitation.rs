@@ -574,7 +574,7 @@ impl InvitationMutation {
             }
         }
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let team = crate::api::types::team::unlimited_team_in_change(
+        let team = crate::rules::team::unlimited_team_in_change(
             &change,
             team_id,
             "only UNLIMITED members invite to a team",
@@ -641,7 +641,7 @@ impl InvitationMutation {
         let email = crate::api::types::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let rights = app::AppRights::load(&change, app_id).await?;
+        let rights = crate::rules::app::AppRights::load(&change, app_id).await?;
         rights.require_full_or_billing("inviting developers")?;
         if let Some(person) = person_by_email(&change, &email).await?
             && crate::api::mutation::developer::connection_of(&change, person.id, app_id)
@@ -762,7 +762,7 @@ impl InvitationMutation {
         let mut subjects = Vec::new();
         let mut names = Vec::new();
         for app_id in &apps {
-            let rights = app::AppRights::load(&change, *app_id).await?;
+            let rights = crate::rules::app::AppRights::load(&change, *app_id).await?;
             let access = rights.access();
             rights.require(
                 access.billing || (access.full && rights.app.payment_method_id.is_none()),

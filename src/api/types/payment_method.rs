@@ -777,7 +777,7 @@ impl PaymentMethodMutation {
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = billed_in_change(&change, pm_id).await?;
-        let team = crate::api::types::team::unlimited_team_in_change(
+        let team = crate::rules::team::unlimited_team_in_change(
             &change,
             team_id,
             "only UNLIMITED members connect a team to a payment method",
@@ -830,7 +830,7 @@ impl PaymentMethodMutation {
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let (team, _) = crate::api::types::team::team_in_change(&change, team_id).await?;
+        let (team, _) = crate::rules::team::team_in_change(&change, team_id).await?;
         // Billing access is what makes a payment method visible, and it is also the UNLIMITED
         // member's right here: a connected team's UNLIMITED members bill to it. Whoever lacks it
         // gets NOT_FOUND, as for an unknown id, whether or not the team is connected: a refusal
@@ -930,7 +930,7 @@ impl PaymentMethodMutation {
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let rights = crate::api::types::app::AppRights::load(&change, app_id).await?;
+        let rights = crate::rules::app::AppRights::load(&change, app_id).await?;
         let access = rights.access();
         let trial = rights.app.payment_method_id.is_none();
         rights.require(

@@ -523,7 +523,7 @@ async fn cancellation_blockers(
         .await?;
     for (membership, team) in memberships {
         let Some(team) = team else { continue };
-        crate::api::types::team::team_in_change(change, team.id).await?;
+        crate::rules::team::team_in_change(change, team.id).await?;
         let others = team_member::Entity::find()
             .filter(team_member::Column::TeamId.eq(team.id))
             .filter(team_member::Column::PersonId.ne(person));
@@ -652,7 +652,7 @@ impl PersonMutation {
             .into_tuple()
             .all(&change.txn)
             .await?;
-        crate::api::types::app::lock_developers_of(&change, &apps).await?;
+        crate::rules::app::lock_developers_of(&change, &apps).await?;
         team_member::Entity::delete_many()
             .filter(team_member::Column::PersonId.eq(me))
             .exec(&change.txn)
@@ -689,7 +689,7 @@ impl PersonMutation {
             .filter(access_request::Column::State.eq(entity::enums::AccessRequestState::Pending))
             .exec(&change.txn)
             .await?;
-        crate::api::types::app::ensure_technical_contacts(&change.txn, &apps).await?;
+        crate::rules::app::ensure_technical_contacts(&change.txn, &apps).await?;
         person::ActiveModel {
             id: Set(me),
             cancelled_at: Set(Some(now)),

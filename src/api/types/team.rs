@@ -24,8 +24,8 @@ use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
 use crate::api::types::person::{Membership, Person};
 use crate::error::{ApiError, ApiResult};
-use crate::rules::access::Reach;
 use crate::rules::change::{Change, NewEvent, Subject};
+use crate::rules::team::unlimited_team_in_change;
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
 
@@ -450,53 +450,6 @@ pub struct DeleteTeamPayload {
 #[derive(Default)]
 pub struct TeamMutation;
 
-/// The team and the actor's role in it, read inside the change with the team row locked on
-/// PostgreSQL, so that membership changes of one team run one after the other. A team the
-/// actor cannot see is NOT_FOUND; the role is `None` for one it sees without being a member.
-/// Everything is read through the change's own transaction: a mutation never waits for a
-/// second connection while it holds one.
-pub(crate) async fn team_in_change(
-    change: &Change,
-    id: Uuid,
-) -> ApiResult<(team::Model, Option<TeamRole>)> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let mut select = team::Entity::find_by_id(id);
-    select = change.locked(select);
-    let team = select
-        .one(&change.txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Team"))?;
-    let role = entity::team_member::Entity::find()
-        .filter(entity::team_member::Column::TeamId.eq(id))
-        .filter(entity::team_member::Column::PersonId.eq(change.actor.id))
-        .one(&change.txn)
-        .await?
-        .map(|m| m.role);
-    if role.is_none()
-        && !Reach::load(&change.txn, change.actor.id)
-            .await?
-            .visible_teams(&change.txn, &[id])
-            .await?
-            .contains(&id)
-    {
-        return Err(ApiError::not_found("Team"));
-    }
-    Ok((team, role))
-}
-
-/// The team, if the actor is UNLIMITED in it (see `team_in_change`); FORBIDDEN with `refusal`
-/// for anyone else who sees it.
-pub(crate) async fn unlimited_team_in_change(
-    change: &Change,
-    id: Uuid,
-    refusal: &str,
-) -> ApiResult<team::Model> {
-    match team_in_change(change, id).await? {
-        (team, Some(TeamRole::Unlimited)) => Ok(team),
-        _ => Err(ApiError::Forbidden(refusal.to_owned())),
-    }
-}
-
 #[Object]
 impl TeamMutation {
     /// Creates a team with the viewer as its UNLIMITED member. Developers only.
@@ -610,7 +563,7 @@ impl TeamMutation {
             .all(&change.txn)
             .await?;
         // The connections through the team end with it.
-        crate::api::types::app::lock_developers_of(&change, &team_apps).await?;
+        crate::rules::app::lock_developers_of(&change, &team_apps).await?;
         let members: Vec<person::Model> = entity::team_member::Entity::find()
             .filter(entity::team_member::Column::TeamId.eq(id))
             .find_also_related(person::Entity)
@@ -646,7 +599,7 @@ impl TeamMutation {
             .into_iter()
             .filter(|a| !impact.app_ids.contains(a))
             .collect();
-        crate::api::types::app::ensure_technical_contacts(&change.txn, &surviving).await?;
+        crate::rules::app::ensure_technical_contacts(&change.txn, &surviving).await?;
 
         let mut subjects = vec![Subject::new(EventSubjectKind::Team, id, team.name.clone())];
         subjects.extend(members.iter().map(Subject::person));
