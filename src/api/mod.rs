@@ -54,7 +54,7 @@ pub struct Mutation(
     crate::api::types::payment_method::PaymentMethodMutation,
     crate::api::types::invitation::InvitationMutation,
     crate::api::types::invitation::InvitationAnswerMutation,
-    crate::api::types::access_request::AccessRequestMutation,
+    crate::api::mutation::access_request::AccessRequestMutation,
     crate::api::types::event::EventFilterMutation,
 );
 

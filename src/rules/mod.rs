@@ -2,15 +2,17 @@
 //! may see and do what (`access`), who is signing in (`auth`, `session`), the one write path that
 //! records every change with its events (`change`), how many objects a person or an object may
 //! hold (`quotas`), the hourly budgets of people and anonymous addresses (`rate_limit`), the mail
-//! outbox (`mail`), and the rules of each kind of object as they move here (`app`, `membership`, `ssh_key`, `team`, `token`).
+//! outbox (`mail`), and the rules of each kind of object as they move here (`access_request`, `app`, `developer`, `membership`, `ssh_key`, `team`, `token`).
 //! The
 //! GraphQL layer above decodes ids and builds payloads around them; the store below holds the
 //! SQL.
 
 pub mod access;
+pub mod access_request;
 pub mod app;
 pub mod auth;
 pub mod change;
+pub mod developer;
 pub mod mail;
 pub mod membership;
 pub mod quotas;

@@ -7,12 +7,13 @@ use entity::{event, ssh_key as keys};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 use warren::error::ApiResult;
+use warren::rules::access_request;
 use warren::rules::change::Change;
 use warren::rules::membership;
 use warren::rules::ssh_key::{self, NewSshKey};
 use warren::rules::token::{self, TokenRequest};
 
-use crate::common::demo::{Demo, person_uuid};
+use crate::common::demo::{Demo, app_uuid, person_uuid};
 use crate::common::keys::ed25519_key;
 use crate::common::{Backend, TestApp};
 
@@ -270,4 +271,76 @@ async fn memberships(backend: Backend) {
     );
 }
 
-on_both_backends!(ssh_keys, tokens, memberships);
+/// Access requests: asked by LIMITED members for their team's apps, decided by UNLIMITED
+/// members, withdrawn by their requester; an approval grants and connects.
+async fn access_requests(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let rocket = team_uuid(&app, "Rocket").await;
+    let (blog, portfolio) = (
+        app_uuid(&app, "acme-blog").await,
+        app_uuid(&app, "ana-portfolio").await,
+    );
+
+    // Ana is UNLIMITED in Rocket: she needs no request. Portfolio is not Rocket's.
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    assert_eq!(
+        refusal(access_request::request(&mut change, rocket, blog).await),
+        "CONFLICT"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(access_request::request(&mut change, rocket, portfolio).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let request = access_request::request(&mut change, rocket, blog)
+        .await
+        .expect("requested");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "ACCESS_REQUESTED");
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(access_request::request(&mut change, rocket, blog).await),
+        "CONFLICT"
+    );
+    drop(change);
+
+    // Bo may not decide his own request; Ana approves it, and Bo is connected.
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(access_request::approve(&mut change, request.id).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let approved = access_request::approve(&mut change, request.id)
+        .await
+        .expect("approved");
+    change.commit().await.expect("commit");
+    assert_eq!(approved.decided_by_id, Some(ana));
+    assert_eq!(newest_event(&app).await, "ACCESS_REQUEST_APPROVED");
+    let connected = entity::developer_connection::Entity::find()
+        .filter(entity::developer_connection::Column::PersonId.eq(bo))
+        .filter(entity::developer_connection::Column::AppId.eq(blog))
+        .count(&app.db.conn)
+        .await
+        .expect("count");
+    assert_eq!(connected, 1);
+    // Decided once: it is no longer pending.
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(access_request::cancel(&mut change, request.id).await),
+        "CONFLICT"
+    );
+}
+
+on_both_backends!(ssh_keys, tokens, memberships, access_requests);

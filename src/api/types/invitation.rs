@@ -644,7 +644,7 @@ impl InvitationMutation {
         let rights = crate::rules::app::AppRights::load(&change, app_id).await?;
         rights.require_full_or_billing("inviting developers")?;
         if let Some(person) = person_by_email(&change, &email).await?
-            && crate::api::mutation::developer::connection_of(&change, person.id, app_id)
+            && crate::rules::developer::connection_of(&change, person.id, app_id)
                 .await?
                 .is_some()
         {
@@ -1020,12 +1020,11 @@ async fn fulfil(
                     .insert(&change.txn)
                     .await?;
                 }
-                if crate::api::mutation::developer::connection_of(change, actor.id, app)
+                if crate::rules::developer::connection_of(change, actor.id, app)
                     .await?
                     .is_none()
                 {
-                    crate::api::mutation::developer::connect(change, actor.id, app, Some(team_id))
-                        .await?;
+                    crate::rules::developer::connect(change, actor.id, app, Some(team_id)).await?;
                 }
             }
             subjects.push(Subject::new(EventSubjectKind::Team, team.id, team.name));
@@ -1037,7 +1036,7 @@ async fn fulfil(
                 .one(&change.txn)
                 .await?
                 .ok_or_else(|| ApiError::not_found("App"))?;
-            if crate::api::mutation::developer::connection_of(change, actor.id, app_id)
+            if crate::rules::developer::connection_of(change, actor.id, app_id)
                 .await?
                 .is_some()
             {
@@ -1046,7 +1045,7 @@ async fn fulfil(
                     ids: vec![app_id],
                 });
             }
-            crate::api::mutation::developer::connect(change, actor.id, app_id, None).await?;
+            crate::rules::developer::connect(change, actor.id, app_id, None).await?;
             subjects.push(Subject::new(EventSubjectKind::App, app.id, app.name));
         }
         InvitationKind::PaymentMethod => {

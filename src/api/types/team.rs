@@ -273,7 +273,7 @@ impl Team {
         }
         let edge_filter = EdgeFilter {
             restrict: Restrict::Nothing,
-            equals: state.map(|s| ("n.state", crate::api::types::access_request::state_value(s))),
+            equals: state.map(|s| ("n.state", crate::rules::access_request::state_value(s))),
         };
         page(
             ctx,
