@@ -8,68 +8,16 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::store::page::{CursorKey, DEFAULT_PAGE, ListTag, MAX_PAGE, PageArgs};
 
-/// The kinds of objects that have a global id. The name is part of the encoded id, so an id of
-/// one kind passed where another is expected is recognised (and answered with NOT_FOUND).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NodeKind {
-    Person,
-    Team,
-    App,
-    Environment,
-    PaymentMethod,
-    SshKey,
-    PersonalAccessToken,
-    Invitation,
-    AccessRequest,
-    Event,
-    EventFilter,
-}
-
-impl NodeKind {
-    /// Every kind.
-    pub const ALL: [NodeKind; 11] = [
-        NodeKind::Person,
-        NodeKind::Team,
-        NodeKind::App,
-        NodeKind::Environment,
-        NodeKind::PaymentMethod,
-        NodeKind::SshKey,
-        NodeKind::PersonalAccessToken,
-        NodeKind::Invitation,
-        NodeKind::AccessRequest,
-        NodeKind::Event,
-        NodeKind::EventFilter,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            NodeKind::Person => "Person",
-            NodeKind::Team => "Team",
-            NodeKind::App => "App",
-            NodeKind::Environment => "Environment",
-            NodeKind::PaymentMethod => "PaymentMethod",
-            NodeKind::SshKey => "SshKey",
-            NodeKind::PersonalAccessToken => "PersonalAccessToken",
-            NodeKind::Invitation => "Invitation",
-            NodeKind::AccessRequest => "AccessRequest",
-            NodeKind::Event => "Event",
-            NodeKind::EventFilter => "EventFilter",
-        }
-    }
-}
+pub use crate::store::ids::NodeKind;
 
 /// Encodes the opaque global id of an object.
 pub fn global_id(kind: NodeKind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", kind.name(), id.as_hyphenated())))
+    ID(crate::store::ids::encode(kind, id))
 }
 
 /// Decodes any global id into its kind and database id; `None` when it is not one of ours.
 pub fn decode_global_id(id: &str) -> Option<(NodeKind, Uuid)> {
-    let raw = URL_SAFE_NO_PAD.decode(id.as_bytes()).ok()?;
-    let text = std::str::from_utf8(&raw).ok()?;
-    let (name, uuid) = text.split_once(':')?;
-    let kind = NodeKind::ALL.into_iter().find(|k| k.name() == name)?;
-    Some((kind, Uuid::parse_str(uuid).ok()?))
+    crate::store::ids::decode(id)
 }
 
 /// Decodes a global id that must be of `kind`. Anything else, forged or of another kind, is

@@ -6,9 +6,11 @@ use entity::enums::{TeamRole, TokenScope};
 use entity::{event, ssh_key as keys};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
+use warren::api::relay::{NodeKind, global_id};
 use warren::error::ApiResult;
 use warren::rules::access_request;
 use warren::rules::change::Change;
+use warren::rules::developer;
 use warren::rules::membership;
 use warren::rules::ssh_key::{self, NewSshKey};
 use warren::rules::token::{self, TokenRequest};
@@ -343,4 +345,87 @@ async fn access_requests(backend: Backend) {
     );
 }
 
-on_both_backends!(ssh_keys, tokens, memberships, access_requests);
+/// Developer connections: through a team the person may subscribe through, one per app;
+/// technical contacts chosen among the app's developers; each change records its event.
+async fn developer_connections(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let eli = person_uuid(&app, "eli@demo.example").await;
+    let rocket = team_uuid(&app, "Rocket").await;
+    let blog = app_uuid(&app, "acme-blog").await;
+
+    // Eli sees neither; Bo is LIMITED in Rocket without a grant for the blog.
+    let mut change = Change::begin(&app.db, eli).await.expect("begin");
+    assert_eq!(
+        refusal(developer::subscribe(&mut change, rocket, blog).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(developer::subscribe(&mut change, rocket, blog).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    developer::subscribe(&mut change, rocket, blog)
+        .await
+        .expect("subscribed");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "DEVELOPER_SUBSCRIBED");
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    assert_eq!(
+        refusal(developer::subscribe(&mut change, rocket, blog).await),
+        "CONFLICT"
+    );
+    drop(change);
+
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    assert_eq!(
+        refusal(developer::set_technical_contacts(&mut change, blog, Vec::new()).await),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        refusal(developer::set_technical_contacts(&mut change, blog, vec![eli]).await),
+        "CONFLICT"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    developer::set_technical_contacts(&mut change, blog, vec![ana])
+        .await
+        .expect("set");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "TECHNICAL_CONTACTS_CHANGED");
+
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    developer::unsubscribe(&mut change, blog)
+        .await
+        .expect("unsubscribed");
+    change.commit().await.expect("commit");
+    let newest = event::Entity::find()
+        .order_by_desc(event::Column::Sequence)
+        .one(&app.db.conn)
+        .await
+        .expect("the event log")
+        .expect("an event");
+    assert_eq!(newest.event_type, "DEVELOPER_UNSUBSCRIBED");
+    // The team it went through, by the global id clients know it by.
+    assert_eq!(
+        newest.payload["team"].as_str(),
+        Some(global_id(NodeKind::Team, rocket).0.as_str())
+    );
+}
+
+on_both_backends!(
+    ssh_keys,
+    tokens,
+    memberships,
+    access_requests,
+    developer_connections
+);
