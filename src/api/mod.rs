@@ -47,7 +47,7 @@ pub struct Mutation(
     crate::api::types::person::PersonMutation,
     crate::api::mutation::ssh_key::SshKeyMutation,
     crate::api::mutation::token::TokenMutation,
-    crate::api::types::team::TeamMutation,
+    crate::api::mutation::team::TeamMutation,
     crate::api::mutation::membership::MembershipMutation,
     crate::api::types::app::AppMutation,
     crate::api::mutation::developer::DeveloperMutation,

@@ -13,6 +13,7 @@ use warren::rules::change::Change;
 use warren::rules::developer;
 use warren::rules::membership;
 use warren::rules::ssh_key::{self, NewSshKey};
+use warren::rules::team;
 use warren::rules::token::{self, TokenRequest};
 
 use crate::common::demo::{Demo, app_uuid, person_uuid};
@@ -422,7 +423,65 @@ async fn developer_connections(backend: Backend) {
     );
 }
 
+/// Teams: created by developers, renamed and deleted by UNLIMITED members; a deletion takes
+/// exactly what `deletion_impacts` said it would.
+async fn teams(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let dana = person_uuid(&app, "dana@demo.example").await;
+    let rocket = team_uuid(&app, "Rocket").await;
+
+    let mut change = Change::begin(&app.db, dana).await.expect("begin");
+    assert_eq!(
+        refusal(team::create(&mut change, "Clients".into()).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let created = team::create(&mut change, "Bo's".into())
+        .await
+        .expect("created");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "TEAM_CREATED");
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(team::rename(&mut change, rocket, "Mine".into()).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let renamed = team::rename(&mut change, created.id, "Bo's team".into())
+        .await
+        .expect("renamed");
+    change.commit().await.expect("commit");
+    assert_eq!(renamed.name, "Bo's team");
+    assert_eq!(newest_event(&app).await, "TEAM_RENAMED");
+
+    let foreseen = team::deletion_impacts(&app.db.conn, &[rocket])
+        .await
+        .expect("impacts")
+        .remove(&rocket)
+        .expect("Rocket's");
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let deleted = team::delete(&mut change, rocket).await.expect("deleted");
+    change.commit().await.expect("commit");
+    assert_eq!(deleted, foreseen);
+    assert_eq!(newest_event(&app).await, "TEAM_DELETED");
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    assert_eq!(
+        refusal(team::delete(&mut change, rocket).await),
+        "NOT_FOUND"
+    );
+}
+
 on_both_backends!(
+    teams,
     ssh_keys,
     tokens,
     memberships,

@@ -8,7 +8,6 @@ use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::{AccessRequestState, TeamRole};
-use entity::enums::{EventSubjectKind, EventType};
 use entity::{app, person, team};
 use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
@@ -16,16 +15,14 @@ use uuid::Uuid;
 use crate::api::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
-use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, reach, scope};
-use crate::api::relay::{NodeKind, expect_global_id, global_id};
+use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, reach};
+use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::access_request::{AccessRequest, AccessRequestConnection};
 use crate::api::types::app::App;
 use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
 use crate::api::types::person::{Membership, Person};
 use crate::error::{ApiError, ApiResult};
-use crate::rules::change::{Change, NewEvent, Subject};
-use crate::rules::team::unlimited_team_in_change;
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
 
@@ -310,12 +307,6 @@ pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Team>> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TeamDeletionImpact(pub Uuid);
 
-/// Payment methods that only the team gives access to: no person directly, no other team.
-const ORPHANED_PAYMENT_METHODS: &str = "SELECT pt.team_id AS parent, pt.payment_method_id AS id \
-    FROM payment_method_team pt \
-    WHERE NOT EXISTS (SELECT 1 FROM payment_method_person pp WHERE pp.payment_method_id = pt.payment_method_id) \
-    AND NOT EXISTS (SELECT 1 FROM payment_method_team o WHERE o.payment_method_id = pt.payment_method_id AND o.team_id <> pt.team_id)";
-
 impl Loader<TeamDeletionImpact> for Batch {
     type Value = DeletionImpact;
     type Error = ApiError;
@@ -325,325 +316,17 @@ impl Loader<TeamDeletionImpact> for Batch {
         keys: &[TeamDeletionImpact],
     ) -> ApiResult<HashMap<TeamDeletionImpact, DeletionImpact>> {
         let teams: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let mut impacts = deletion_impacts(&self.0.db.conn, &teams).await?;
+        let mut impacts = crate::rules::team::deletion_impacts(&self.0.db.conn, &teams).await?;
         Ok(keys
             .iter()
-            .map(|k| (*k, impacts.remove(&k.0).unwrap_or_default()))
+            .map(|k| {
+                let impact = impacts.remove(&k.0).unwrap_or_default();
+                let impact = DeletionImpact {
+                    app_ids: impact.app_ids,
+                    payment_method_ids: impact.payment_method_ids,
+                };
+                (*k, impact)
+            })
             .collect())
-    }
-}
-
-/// What deleting each of `teams` would remove, in one statement; the deletion itself uses it
-/// too, so what `deletionImpact` shows is exactly what goes.
-pub async fn deletion_impacts(
-    conn: &impl sea_orm::ConnectionTrait,
-    teams: &[Uuid],
-) -> ApiResult<HashMap<Uuid, DeletionImpact>> {
-    use crate::store::sql::Sql;
-    #[derive(FromQueryResult)]
-    struct Row {
-        kind: String,
-        parent: Uuid,
-        id: Uuid,
-    }
-    let mut sql = Sql::new(conn.get_database_backend());
-    sql.push("SELECT 'P' AS kind, parent, id FROM (")
-        .push(ORPHANED_PAYMENT_METHODS)
-        .push(") o WHERE parent IN ")
-        .bind_list(teams.iter().copied())
-        // The apps of those payment methods go with them.
-        .push(" UNION SELECT 'A', o.parent, a.id FROM (")
-        .push(ORPHANED_PAYMENT_METHODS)
-        .push(") o JOIN app a ON a.payment_method_id = o.id WHERE o.parent IN ")
-        .bind_list(teams.iter().copied())
-        // Trial apps reachable only through this team: no other team holds them and
-        // nobody is connected directly.
-        .push(
-            " UNION SELECT 'A', ta.team_id, a.id FROM team_app ta JOIN app a ON a.id = ta.app_id \
-             WHERE a.payment_method_id IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM team_app o WHERE o.app_id = ta.app_id AND o.team_id <> ta.team_id) \
-             AND NOT EXISTS (SELECT 1 FROM developer_connection dc WHERE dc.app_id = ta.app_id AND dc.team_id IS NULL) \
-             AND ta.team_id IN ",
-        )
-        .bind_list(teams.iter().copied());
-    let rows = Row::find_by_statement(sql.statement()).all(conn).await?;
-    let mut impacts: HashMap<Uuid, DeletionImpact> = teams
-        .iter()
-        .map(|t| (*t, DeletionImpact::default()))
-        .collect();
-    for row in rows {
-        if let Some(impact) = impacts.get_mut(&row.parent) {
-            match row.kind.as_str() {
-                "P" => impact.payment_method_ids.push(row.id),
-                _ => impact.app_ids.push(row.id),
-            }
-        }
-    }
-    for impact in impacts.values_mut() {
-        impact.app_ids.sort();
-        impact.payment_method_ids.sort();
-    }
-    Ok(impacts)
-}
-
-/// A new team; the viewer becomes its first UNLIMITED member.
-#[derive(async_graphql::InputObject)]
-pub struct CreateTeamInput {
-    /// The team's name.
-    pub name: String,
-    /// Echoed in the payload.
-    pub client_mutation_id: Option<String>,
-}
-
-/// The result of `createTeam`.
-#[derive(async_graphql::SimpleObject)]
-pub struct CreateTeamPayload {
-    /// The new team.
-    pub team: Team,
-    /// As given in the input.
-    pub client_mutation_id: Option<String>,
-}
-
-/// A new name for a team.
-#[derive(async_graphql::InputObject)]
-pub struct RenameTeamInput {
-    /// The team's global id.
-    pub team_id: ID,
-    /// The new name.
-    pub name: String,
-    /// Echoed in the payload.
-    pub client_mutation_id: Option<String>,
-}
-
-/// The result of `renameTeam`.
-#[derive(async_graphql::SimpleObject)]
-pub struct RenameTeamPayload {
-    /// The team as it is now.
-    pub team: Team,
-    /// As given in the input.
-    pub client_mutation_id: Option<String>,
-}
-
-/// A team to delete, with everything only it gives access to (see `Team.deletionImpact`).
-#[derive(async_graphql::InputObject)]
-pub struct DeleteTeamInput {
-    /// The team's global id.
-    pub team_id: ID,
-    /// Echoed in the payload.
-    pub client_mutation_id: Option<String>,
-}
-
-/// The result of `deleteTeam`.
-#[derive(async_graphql::SimpleObject)]
-pub struct DeleteTeamPayload {
-    /// The id of the deleted team.
-    pub deleted_team_id: ID,
-    /// The apps deleted with it.
-    pub deleted_app_ids: Vec<ID>,
-    /// The payment methods deleted with it.
-    pub deleted_payment_method_ids: Vec<ID>,
-    /// As given in the input.
-    pub client_mutation_id: Option<String>,
-}
-
-/// Mutations of teams.
-#[derive(Default)]
-pub struct TeamMutation;
-
-#[Object]
-impl TeamMutation {
-    /// Creates a team with the viewer as its UNLIMITED member. Developers only.
-    async fn create_team(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateTeamInput,
-    ) -> ApiResult<Option<CreateTeamPayload>> {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-        let scope = scope(ctx)?;
-        let viewer = crate::api::context::writer(ctx)?;
-        let name = crate::naming::clean_name(&input.name, "a team name")?;
-        let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        if change.actor.account_type != entity::enums::AccountType::Developer {
-            return Err(ApiError::Forbidden(
-                "clients cannot have teams; teams are for developers".to_owned(),
-            ));
-        }
-        let now = Utc::now();
-        let team = team::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            name: Set(name),
-            created_at: Set(now),
-        }
-        .insert(&change.txn)
-        .await?;
-        entity::team_member::ActiveModel {
-            team_id: Set(team.id),
-            person_id: Set(change.actor.id),
-            role: Set(TeamRole::Unlimited),
-            joined_at: Set(now),
-        }
-        .insert(&change.txn)
-        .await?;
-        change.record(NewEvent {
-            event_type: EventType::TeamCreated,
-            summary: format!("{} created team {}", change.actor.name, team.name),
-            subjects: vec![
-                Subject::new(EventSubjectKind::Team, team.id, team.name.clone()),
-                Subject::person(&change.actor),
-            ],
-            payload: serde_json::json!({ "name": team.name }),
-        });
-        change.commit().await?;
-        Ok(Some(CreateTeamPayload {
-            team: Team(team),
-            client_mutation_id: input.client_mutation_id,
-        }))
-    }
-
-    /// Renames a team. UNLIMITED members only.
-    async fn rename_team(
-        &self,
-        ctx: &Context<'_>,
-        input: RenameTeamInput,
-    ) -> ApiResult<Option<RenameTeamPayload>> {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-        let scope = scope(ctx)?;
-        let viewer = crate::api::context::writer(ctx)?;
-        let id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let name = crate::naming::clean_name(&input.name, "a team name")?;
-        let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let before =
-            unlimited_team_in_change(&change, id, "only UNLIMITED members rename a team").await?;
-        let after = team::ActiveModel {
-            id: Set(id),
-            name: Set(name),
-            ..Default::default()
-        }
-        .update(&change.txn)
-        .await?;
-        change.record(NewEvent {
-            event_type: EventType::TeamRenamed,
-            summary: format!(
-                "{} renamed team {} to {}",
-                change.actor.name, before.name, after.name
-            ),
-            subjects: vec![Subject::new(EventSubjectKind::Team, id, after.name.clone())],
-            payload: serde_json::json!({ "name": { "from": before.name, "to": after.name } }),
-        });
-        change.commit().await?;
-        Ok(Some(RenameTeamPayload {
-            team: Team(after),
-            client_mutation_id: input.client_mutation_id,
-        }))
-    }
-
-    /// Deletes a team with the payment methods and trial apps only it gives access to, as
-    /// `Team.deletionImpact` shows. UNLIMITED members only.
-    async fn delete_team(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteTeamInput,
-    ) -> ApiResult<Option<DeleteTeamPayload>> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-        let scope = scope(ctx)?;
-        let viewer = crate::api::context::writer(ctx)?;
-        let id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let team =
-            unlimited_team_in_change(&change, id, "only UNLIMITED members delete a team").await?;
-        let impact = deletion_impacts(&change.txn, &[id])
-            .await?
-            .remove(&id)
-            .unwrap_or_default();
-        let team_apps: Vec<Uuid> = entity::team_app::Entity::find()
-            .select_only()
-            .column(entity::team_app::Column::AppId)
-            .filter(entity::team_app::Column::TeamId.eq(id))
-            .into_tuple()
-            .all(&change.txn)
-            .await?;
-        // The connections through the team end with it.
-        crate::rules::app::lock_developers_of(&change, &team_apps).await?;
-        let members: Vec<person::Model> = entity::team_member::Entity::find()
-            .filter(entity::team_member::Column::TeamId.eq(id))
-            .find_also_related(person::Entity)
-            .all(&change.txn)
-            .await?
-            .into_iter()
-            .filter_map(|(_, person)| person)
-            .collect();
-        let apps = entity::app::Entity::find()
-            .filter(entity::app::Column::Id.is_in(impact.app_ids.iter().copied()))
-            .all(&change.txn)
-            .await?;
-        let payment_methods = entity::payment_method::Entity::find()
-            .filter(
-                entity::payment_method::Column::Id.is_in(impact.payment_method_ids.iter().copied()),
-            )
-            .all(&change.txn)
-            .await?;
-        // Apps first (their payment methods may own them), then payment methods, then the team;
-        // foreign keys cascade to environments, connections, grants, contacts and invitations.
-        entity::app::Entity::delete_many()
-            .filter(entity::app::Column::Id.is_in(impact.app_ids.iter().copied()))
-            .exec(&change.txn)
-            .await?;
-        entity::payment_method::Entity::delete_many()
-            .filter(
-                entity::payment_method::Column::Id.is_in(impact.payment_method_ids.iter().copied()),
-            )
-            .exec(&change.txn)
-            .await?;
-        team::Entity::delete_by_id(id).exec(&change.txn).await?;
-        let surviving: Vec<Uuid> = team_apps
-            .into_iter()
-            .filter(|a| !impact.app_ids.contains(a))
-            .collect();
-        crate::rules::app::ensure_technical_contacts(&change.txn, &surviving).await?;
-
-        let mut subjects = vec![Subject::new(EventSubjectKind::Team, id, team.name.clone())];
-        subjects.extend(members.iter().map(Subject::person));
-        subjects.extend(
-            apps.iter()
-                .map(|a| Subject::new(EventSubjectKind::App, a.id, a.name.clone())),
-        );
-        subjects.extend(
-            payment_methods
-                .iter()
-                .map(|p| Subject::new(EventSubjectKind::PaymentMethod, p.id, p.label.clone())),
-        );
-        let mut summary = format!("{} deleted team {}", change.actor.name, team.name);
-        if !apps.is_empty() || !payment_methods.is_empty() {
-            summary.push_str(&format!(
-                " with {} app(s) and {} payment method(s) only it gave access to",
-                apps.len(),
-                payment_methods.len()
-            ));
-        }
-        change.record(NewEvent {
-            event_type: EventType::TeamDeleted,
-            summary,
-            subjects,
-            payload: serde_json::json!({
-                "name": team.name,
-                "deletedApps": apps.iter().map(|a| &a.name).collect::<Vec<_>>(),
-                "deletedPaymentMethods": payment_methods.iter().map(|p| &p.label).collect::<Vec<_>>(),
-            }),
-        });
-        change.commit().await?;
-        Ok(Some(DeleteTeamPayload {
-            deleted_team_id: input.team_id,
-            deleted_app_ids: impact
-                .app_ids
-                .iter()
-                .map(|a| global_id(NodeKind::App, *a))
-                .collect(),
-            deleted_payment_method_ids: impact
-                .payment_method_ids
-                .iter()
-                .map(|p| global_id(NodeKind::PaymentMethod, *p))
-                .collect(),
-            client_mutation_id: input.client_mutation_id,
-        }))
     }
 }
