@@ -55,7 +55,7 @@ pub struct Mutation(
     crate::api::types::invitation::InvitationMutation,
     crate::api::types::invitation::InvitationAnswerMutation,
     crate::api::mutation::access_request::AccessRequestMutation,
-    crate::api::types::event::EventFilterMutation,
+    crate::api::mutation::event_filter::EventFilterMutation,
 );
 
 /// The schema with the default request limits and quotas.

@@ -1,10 +1,14 @@
 //! Mutations, each `XMutation` with its Input and Payload types, merged into the root
-//! `Mutation`: access requests (`access_request`), developer connections (`developer`), team memberships (`membership`), SSH keys
-//! (`ssh_key`), teams (`team`), personal access tokens (`token`). The rest still sit with their object's type
-//! in `api::types`.
+//! `Mutation`; each resolver decodes its input, begins the change, applies its rule (in
+//! `rules`), commits and builds the payload: access requests (`access_request`), developer
+//! connections and team apps (`developer`), saved event filters (`event_filter`), team
+//! memberships (`membership`), SSH keys (`ssh_key`), teams (`team`), personal access tokens
+//! (`token`). The mutations of people, apps, payment methods and invitations still sit with
+//! their type in `api::types`.
 
 pub mod access_request;
 pub mod developer;
+pub mod event_filter;
 pub mod membership;
 pub mod ssh_key;
 pub mod team;

@@ -15,7 +15,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{EventCategory, EventSubjectKind, EventType};
 use entity::{event, event_filter, event_subject};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -27,7 +27,6 @@ use crate::api::types::person::{self, Person};
 use crate::api::types::team::{self, Team};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::access::Reach;
-use crate::rules::change::{Change, NewEvent, Subject};
 use crate::store::page::{CursorKey, PageArgs};
 use crate::store::sql::Sql;
 
@@ -846,142 +845,4 @@ pub async fn saved_filter(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Event
         .await?
         .filter(|f| f.person_id == viewer)
         .map(EventFilter))
-}
-
-/// A filter to save for the viewer.
-#[derive(InputObject)]
-pub struct CreateEventFilterInput {
-    /// The viewer's name for it, unique among its filters.
-    pub name: String,
-    /// What it selects. `savedFilterId` is not allowed inside a saved filter.
-    pub filter: EventFilterInput,
-    /// Echoed in the payload.
-    pub client_mutation_id: Option<String>,
-}
-
-/// The result of `createEventFilter`.
-#[derive(SimpleObject)]
-pub struct CreateEventFilterPayload {
-    /// The saved filter.
-    pub event_filter: EventFilter,
-    /// As given in the input.
-    pub client_mutation_id: Option<String>,
-}
-
-/// A saved filter of the viewer's to delete.
-#[derive(InputObject)]
-pub struct DeleteEventFilterInput {
-    /// The filter's global id.
-    pub event_filter_id: ID,
-    /// Echoed in the payload.
-    pub client_mutation_id: Option<String>,
-}
-
-/// The result of `deleteEventFilter`.
-#[derive(SimpleObject)]
-pub struct DeleteEventFilterPayload {
-    /// The id of the deleted filter.
-    pub deleted_event_filter_id: ID,
-    /// As given in the input.
-    pub client_mutation_id: Option<String>,
-}
-
-/// Mutations of saved event filters.
-#[derive(Default)]
-pub struct EventFilterMutation;
-
-#[Object]
-impl EventFilterMutation {
-    /// Saves a named event filter for the viewer.
-    async fn create_event_filter(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateEventFilterInput,
-    ) -> ApiResult<Option<CreateEventFilterPayload>> {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-        let scope = scope(ctx)?;
-        let viewer = crate::api::context::writer(ctx)?;
-        let name = crate::naming::clean_name(&input.name, "a filter name")?;
-        if input.filter.saved_filter_id.is_some() {
-            return Err(ApiError::bad_input(
-                "a saved filter cannot refer to another saved filter",
-            ));
-        }
-        let criteria = EventCriteria::from_input(ctx, Some(input.filter)).await?;
-        let stored = serde_json::to_value(&criteria)
-            .map_err(|err| ApiError::internal(format!("event filter to JSON: {err}")))?;
-        let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let saved = event_filter::Entity::find()
-            .filter(event_filter::Column::PersonId.eq(change.actor.id))
-            .count(&change.txn)
-            .await?;
-        crate::rules::quotas::ensure_room(
-            "eventFilters",
-            crate::api::context::quotas(ctx)?.event_filters,
-            saved,
-            "saved event filters per person",
-        )?;
-        let taken = event_filter::Entity::find()
-            .filter(event_filter::Column::PersonId.eq(viewer.id()))
-            .filter(event_filter::Column::Name.eq(&name))
-            .one(&change.txn)
-            .await?;
-        if let Some(taken) = taken {
-            return Err(ApiError::Conflict {
-                message: format!("you have a filter named \"{name}\" already"),
-                ids: vec![taken.id],
-            });
-        }
-        let saved = event_filter::ActiveModel {
-            id: sea_orm::ActiveValue::Set(Uuid::now_v7()),
-            person_id: Set(viewer.id()),
-            name: Set(name),
-            filter: Set(stored.clone()),
-            created_at: Set(Utc::now()),
-        }
-        .insert(&change.txn)
-        .await?;
-        change.record(NewEvent {
-            event_type: EventType::EventFilterSaved,
-            summary: format!("{} saved event filter {}", change.actor.name, saved.name),
-            subjects: vec![Subject::person(&viewer.person)],
-            payload: serde_json::json!({ "name": saved.name, "filter": stored }),
-        });
-        change.commit().await?;
-        Ok(Some(CreateEventFilterPayload {
-            event_filter: EventFilter(saved),
-            client_mutation_id: input.client_mutation_id,
-        }))
-    }
-
-    /// Deletes one of the viewer's saved filters.
-    async fn delete_event_filter(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteEventFilterInput,
-    ) -> ApiResult<Option<DeleteEventFilterPayload>> {
-        use sea_orm::ModelTrait;
-        let scope = scope(ctx)?;
-        let viewer = crate::api::context::writer(ctx)?;
-        let id = expect_global_id(&input.event_filter_id, NodeKind::EventFilter)?;
-        let mut change = Change::begin(&scope.db, viewer.id()).await?;
-        let saved = event_filter::Entity::find_by_id(id)
-            .one(&change.txn)
-            .await?
-            .filter(|f| f.person_id == viewer.id())
-            .ok_or_else(|| ApiError::not_found("EventFilter"))?;
-        let name = saved.name.clone();
-        saved.delete(&change.txn).await?;
-        change.record(NewEvent {
-            event_type: EventType::EventFilterDeleted,
-            summary: format!("{} deleted event filter {name}", change.actor.name),
-            subjects: vec![Subject::person(&viewer.person)],
-            payload: serde_json::json!({ "name": name }),
-        });
-        change.commit().await?;
-        Ok(Some(DeleteEventFilterPayload {
-            deleted_event_filter_id: input.event_filter_id,
-            client_mutation_id: input.client_mutation_id,
-        }))
-    }
 }
