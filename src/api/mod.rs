@@ -44,7 +44,7 @@ pub type WarrenSchema = Schema<Query, Mutation, crate::api::subscription::EventS
 /// transaction and records its events in it.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
-    crate::api::types::person::PersonMutation,
+    crate::api::mutation::person::PersonMutation,
     crate::api::mutation::ssh_key::SshKeyMutation,
     crate::api::mutation::token::TokenMutation,
     crate::api::mutation::team::TeamMutation,

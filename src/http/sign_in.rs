@@ -468,8 +468,8 @@ async fn find_or_create(
             person.id
         }
         _ => {
-            let email = crate::api::types::person::normalize_email(&identity.email)?;
-            let person = match crate::api::types::person::find_by_email(&txn, &email).await? {
+            let email = crate::rules::person::normalize_email(&identity.email)?;
+            let person = match crate::rules::person::find_by_email(&txn, &email).await? {
                 Some(person) => {
                     refuse_cancelled(&person)?;
                     person
@@ -477,7 +477,7 @@ async fn find_or_create(
                 None => {
                     let name = crate::naming::clean_name(&identity.name, "a name")
                         .unwrap_or_else(|_| email.clone());
-                    crate::api::types::person::create(&txn, &email, &name, account_type).await?
+                    crate::rules::person::create(&txn, &email, &name, account_type).await?
                 }
             };
             person_identity::ActiveModel {

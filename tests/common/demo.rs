@@ -35,7 +35,7 @@ impl Demo {
 }
 
 pub async fn person_uuid(app: &TestApp, email: &str) -> Uuid {
-    warren::api::types::person::find_by_email(&app.db.conn, email)
+    warren::rules::person::find_by_email(&app.db.conn, email)
         .await
         .ok()
         .flatten()

@@ -8,7 +8,7 @@ use entity::enums::{AccountType, TokenScope};
 use serde_json::{Value, json};
 
 async fn sign_up(app: &TestApp, name: &str, email: &str, account: AccountType) -> String {
-    let person = warren::api::types::person::create(&app.db.conn, email, name, account)
+    let person = warren::rules::person::create(&app.db.conn, email, name, account)
         .await
         .map_err(|e| e.message())
         .expect("person");

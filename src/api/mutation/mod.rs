@@ -2,14 +2,15 @@
 //! `Mutation`; each resolver decodes its input, begins the change, applies its rule (in
 //! `rules`), commits and builds the payload: access requests (`access_request`), developer
 //! connections and team apps (`developer`), saved event filters (`event_filter`), team
-//! memberships (`membership`), SSH keys (`ssh_key`), teams (`team`), personal access tokens
-//! (`token`). The mutations of people, apps, payment methods and invitations still sit with
+//! memberships (`membership`), people (`person`), SSH keys (`ssh_key`), teams (`team`), personal access tokens
+//! (`token`). The mutations of apps, payment methods and invitations still sit with
 //! their type in `api::types`.
 
 pub mod access_request;
 pub mod developer;
 pub mod event_filter;
 pub mod membership;
+pub mod person;
 pub mod ssh_key;
 pub mod team;
 pub mod token;

@@ -541,7 +541,7 @@ pub struct InviteToTakeOverBillingInput {
 pub struct InvitationMutation;
 
 async fn person_by_email(change: &Change, email: &str) -> ApiResult<Option<entity::person::Model>> {
-    crate::api::types::person::find_by_email(&change.txn, email).await
+    crate::rules::person::find_by_email(&change.txn, email).await
 }
 
 #[Object]
@@ -556,7 +556,7 @@ impl InvitationMutation {
         let scope = scope(ctx)?;
         let viewer = crate::api::context::writer(ctx)?;
         let team_id = expect_global_id(&input.team_id, NodeKind::Team)?;
-        let email = crate::api::types::person::normalize_email(&input.email)?;
+        let email = crate::rules::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let app_ids = input.app_ids.unwrap_or_default();
         let max = crate::api::context::quotas(ctx)?.invitation_apps;
@@ -638,7 +638,7 @@ impl InvitationMutation {
         let scope = scope(ctx)?;
         let viewer = crate::api::context::writer(ctx)?;
         let app_id = expect_global_id(&input.app_id, NodeKind::App)?;
-        let email = crate::api::types::person::normalize_email(&input.email)?;
+        let email = crate::rules::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let rights = crate::rules::app::AppRights::load(&change, app_id).await?;
@@ -683,7 +683,7 @@ impl InvitationMutation {
         let scope = scope(ctx)?;
         let viewer = crate::api::context::writer(ctx)?;
         let pm_id = expect_global_id(&input.payment_method_id, NodeKind::PaymentMethod)?;
-        let email = crate::api::types::person::normalize_email(&input.email)?;
+        let email = crate::rules::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;
         let pm = entity::payment_method::Entity::find_by_id(pm_id)
@@ -739,7 +739,7 @@ impl InvitationMutation {
     ) -> ApiResult<Option<InviteToTakeOverBillingPayload>> {
         let scope = scope(ctx)?;
         let viewer = crate::api::context::writer(ctx)?;
-        let email = crate::api::types::person::normalize_email(&input.email)?;
+        let email = crate::rules::person::normalize_email(&input.email)?;
         let expires_in = expiry(input.expires_in_days)?;
         let max = crate::api::context::quotas(ctx)?.invitation_apps;
         crate::rules::quotas::ensure_at_most(

@@ -370,7 +370,7 @@ pub(crate) async fn insert_payment_method(
     new: NewPaymentMethod<'_>,
 ) -> ApiResult<payment_method::Model> {
     let label = crate::naming::clean_name(new.label, "a label")?;
-    let invoice_email = crate::api::types::person::normalize_email(new.invoice_email)?;
+    let invoice_email = crate::rules::person::normalize_email(new.invoice_email)?;
     let invoice_address = clean_billing_text(new.invoice_address, "an invoice address", 500)?;
     let vat_id = clean_vat_id(new.vat_id.map(str::to_owned))?;
     let now = chrono::Utc::now();
@@ -557,55 +557,6 @@ async fn billed_in_change(change: &Change, id: Uuid) -> ApiResult<payment_method
     }
 }
 
-/// Whether the payment method keeps a billing path — a person directly, or a team with an
-/// UNLIMITED member — without `without_person` and `without_team`.
-pub(crate) async fn has_other_billing_path(
-    change: &Change,
-    pm: Uuid,
-    without_person: Option<Uuid>,
-    without_team: Option<Uuid>,
-) -> ApiResult<bool> {
-    let mut sql = crate::store::sql::Sql::new(change.backend());
-    sql.push("SELECT COUNT(*) AS n FROM (SELECT person_id AS id FROM payment_method_person WHERE payment_method_id = ")
-        .bind(pm)
-        .push(" AND person_id <> ")
-        .bind(without_person.unwrap_or_default())
-        .push(" UNION SELECT pt.team_id FROM payment_method_team pt JOIN team_member tm ON tm.team_id = pt.team_id AND tm.role = 'UNLIMITED' WHERE pt.payment_method_id = ")
-        .bind(pm)
-        .push(" AND pt.team_id <> ")
-        .bind(without_team.unwrap_or_default())
-        .push(") paths");
-    #[derive(FromQueryResult)]
-    struct Count {
-        n: i64,
-    }
-    let paths = Count::find_by_statement(sql.statement())
-        .one(&change.txn)
-        .await?
-        .map_or(0, |c| c.n);
-    Ok(paths > 0)
-}
-
-/// Refuses when, without `without_person` and `without_team`, the payment method would have
-/// no billing path left.
-async fn keep_a_billing_path(
-    change: &Change,
-    pm: &payment_method::Model,
-    without_person: Option<Uuid>,
-    without_team: Option<Uuid>,
-) -> ApiResult<()> {
-    if has_other_billing_path(change, pm.id, without_person, without_team).await? {
-        return Ok(());
-    }
-    Err(ApiError::Conflict {
-        message: format!(
-            "payment method {} would have nobody left to bill it: invite someone to it first, or delete it",
-            pm.label
-        ),
-        ids: vec![pm.id],
-    })
-}
-
 fn pm_subject(pm: &payment_method::Model) -> Subject {
     Subject::new(EventSubjectKind::PaymentMethod, pm.id, pm.label.clone())
 }
@@ -652,7 +603,7 @@ impl PaymentMethodMutation {
         let invoice_email = input
             .invoice_email
             .as_deref()
-            .map(crate::api::types::person::normalize_email)
+            .map(crate::rules::person::normalize_email)
             .transpose()?;
         let invoice_address = input
             .invoice_address
@@ -854,7 +805,8 @@ impl PaymentMethodMutation {
                 ids: vec![pm_id, team_id],
             });
         }
-        keep_a_billing_path(&change, &pm, None, Some(team_id)).await?;
+        crate::rules::payment_method::keep_a_billing_path(&change, &pm, None, Some(team_id))
+            .await?;
         entity::payment_method_team::Entity::delete_by_id((pm_id, team_id))
             .exec(&change.txn)
             .await?;
@@ -898,7 +850,8 @@ impl PaymentMethodMutation {
             .one(&change.txn)
             .await?
             .ok_or_else(|| ApiError::not_found("Person"))?;
-        keep_a_billing_path(&change, &pm, Some(person_id), None).await?;
+        crate::rules::payment_method::keep_a_billing_path(&change, &pm, Some(person_id), None)
+            .await?;
         entity::payment_method_person::Entity::delete_by_id((pm_id, person_id))
             .exec(&change.txn)
             .await?;
