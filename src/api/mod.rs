@@ -49,7 +49,7 @@ pub struct Mutation(
     crate::api::mutation::token::TokenMutation,
     crate::api::mutation::team::TeamMutation,
     crate::api::mutation::membership::MembershipMutation,
-    crate::api::types::app::AppMutation,
+    crate::api::mutation::app::AppMutation,
     crate::api::mutation::developer::DeveloperMutation,
     crate::api::types::payment_method::PaymentMethodMutation,
     crate::api::types::invitation::InvitationMutation,

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use warren::api::relay::{NodeKind, global_id};
 use warren::error::ApiResult;
 use warren::rules::access_request;
+use warren::rules::app as apps;
 use warren::rules::change::Change;
 use warren::rules::developer;
 use warren::rules::membership;
@@ -480,7 +481,66 @@ async fn teams(backend: Backend) {
     );
 }
 
+/// Apps and environments: a client creates apps only on a payment method it bills; an app
+/// keeps at least one environment, with names unique within it and at most the quota.
+async fn apps_and_environments(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let dana = person_uuid(&app, "dana@demo.example").await;
+
+    let mut change = Change::begin(&app.db, dana).await.expect("begin");
+    assert_eq!(
+        refusal(apps::create(&mut change, "Mine".into(), None, None, None).await),
+        "FORBIDDEN"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let created = apps::create(&mut change, "Trial".into(), None, None, None)
+        .await
+        .expect("a trial app");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "APP_CREATED");
+    let main = entity::environment::Entity::find()
+        .filter(entity::environment::Column::AppId.eq(created.id))
+        .one(&app.db.conn)
+        .await
+        .expect("environments")
+        .expect("main");
+    assert_eq!(main.name, "main");
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(apps::create_environment(&mut change, created.id, "main".into(), 10).await),
+        "CONFLICT"
+    );
+    assert_eq!(
+        refusal(apps::create_environment(&mut change, created.id, "staging".into(), 1).await),
+        "BAD_USER_INPUT"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    assert_eq!(
+        refusal(apps::delete_environment(&mut change, main.id).await),
+        "CONFLICT"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    apps::create_environment(&mut change, created.id, "staging".into(), 10)
+        .await
+        .expect("created");
+    apps::delete_environment(&mut change, main.id)
+        .await
+        .expect("deleted");
+    change.commit().await.expect("commit");
+    assert_eq!(newest_event(&app).await, "ENVIRONMENT_DELETED");
+}
+
 on_both_backends!(
+    apps_and_environments,
     teams,
     ssh_keys,
     tokens,
