@@ -51,7 +51,7 @@ pub struct Mutation(
     crate::api::mutation::membership::MembershipMutation,
     crate::api::mutation::app::AppMutation,
     crate::api::mutation::developer::DeveloperMutation,
-    crate::api::types::payment_method::PaymentMethodMutation,
+    crate::api::mutation::payment_method::PaymentMethodMutation,
     crate::api::types::invitation::InvitationMutation,
     crate::api::types::invitation::InvitationAnswerMutation,
     crate::api::mutation::access_request::AccessRequestMutation,

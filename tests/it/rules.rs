@@ -2,7 +2,7 @@
 //! (docs/architecture.md, "Where things go"): what each allows and refuses, and the events it
 //! records in the change it is given.
 
-use entity::enums::{TeamRole, TokenScope};
+use entity::enums::{PaymentType, TeamRole, TokenScope};
 use entity::{event, ssh_key as keys};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -13,6 +13,7 @@ use warren::rules::app as apps;
 use warren::rules::change::Change;
 use warren::rules::developer;
 use warren::rules::membership;
+use warren::rules::payment_method::{self, NewPaymentMethod, PaymentMethodChanges};
 use warren::rules::ssh_key::{self, NewSshKey};
 use warren::rules::team;
 use warren::rules::token::{self, TokenRequest};
@@ -539,7 +540,86 @@ async fn apps_and_environments(backend: Backend) {
     assert_eq!(newest_event(&app).await, "ENVIRONMENT_DELETED");
 }
 
+/// Payment methods: created with their creator billing, changed and deleted by people who
+/// bill to them; every payment method keeps a billing path.
+async fn payment_methods(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    Demo::seed(&app).await;
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let card = entity::payment_method::Entity::find()
+        .filter(entity::payment_method::Column::Label.eq("Ana's card"))
+        .one(&app.db.conn)
+        .await
+        .expect("payment methods")
+        .expect("Ana's card")
+        .id;
+
+    // Ana is the only one billing her card; Bo does not see it.
+    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    assert_eq!(
+        refusal(payment_method::remove_person(&mut change, card, ana).await),
+        "CONFLICT"
+    );
+    drop(change);
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let changes = PaymentMethodChanges {
+        label: Some("Mine".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        refusal(payment_method::update(&mut change, card, changes).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let new = NewPaymentMethod {
+        label: " Bo's card ",
+        payment_type: PaymentType::CreditCard,
+        invoice_email: "Bo@Demo.Example",
+        invoice_address: "1 Main Street",
+        vat_id: Some("de123"),
+    };
+    let created = payment_method::create(&mut change, new)
+        .await
+        .expect("created");
+    change.commit().await.expect("commit");
+    assert_eq!(
+        (created.label.as_str(), created.invoice_email.as_str()),
+        ("Bo's card", "bo@demo.example")
+    );
+    assert_eq!(created.vat_id.as_deref(), Some("DE123"));
+    assert_eq!(newest_event(&app).await, "PAYMENT_METHOD_CREATED");
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let changes = PaymentMethodChanges {
+        vat_id: Some(None),
+        ..Default::default()
+    };
+    let updated = payment_method::update(&mut change, created.id, changes)
+        .await
+        .expect("updated");
+    change.commit().await.expect("commit");
+    assert_eq!(
+        (updated.label.as_str(), updated.vat_id),
+        ("Bo's card", None)
+    );
+
+    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let deleted_apps = payment_method::delete(&mut change, created.id)
+        .await
+        .expect("deleted");
+    change.commit().await.expect("commit");
+    assert!(deleted_apps.is_empty());
+    assert_eq!(newest_event(&app).await, "PAYMENT_METHOD_DELETED");
+}
+
 on_both_backends!(
+    payment_methods,
     apps_and_environments,
     teams,
     ssh_keys,

@@ -1092,9 +1092,9 @@ async fn fulfil(
                         .ok_or_else(|| ApiError::not_found("PaymentMethod"))?
                 }
                 (None, Some(new)) => {
-                    crate::api::types::payment_method::insert_payment_method(
+                    crate::rules::payment_method::insert_payment_method(
                         change,
-                        crate::api::types::payment_method::NewPaymentMethod {
+                        crate::rules::payment_method::NewPaymentMethod {
                             label: &new.label,
                             payment_type: new.payment_type,
                             invoice_email: &new.invoice_email,
