@@ -1,6 +1,6 @@
-//! The GraphQL types of the domain, one module per object: its `#[Object]` impl, its loaders and,
-//! until they move into their own `mutation/` and `rules/` modules (docs/architecture.md), its
-//! mutations and the rules they apply.
+//! The GraphQL types of the domain, one module per object: its `#[Object]` impl, its loaders and
+//! its `node()`. Mutations are in `api::mutation`, rules in `rules`; `invitation` still holds its
+//! mutations and their rules (docs/architecture.md, "What is still to move").
 
 pub mod access_request;
 pub mod app;
