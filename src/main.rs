@@ -3,12 +3,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use entity::enums::{AccountType, TokenScope};
 use tracing_subscriber::EnvFilter;
-use warren::api::types::invitation;
 use warren::config::{
     Cli, Command, LogFormat, PersonCommand, Scope, SeedCommand, ServeArgs, TokenCommand,
 };
 use warren::error::ApiError;
 use warren::rules::auth;
+use warren::rules::invitation;
 use warren::rules::person;
 use warren::store::db::Db;
 use warren::{http, seed};

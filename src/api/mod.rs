@@ -52,8 +52,8 @@ pub struct Mutation(
     crate::api::mutation::app::AppMutation,
     crate::api::mutation::developer::DeveloperMutation,
     crate::api::mutation::payment_method::PaymentMethodMutation,
-    crate::api::types::invitation::InvitationMutation,
-    crate::api::types::invitation::InvitationAnswerMutation,
+    crate::api::mutation::invitation::InvitationMutation,
+    crate::api::mutation::invitation::InvitationAnswerMutation,
     crate::api::mutation::access_request::AccessRequestMutation,
     crate::api::mutation::event_filter::EventFilterMutation,
 );

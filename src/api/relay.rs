@@ -20,13 +20,9 @@ pub fn decode_global_id(id: &str) -> Option<(NodeKind, Uuid)> {
     crate::store::ids::decode(id)
 }
 
-/// Decodes a global id that must be of `kind`. Anything else, forged or of another kind, is
-/// NOT_FOUND: from the outside it is indistinguishable from an object one may not see.
+/// Decodes a global id that must be of `kind`; anything else is NOT_FOUND (`store::ids::expect`).
 pub fn expect_global_id(id: &ID, kind: NodeKind) -> ApiResult<Uuid> {
-    match decode_global_id(id) {
-        Some((k, uuid)) if k == kind => Ok(uuid),
-        _ => Err(ApiError::not_found(kind.name())),
-    }
+    crate::store::ids::expect(id, kind)
 }
 
 /// The list every event cursor belongs to: `Query.events`, each object's `events` and the events

@@ -3,7 +3,7 @@
 //! records every change with its events (`change`), how many objects a person or an object may
 //! hold (`quotas`), the hourly budgets of people and anonymous addresses (`rate_limit`), the mail
 //! outbox (`mail`), and the rules of each kind of object as they move here (`access_request`,
-//! `app`, `developer`, `event_filter`, `membership`, `payment_method`, `person`, `ssh_key`, `team`, `token`). The GraphQL
+//! `app`, `developer`, `event_filter`, `invitation`, `membership`, `payment_method`, `person`, `ssh_key`, `team`, `token`). The GraphQL
 //! layer above decodes ids and builds payloads around them; the store below holds the SQL.
 
 pub mod access;
@@ -13,6 +13,7 @@ pub mod auth;
 pub mod change;
 pub mod developer;
 pub mod event_filter;
+pub mod invitation;
 pub mod mail;
 pub mod membership;
 pub mod payment_method;

@@ -6,6 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use crate::error::{ApiError, ApiResult};
+
 /// The kinds of objects that have a global id. The name is part of the encoded id, so an id of
 /// one kind passed where another is expected is recognised (and answered with NOT_FOUND).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,4 +70,13 @@ pub fn decode(id: &str) -> Option<(NodeKind, Uuid)> {
     let (name, uuid) = text.split_once(':')?;
     let kind = NodeKind::ALL.into_iter().find(|k| k.name() == name)?;
     Some((kind, Uuid::parse_str(uuid).ok()?))
+}
+
+/// The database id of a global id that must be of `kind`. Anything else, forged or of another
+/// kind, is NOT_FOUND: from the outside it is indistinguishable from an object one may not see.
+pub fn expect(id: &str, kind: NodeKind) -> ApiResult<Uuid> {
+    match decode(id) {
+        Some((k, uuid)) if k == kind => Ok(uuid),
+        _ => Err(ApiError::not_found(kind.name())),
+    }
 }

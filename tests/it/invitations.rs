@@ -318,7 +318,7 @@ async fn declined_revoked_and_expired_invitations_cannot_be_accepted(app: TestAp
         Some("CONFLICT"),
         "expired"
     );
-    let expired = warren::api::types::invitation::expire_due(&app.db)
+    let expired = warren::rules::invitation::expire_due(&app.db)
         .await
         .map_err(|e| e.message())
         .expect("expire");
@@ -562,8 +562,8 @@ async fn concurrent_expiry_expires_each_invitation_once(app: TestApp) {
         .await
         .expect("backdate");
     let (a, b) = tokio::join!(
-        warren::api::types::invitation::expire_due(&app.db),
-        warren::api::types::invitation::expire_due(&app.db)
+        warren::rules::invitation::expire_due(&app.db),
+        warren::rules::invitation::expire_due(&app.db)
     );
     let expired =
         a.map_err(|e| e.message()).expect("first") + b.map_err(|e| e.message()).expect("second");

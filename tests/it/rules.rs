@@ -12,8 +12,10 @@ use warren::rules::access_request;
 use warren::rules::app as apps;
 use warren::rules::change::Change;
 use warren::rules::developer;
+use warren::rules::invitation::{self, Sending};
 use warren::rules::membership;
 use warren::rules::payment_method::{self, NewPaymentMethod, PaymentMethodChanges};
+use warren::rules::quotas::Quotas;
 use warren::rules::ssh_key::{self, NewSshKey};
 use warren::rules::team;
 use warren::rules::token::{self, TokenRequest};
@@ -21,6 +23,25 @@ use warren::rules::token::{self, TokenRequest};
 use crate::common::demo::{Demo, app_uuid, person_uuid};
 use crate::common::keys::ed25519_key;
 use crate::common::{Backend, TestApp};
+
+/// A server on `backend` with the demo world seeded; `None`, and the test skipped, when no
+/// PostgreSQL is configured.
+async fn demo_world(backend: Backend) -> Option<TestApp> {
+    let Some(app) = TestApp::spawn(backend).await else {
+        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+        return None;
+    };
+    Demo::seed(&app).await;
+    Some(app)
+}
+
+/// A change made by `person`; dropped without a commit, it rolls back.
+async fn change_by(app: &TestApp, person: Uuid) -> Change {
+    Change::begin(&app.db, person)
+        .await
+        .map_err(|err| err.message())
+        .expect("a change begins")
+}
 
 /// The code of a rule's refusal.
 fn refusal<T>(result: ApiResult<T>) -> &'static str {
@@ -52,11 +73,9 @@ async fn keys_of(app: &TestApp, person: Uuid) -> u64 {
 /// SSH keys: checked before any transaction, held by developers only, within the quota, one
 /// owner per key, removed by their owner alone; adding and removing each record their event.
 async fn ssh_keys(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let chen = person_uuid(&app, "chen@demo.example").await;
     let dana = person_uuid(&app, "dana@demo.example").await;
@@ -74,7 +93,7 @@ async fn ssh_keys(backend: Backend) {
     assert!(key.fingerprint.starts_with("SHA256:"));
 
     // A client holds no keys; the refused change is dropped, which rolls it back.
-    let mut change = Change::begin(&app.db, dana).await.expect("begin");
+    let mut change = change_by(&app, dana).await;
     assert_eq!(
         refusal(ssh_key::add(&mut change, key.clone(), 50).await),
         "FORBIDDEN"
@@ -83,7 +102,7 @@ async fn ssh_keys(backend: Backend) {
 
     let held = keys_of(&app, bo).await;
     // At the quota, one more is refused.
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(ssh_key::add(&mut change, key.clone(), held).await),
         "BAD_USER_INPUT"
@@ -91,7 +110,7 @@ async fn ssh_keys(backend: Backend) {
     drop(change);
     assert_eq!(keys_of(&app, bo).await, held);
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let added = ssh_key::add(&mut change, key.clone(), held + 1)
         .await
         .expect("added");
@@ -104,7 +123,7 @@ async fn ssh_keys(backend: Backend) {
 
     // The same key again, by its owner or by anyone else, is a conflict.
     for person in [bo, chen] {
-        let mut change = Change::begin(&app.db, person).await.expect("begin");
+        let mut change = change_by(&app, person).await;
         assert_eq!(
             refusal(ssh_key::add(&mut change, key.clone(), 50).await),
             "CONFLICT"
@@ -112,13 +131,13 @@ async fn ssh_keys(backend: Backend) {
     }
 
     // Only its owner removes it; to anyone else it does not exist.
-    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    let mut change = change_by(&app, chen).await;
     assert_eq!(
         refusal(ssh_key::remove(&mut change, added.id).await),
         "NOT_FOUND"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     ssh_key::remove(&mut change, added.id)
         .await
         .expect("removed");
@@ -130,11 +149,9 @@ async fn ssh_keys(backend: Backend) {
 /// Personal access tokens: a lifetime of 1 to 365 days or none, within the quota of working
 /// ones, revoked by their owner alone and once; creating and revoking each record their event.
 async fn tokens(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let chen = person_uuid(&app, "chen@demo.example").await;
 
@@ -148,14 +165,14 @@ async fn tokens(backend: Backend) {
     assert_eq!(request.name, "ci");
 
     let working = tokens_of(&app, bo).await;
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(token::create(&mut change, request.clone(), working).await),
         "BAD_USER_INPUT"
     );
     drop(change);
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let created = token::create(&mut change, request, working + 1)
         .await
         .expect("created");
@@ -165,20 +182,20 @@ async fn tokens(backend: Backend) {
     assert!(created.model.expires_at.is_some());
     assert_eq!(newest_event(&app).await, "PERSONAL_ACCESS_TOKEN_CREATED");
 
-    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    let mut change = change_by(&app, chen).await;
     assert_eq!(
         refusal(token::revoke(&mut change, created.model.id).await),
         "NOT_FOUND"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     token::revoke(&mut change, created.model.id)
         .await
         .expect("revoked");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "PERSONAL_ACCESS_TOKEN_REVOKED");
     // Revoked once: a second time, it is gone.
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(token::revoke(&mut change, created.model.id).await),
         "NOT_FOUND"
@@ -214,11 +231,9 @@ async fn tokens_of(app: &TestApp, person: Uuid) -> u64 {
 /// Team membership: only UNLIMITED members change roles or remove members, a team keeps an
 /// UNLIMITED member, and each change records its event.
 async fn memberships(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let ana = person_uuid(&app, "ana@demo.example").await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let chen = person_uuid(&app, "chen@demo.example").await;
@@ -229,27 +244,27 @@ async fn memberships(backend: Backend) {
         team_uuid(&app, "Nebula").await,
     );
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(membership::change_role(&mut change, rocket, bo, TeamRole::Unlimited).await),
         "FORBIDDEN"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    let mut change = change_by(&app, chen).await;
     assert_eq!(
         refusal(membership::leave(&mut change, nebula).await),
         "CONFLICT"
     );
     drop(change);
     // Eli is no member of Rocket and sees nothing of it.
-    let mut change = Change::begin(&app.db, eli).await.expect("begin");
+    let mut change = change_by(&app, eli).await;
     assert_eq!(
         refusal(membership::leave(&mut change, rocket).await),
         "NOT_FOUND"
     );
     drop(change);
 
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     let (_, person) = membership::change_role(&mut change, rocket, bo, TeamRole::Unlimited)
         .await
         .expect("promoted");
@@ -257,19 +272,19 @@ async fn memberships(backend: Backend) {
     assert_eq!(person.id, bo);
     assert_eq!(newest_event(&app).await, "MEMBER_ROLE_CHANGED");
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     membership::remove_member(&mut change, rocket, ana)
         .await
         .expect("removed");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "MEMBER_REMOVED");
 
-    let mut change = Change::begin(&app.db, chen).await.expect("begin");
+    let mut change = change_by(&app, chen).await;
     membership::leave(&mut change, rocket).await.expect("left");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "MEMBER_LEFT");
     // Bo is Rocket's last UNLIMITED member now.
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(membership::leave(&mut change, rocket).await),
         "CONFLICT"
@@ -279,11 +294,9 @@ async fn memberships(backend: Backend) {
 /// Access requests: asked by LIMITED members for their team's apps, decided by UNLIMITED
 /// members, withdrawn by their requester; an approval grants and connects.
 async fn access_requests(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let ana = person_uuid(&app, "ana@demo.example").await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let rocket = team_uuid(&app, "Rocket").await;
@@ -293,26 +306,26 @@ async fn access_requests(backend: Backend) {
     );
 
     // Ana is UNLIMITED in Rocket: she needs no request. Portfolio is not Rocket's.
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     assert_eq!(
         refusal(access_request::request(&mut change, rocket, blog).await),
         "CONFLICT"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(access_request::request(&mut change, rocket, portfolio).await),
         "NOT_FOUND"
     );
     drop(change);
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let request = access_request::request(&mut change, rocket, blog)
         .await
         .expect("requested");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "ACCESS_REQUESTED");
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(access_request::request(&mut change, rocket, blog).await),
         "CONFLICT"
@@ -320,13 +333,13 @@ async fn access_requests(backend: Backend) {
     drop(change);
 
     // Bo may not decide his own request; Ana approves it, and Bo is connected.
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(access_request::approve(&mut change, request.id).await),
         "FORBIDDEN"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     let approved = access_request::approve(&mut change, request.id)
         .await
         .expect("approved");
@@ -341,7 +354,7 @@ async fn access_requests(backend: Backend) {
         .expect("count");
     assert_eq!(connected, 1);
     // Decided once: it is no longer pending.
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(access_request::cancel(&mut change, request.id).await),
         "CONFLICT"
@@ -351,11 +364,9 @@ async fn access_requests(backend: Backend) {
 /// Developer connections: through a team the person may subscribe through, one per app;
 /// technical contacts chosen among the app's developers; each change records its event.
 async fn developer_connections(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let ana = person_uuid(&app, "ana@demo.example").await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let eli = person_uuid(&app, "eli@demo.example").await;
@@ -363,33 +374,33 @@ async fn developer_connections(backend: Backend) {
     let blog = app_uuid(&app, "acme-blog").await;
 
     // Eli sees neither; Bo is LIMITED in Rocket without a grant for the blog.
-    let mut change = Change::begin(&app.db, eli).await.expect("begin");
+    let mut change = change_by(&app, eli).await;
     assert_eq!(
         refusal(developer::subscribe(&mut change, rocket, blog).await),
         "NOT_FOUND"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(developer::subscribe(&mut change, rocket, blog).await),
         "FORBIDDEN"
     );
     drop(change);
 
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     developer::subscribe(&mut change, rocket, blog)
         .await
         .expect("subscribed");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "DEVELOPER_SUBSCRIBED");
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     assert_eq!(
         refusal(developer::subscribe(&mut change, rocket, blog).await),
         "CONFLICT"
     );
     drop(change);
 
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     assert_eq!(
         refusal(developer::set_technical_contacts(&mut change, blog, Vec::new()).await),
         "BAD_USER_INPUT"
@@ -399,14 +410,14 @@ async fn developer_connections(backend: Backend) {
         "CONFLICT"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     developer::set_technical_contacts(&mut change, blog, vec![ana])
         .await
         .expect("set");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "TECHNICAL_CONTACTS_CHANGED");
 
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     developer::unsubscribe(&mut change, blog)
         .await
         .expect("unsubscribed");
@@ -428,36 +439,34 @@ async fn developer_connections(backend: Backend) {
 /// Teams: created by developers, renamed and deleted by UNLIMITED members; a deletion takes
 /// exactly what `deletion_impacts` said it would.
 async fn teams(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let ana = person_uuid(&app, "ana@demo.example").await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let dana = person_uuid(&app, "dana@demo.example").await;
     let rocket = team_uuid(&app, "Rocket").await;
 
-    let mut change = Change::begin(&app.db, dana).await.expect("begin");
+    let mut change = change_by(&app, dana).await;
     assert_eq!(
         refusal(team::create(&mut change, "Clients".into()).await),
         "FORBIDDEN"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let created = team::create(&mut change, "Bo's".into())
         .await
         .expect("created");
     change.commit().await.expect("commit");
     assert_eq!(newest_event(&app).await, "TEAM_CREATED");
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(team::rename(&mut change, rocket, "Mine".into()).await),
         "FORBIDDEN"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let renamed = team::rename(&mut change, created.id, "Bo's team".into())
         .await
         .expect("renamed");
@@ -470,12 +479,12 @@ async fn teams(backend: Backend) {
         .expect("impacts")
         .remove(&rocket)
         .expect("Rocket's");
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     let deleted = team::delete(&mut change, rocket).await.expect("deleted");
     change.commit().await.expect("commit");
     assert_eq!(deleted, foreseen);
     assert_eq!(newest_event(&app).await, "TEAM_DELETED");
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     assert_eq!(
         refusal(team::delete(&mut change, rocket).await),
         "NOT_FOUND"
@@ -485,21 +494,19 @@ async fn teams(backend: Backend) {
 /// Apps and environments: a client creates apps only on a payment method it bills; an app
 /// keeps at least one environment, with names unique within it and at most the quota.
 async fn apps_and_environments(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let dana = person_uuid(&app, "dana@demo.example").await;
 
-    let mut change = Change::begin(&app.db, dana).await.expect("begin");
+    let mut change = change_by(&app, dana).await;
     assert_eq!(
         refusal(apps::create(&mut change, "Mine".into(), None, None, None).await),
         "FORBIDDEN"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let created = apps::create(&mut change, "Trial".into(), None, None, None)
         .await
         .expect("a trial app");
@@ -513,7 +520,7 @@ async fn apps_and_environments(backend: Backend) {
         .expect("main");
     assert_eq!(main.name, "main");
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(apps::create_environment(&mut change, created.id, "main".into(), 10).await),
         "CONFLICT"
@@ -523,13 +530,13 @@ async fn apps_and_environments(backend: Backend) {
         "BAD_USER_INPUT"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     assert_eq!(
         refusal(apps::delete_environment(&mut change, main.id).await),
         "CONFLICT"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     apps::create_environment(&mut change, created.id, "staging".into(), 10)
         .await
         .expect("created");
@@ -543,11 +550,9 @@ async fn apps_and_environments(backend: Backend) {
 /// Payment methods: created with their creator billing, changed and deleted by people who
 /// bill to them; every payment method keeps a billing path.
 async fn payment_methods(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
+    let Some(app) = demo_world(backend).await else {
         return;
     };
-    Demo::seed(&app).await;
     let ana = person_uuid(&app, "ana@demo.example").await;
     let bo = person_uuid(&app, "bo@demo.example").await;
     let card = entity::payment_method::Entity::find()
@@ -559,13 +564,13 @@ async fn payment_methods(backend: Backend) {
         .id;
 
     // Ana is the only one billing her card; Bo does not see it.
-    let mut change = Change::begin(&app.db, ana).await.expect("begin");
+    let mut change = change_by(&app, ana).await;
     assert_eq!(
         refusal(payment_method::remove_person(&mut change, card, ana).await),
         "CONFLICT"
     );
     drop(change);
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let changes = PaymentMethodChanges {
         label: Some("Mine".into()),
         ..Default::default()
@@ -576,7 +581,7 @@ async fn payment_methods(backend: Backend) {
     );
     drop(change);
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let new = NewPaymentMethod {
         label: " Bo's card ",
         payment_type: PaymentType::CreditCard,
@@ -595,7 +600,7 @@ async fn payment_methods(backend: Backend) {
     assert_eq!(created.vat_id.as_deref(), Some("DE123"));
     assert_eq!(newest_event(&app).await, "PAYMENT_METHOD_CREATED");
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let changes = PaymentMethodChanges {
         vat_id: Some(None),
         ..Default::default()
@@ -609,7 +614,7 @@ async fn payment_methods(backend: Backend) {
         ("Bo's card", None)
     );
 
-    let mut change = Change::begin(&app.db, bo).await.expect("begin");
+    let mut change = change_by(&app, bo).await;
     let deleted_apps = payment_method::delete(&mut change, created.id)
         .await
         .expect("deleted");
@@ -618,7 +623,85 @@ async fn payment_methods(backend: Backend) {
     assert_eq!(newest_event(&app).await, "PAYMENT_METHOD_DELETED");
 }
 
+/// Invitations: sent by those who may offer them, answered by their invitee, once; the link
+/// points at the public URL given.
+async fn invitations(backend: Backend) {
+    let Some(app) = demo_world(backend).await else {
+        return;
+    };
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let eli = person_uuid(&app, "eli@demo.example").await;
+    let rocket = team_uuid(&app, "Rocket").await;
+    let sending = Sending {
+        public_url: "https://warren.test".into(),
+        quotas: Quotas::default(),
+    };
+    let expires_in = invitation::expiry(None).expect("the default lifetime");
+    let no_take_over = || invitation::TakeOver {
+        payment_method_id: None,
+        new_payment_method: None,
+    };
+
+    assert_eq!(refusal(invitation::expiry(Some(91))), "BAD_USER_INPUT");
+    let mut change = change_by(&app, bo).await;
+    assert_eq!(
+        refusal(
+            invitation::invite_to_team(
+                &mut change,
+                rocket,
+                "eli@demo.example".into(),
+                TeamRole::Limited,
+                Vec::new(),
+                expires_in,
+                &sending,
+            )
+            .await
+        ),
+        "FORBIDDEN"
+    );
+    drop(change);
+
+    let mut change = change_by(&app, ana).await;
+    let (sent, link) = invitation::invite_to_team(
+        &mut change,
+        rocket,
+        "eli@demo.example".into(),
+        TeamRole::Limited,
+        Vec::new(),
+        expires_in,
+        &sending,
+    )
+    .await
+    .expect("sent");
+    change.commit().await.expect("commit");
+    assert!(link.starts_with("https://warren.test/invitations/accept?token="));
+    assert_eq!(newest_event(&app).await, "MEMBER_INVITED");
+    let id = global_id(NodeKind::Invitation, sent.id).0;
+
+    // Addressed to Eli: Bo cannot answer it by id, and learns nothing of it.
+    let mut change = change_by(&app, bo).await;
+    assert_eq!(
+        refusal(invitation::accept(&mut change, Some(&id), None, no_take_over()).await),
+        "NOT_FOUND"
+    );
+    drop(change);
+    let mut change = change_by(&app, eli).await;
+    let accepted = invitation::accept(&mut change, Some(&id), None, no_take_over())
+        .await
+        .expect("accepted");
+    change.commit().await.expect("commit");
+    assert_eq!(accepted.decided_by_id, Some(eli));
+    assert_eq!(newest_event(&app).await, "MEMBER_JOINED");
+    let mut change = change_by(&app, eli).await;
+    assert_eq!(
+        refusal(invitation::decline(&mut change, Some(&id), None).await),
+        "CONFLICT"
+    );
+}
+
 on_both_backends!(
+    invitations,
     payment_methods,
     apps_and_environments,
     teams,

@@ -1,6 +1,5 @@
 //! The GraphQL types of the domain, one module per object: its `#[Object]` impl, its loaders and
-//! its `node()`. Mutations are in `api::mutation`, rules in `rules`; `invitation` still holds its
-//! mutations and their rules (docs/architecture.md, "What is still to move").
+//! its `node()`. Mutations are in `api::mutation`, the rules they apply in `rules`.
 
 pub mod access_request;
 pub mod app;

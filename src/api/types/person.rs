@@ -311,7 +311,7 @@ impl Person {
         }
         let edge_filter = EdgeFilter {
             restrict: Restrict::Nothing,
-            equals: state.map(|s| ("n.state", crate::api::types::invitation::state_value(s))),
+            equals: state.map(|s| ("n.state", crate::rules::invitation::state_value(s))),
         };
         page(
             ctx,
