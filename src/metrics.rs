@@ -3,15 +3,13 @@
 //! database pool's connections, and events written.
 //!
 //! An operation is labelled by its type and first root field (`query.viewer`,
-//! `mutation.createTeam`), names the schema bounds, never by the client's operation name, which
-//! anyone could vary without end; a document that fails to parse or validate counts as
-//! `invalid`.
+//! `mutation.createTeam`, made by `api::admission`), names the schema bounds, never by the
+//! client's operation name, which anyone could vary without end; a document that fails to parse
+//! or validate counts as `invalid`.
 
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use async_graphql::Response;
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -125,45 +123,12 @@ impl Drop for Held {
     }
 }
 
-/// The label of the operation `document` runs (`query.viewer`): its type and first root field.
-/// None when no operation is selected (async-graphql reports why when it runs).
-pub fn operation_label(
-    document: &ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<String> {
-    let operation = document
-        .operations
-        .iter()
-        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
-        .map(|(_, operation)| operation)?;
-    let kind = match operation.node.ty {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
-    };
-    let first = operation
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .find_map(|item| match &item.node {
-            Selection::Field(field) => Some(field.node.name.node.as_str()),
-            _ => None,
-        })
-        .unwrap_or("fragment");
-    Some(format!("{kind}.{first}"))
-}
-
 /// Counts and times one answered request. `label` is that of a document that validated (only
-/// then are its field names the schema's); any other counts as `invalid`.
-pub fn observe_request(label: Option<&str>, response: &Response, took: Duration) {
+/// then are its field names the schema's, `api::admission` makes it); any other counts as
+/// `invalid`. `failed`: the answer carries errors.
+pub fn observe_request(label: Option<&str>, failed: bool, took: Duration) {
     let operation = label.unwrap_or("invalid");
-    let outcome = if response.errors.is_empty() {
-        "ok"
-    } else {
-        "error"
-    };
+    let outcome = if failed { "error" } else { "ok" };
     METRICS
         .requests
         .with_label_values(&[operation, outcome])

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
 
@@ -179,7 +179,7 @@ impl Api {
             &checks.shape,
             limits,
         )?;
-        let label = crate::metrics::operation_label(document, operation_name.as_deref());
+        let label = operation_label(document, operation_name.as_deref());
         let cost = crate::rules::rate_limit::cost(measure.requests, measure.complexity);
         self.charge(cost, data)?;
         Ok(Admitted {
@@ -261,7 +261,11 @@ impl Executor for Api {
                 (response, label)
             }
         };
-        crate::metrics::observe_request(label.as_deref(), &response, started.elapsed());
+        crate::metrics::observe_request(
+            label.as_deref(),
+            !response.errors.is_empty(),
+            started.elapsed(),
+        );
         response
     }
 
@@ -424,6 +428,33 @@ impl Api {
             }
         }
     }
+}
+
+/// The label of the operation `document` runs (`query.viewer`): its type and first root field.
+/// None when no operation is selected (async-graphql reports why when it runs).
+fn operation_label(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<String> {
+    let operation = document
+        .operations
+        .iter()
+        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
+        .map(|(_, operation)| operation)?;
+    let kind = match operation.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let first = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.as_str()),
+            _ => None,
+        })
+        .unwrap_or("fragment");
+    Some(format!("{kind}.{first}"))
 }
 
 /// The error refusing a request its viewer's budget cannot pay for (RATE_LIMITED), saying

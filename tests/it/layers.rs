@@ -54,6 +54,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("naming.rs", &["error"]),
     ("html.rs", &[]),
     ("occupancy.rs", &[]),
+    // The Prometheus registry: read by the HTTP layer, incremented by the rules, the feed and
+    // admission; it reads the pool's gauges from the store.
+    ("metrics.rs", &["store"]),
 ];
 
 /// Layers that speak no GraphQL: the feed hands out events, not answers; the rules are plain
