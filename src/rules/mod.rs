@@ -2,9 +2,11 @@
 //! may see and do what (`access`), who is signing in (`auth`, `session`), the one write path that
 //! records every change with its events (`change`), how many objects a person or an object may
 //! hold (`quotas`), the hourly budgets of people and anonymous addresses (`rate_limit`), the mail
-//! outbox (`mail`), and the rules of each kind of object as they move here (`access_request`,
-//! `app`, `developer`, `event_filter`, `invitation`, `membership`, `payment_method`, `person`, `ssh_key`, `team`, `token`). The GraphQL
-//! layer above decodes ids and builds payloads around them; the store below holds the SQL.
+//! outbox (`mail`), and the rules of each kind of object (`access_request`, `app`, `developer`,
+//! `event_filter`, `invitation`, `membership`, `payment_method`, `person`, `ssh_key`, `team`,
+//! `token`), each a function that takes the `Change` and plain values and records its events.
+//! The GraphQL layer above decodes ids and builds payloads around them; the store below holds
+//! the SQL.
 
 pub mod access;
 pub mod access_request;
