@@ -18,6 +18,7 @@ use crate::rules::access::Reach;
 use crate::rules::change::{Change, NewEvent, Subject};
 use crate::rules::payment_method::NewPaymentMethod;
 use crate::rules::quotas::Quotas;
+use crate::rules::team::role_name;
 use crate::store::ids::{NodeKind, expect};
 
 /// What sending an invitation needs from the server: the public URL its link points at, and
@@ -246,13 +247,6 @@ async fn send(
         );
     }
     Ok((model, accept_url))
-}
-
-fn role_name(role: TeamRole) -> &'static str {
-    match role {
-        TeamRole::Unlimited => "UNLIMITED",
-        TeamRole::Limited => "LIMITED",
-    }
 }
 
 async fn person_by_email(change: &Change, email: &str) -> ApiResult<Option<entity::person::Model>> {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::rules::change::{Change, NewEvent, Subject};
-use crate::rules::team::{team_in_change, unlimited_team_in_change};
+use crate::rules::team::{role_name, team_in_change, unlimited_team_in_change};
 
 /// Gives `person_id` the role `role` in team `team_id`. UNLIMITED members only; the last
 /// UNLIMITED member cannot be demoted. Demoting keeps the member's subscriptions through the
@@ -211,11 +211,4 @@ async fn person_in_change(change: &Change, id: Uuid) -> ApiResult<person::Model>
         .one(&change.txn)
         .await?
         .ok_or_else(|| ApiError::not_found("Person"))
-}
-
-fn role_name(role: TeamRole) -> &'static str {
-    match role {
-        TeamRole::Unlimited => "UNLIMITED",
-        TeamRole::Limited => "LIMITED",
-    }
 }

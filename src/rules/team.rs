@@ -269,3 +269,11 @@ pub async fn delete(change: &mut Change, id: Uuid) -> ApiResult<TeamDeletion> {
     });
     Ok(impact)
 }
+
+/// A role as events and mails spell it.
+pub fn role_name(role: TeamRole) -> &'static str {
+    match role {
+        TeamRole::Unlimited => "UNLIMITED",
+        TeamRole::Limited => "LIMITED",
+    }
+}
