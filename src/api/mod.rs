@@ -22,9 +22,8 @@ use crate::api::limits::Limits;
 use crate::api::relay::{NodeKind, decode_global_id};
 use crate::api::types::access_request::{self, AccessRequest};
 use crate::api::types::app::{self, App, Environment};
-use crate::api::types::event::{
-    self, Event, EventConnection, EventCriteria, EventFilter, EventFilterInput,
-};
+use crate::api::types::event::filter::{self, EventFilter, EventFilterInput};
+use crate::api::types::event::{self, Event, EventConnection};
 use crate::api::types::invitation::{self as invitations, Invitation};
 use crate::api::types::payment_method::{self, PaymentMethod};
 use crate::api::types::person::{self, Person};
@@ -175,7 +174,7 @@ pub(crate) async fn load_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<No
         NodeKind::SshKey => ssh_key::node(ctx, id).await?.map(Node::SshKey),
         NodeKind::PersonalAccessToken => token::node(ctx, id).await?.map(Node::PersonalAccessToken),
         NodeKind::Event => event::node(ctx, id).await?.map(Node::Event),
-        NodeKind::EventFilter => event::saved_filter(ctx, id).await?.map(Node::EventFilter),
+        NodeKind::EventFilter => filter::saved_filter(ctx, id).await?.map(Node::EventFilter),
     })
 }
 
@@ -237,7 +236,7 @@ impl Query {
     ) -> ApiResult<EventConnection> {
         scope(ctx)?.viewer()?;
         let args = PageArgs::new(first, after, last, before)?;
-        let criteria = EventCriteria::from_input(ctx, filter).await?;
+        let criteria = filter::criteria(ctx, filter).await?;
         event::connection(ctx, args, criteria).await
     }
 

@@ -12,10 +12,12 @@ use tokio::sync::{Semaphore, broadcast};
 use uuid::Uuid;
 
 use crate::api::context::{RequestScope, scope};
-use crate::api::types::event::{Event, EventCriteria, EventFilterInput};
+use crate::api::types::event::Event;
+use crate::api::types::event::filter::{self, EventFilterInput};
 use crate::error::{ApiError, ApiResult};
 use crate::feed::{Feed, FeedBatch, FeedNews, take_turn};
 use crate::rules::access::Reach;
+use crate::rules::access::events::{self, EventCriteria};
 
 /// Events replayed per statement before a subscription goes live.
 const REPLAY_PAGE: u64 = 100;
@@ -65,7 +67,7 @@ async fn start(
         .transpose()?;
     // The credential was checked as this operation began (`graphql::api::LiveCredential`).
     let turn = take_turn(&feed.starts).await?;
-    let criteria = EventCriteria::from_input(ctx, filter).await?;
+    let criteria = filter::criteria(ctx, filter).await?;
     // Subscribe before reading any event, so that nothing committed from now on can slip
     // between the replay and the live part.
     let (receiver, recent, seen) = match after {
@@ -166,7 +168,7 @@ impl Live {
             return Ok(());
         }
         self.refresh_reach().await?;
-        let page = crate::api::types::event::visible_after(
+        let page = events::visible_after(
             &self.scope.db,
             &self.reach,
             &self.criteria,

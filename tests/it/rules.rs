@@ -8,6 +8,8 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use uuid::Uuid;
 use warren::api::relay::{NodeKind, global_id};
 use warren::error::ApiResult;
+use warren::rules::access::Reach;
+use warren::rules::access::events::{self, About, EventCriteria};
 use warren::rules::access_request;
 use warren::rules::app as apps;
 use warren::rules::change::Change;
@@ -19,6 +21,8 @@ use warren::rules::quotas::Quotas;
 use warren::rules::ssh_key::{self, NewSshKey};
 use warren::rules::team;
 use warren::rules::token::{self, TokenRequest};
+use warren::store::event_log::subjects_of;
+use warren::store::page::PageArgs;
 
 use crate::common::demo::{Demo, app_uuid, person_uuid};
 use crate::common::keys::ed25519_key;
@@ -700,7 +704,98 @@ async fn invitations(backend: Backend) {
     );
 }
 
+/// Which events a viewer sees, decided twice: as SQL for reads (`rules::access::events`) and in
+/// memory for the live feed (`Reach::sees_event`, `EventCriteria::matches`). For everyone in the
+/// demo world, after a few changes of each kind, and for filters on each kind of object, the two
+/// agree event by event, and the count agrees with the page.
+async fn event_visibility(backend: Backend) {
+    let Some(app) = demo_world(backend).await else {
+        return;
+    };
+    let ana = person_uuid(&app, "ana@demo.example").await;
+    let rocket = team_uuid(&app, "Rocket").await;
+    // A technical event besides the demo's collaboration and billing ones.
+    let mut change = change_by(&app, ana).await;
+    let shop = app_uuid(&app, "acme-shop").await;
+    apps::create_environment(&mut change, shop, "preview".into(), 100)
+        .await
+        .expect("an environment");
+    change.commit().await.expect("commit");
+
+    let log = event::Entity::find()
+        .order_by_asc(event::Column::Sequence)
+        .all(&app.db.conn)
+        .await
+        .expect("the event log");
+    let subjects = subjects_of(&app.db.conn, log.iter().map(|e| e.id))
+        .await
+        .expect("subjects");
+    let payment_method = subjects
+        .values()
+        .flatten()
+        .find(|s| s.kind == "PAYMENT_METHOD")
+        .map(|s| s.object_id);
+    let whole = PageArgs {
+        limit: 100_000,
+        backward: false,
+        after: None,
+        before: None,
+        list: None,
+    };
+    let mut filters = vec![
+        EventCriteria::default(),
+        EventCriteria::default().about(About::Team(rocket)),
+        EventCriteria::default().about(About::App(shop)),
+        EventCriteria::default().about(About::Person(ana)),
+    ];
+    if let Some(id) = payment_method {
+        filters.push(EventCriteria::default().about(About::PaymentMethod(id)));
+    }
+    filters.push(EventCriteria {
+        categories: vec!["TECHNICAL".into()],
+        ..EventCriteria::default()
+    });
+    let mut partial_views = 0;
+    for person in entity::person::Entity::find()
+        .all(&app.db.conn)
+        .await
+        .expect("people")
+    {
+        let reach = Reach::load(&app.db.conn, person.id).await.expect("reach");
+        for criteria in &filters {
+            let in_memory: Vec<Uuid> = log
+                .iter()
+                .filter(|e| {
+                    let subjects = subjects.get(&e.id).map_or(&[][..], Vec::as_slice);
+                    reach.sees_event(e, subjects) && criteria.matches(e, subjects, &reach)
+                })
+                .map(|e| e.id)
+                .collect();
+            let page = events::page(&app.db, &reach, criteria, whole)
+                .await
+                .expect("a page");
+            let in_sql: Vec<Uuid> = page.events.iter().map(|e| e.id).collect();
+            assert_eq!(in_sql, in_memory, "{} with {criteria:?}", person.email);
+            let count = events::count(&app.db, &reach, criteria)
+                .await
+                .expect("a count");
+            assert_eq!(count, i64::try_from(in_sql.len()).expect("a count"));
+            if criteria == &EventCriteria::default()
+                && !in_sql.is_empty()
+                && in_sql.len() < log.len()
+            {
+                partial_views += 1;
+            }
+        }
+    }
+    assert!(
+        partial_views >= 3,
+        "the demo world gives several people a part of the log"
+    );
+}
+
 on_both_backends!(
+    event_visibility,
     invitations,
     payment_methods,
     apps_and_environments,

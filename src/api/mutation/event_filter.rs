@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use crate::api::context::{quotas, scope, writer};
 use crate::api::relay::{NodeKind, expect_global_id};
-use crate::api::types::event::{EventCriteria, EventFilter, EventFilterInput};
+use crate::api::types::event::filter::{self, EventFilter, EventFilterInput};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::change::Change;
 use crate::rules::event_filter;
@@ -69,7 +69,7 @@ impl EventFilterMutation {
                 "a saved filter cannot refer to another saved filter",
             ));
         }
-        let criteria = EventCriteria::from_input(ctx, Some(input.filter)).await?;
+        let criteria = filter::criteria(ctx, Some(input.filter)).await?;
         let stored = serde_json::to_value(&criteria)
             .map_err(|err| ApiError::internal(format!("event filter to JSON: {err}")))?;
         let mut change = Change::begin(&scope.db, viewer.id()).await?;

@@ -134,12 +134,12 @@ impl PaymentMethod {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        filter: Option<crate::api::types::event::EventFilterInput>,
+        filter: Option<crate::api::types::event::filter::EventFilterInput>,
     ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         crate::api::types::event::about(
             ctx,
-            crate::api::types::event::About::PaymentMethod(self.0.id),
+            crate::rules::access::events::About::PaymentMethod(self.0.id),
             args,
             filter,
         )

@@ -18,7 +18,7 @@ use crate::api::connection::{
 use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::App;
-use crate::api::types::event::{EventFilter, PersonEventFilters};
+use crate::api::types::event::filter::{EventFilter, PersonEventFilters};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::{PaymentMethod, PaymentMethodConnection};
 use crate::api::types::ssh_key::SshKey;
@@ -227,12 +227,12 @@ impl Person {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        filter: Option<crate::api::types::event::EventFilterInput>,
+        filter: Option<crate::api::types::event::filter::EventFilterInput>,
     ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         crate::api::types::event::about(
             ctx,
-            crate::api::types::event::About::Person(self.0.id),
+            crate::rules::access::events::About::Person(self.0.id),
             args,
             filter,
         )

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use crate::store::sql::Sql;
 
+pub mod events;
+
 /// How the viewer is connected to one app as a developer (docs/rules.md, "Developer connection").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeveloperConnection {
@@ -246,7 +248,7 @@ impl Reach {
     /// Whether the viewer may see an event (docs/security.md, "Events"): its actor, the people
     /// it is about, and by category whoever sees one of the objects it concerns; the events of
     /// access requests only those who may see access requests. The same rule as the SQL of
-    /// `event::push_visibility`, for events already in memory (the live feed).
+    /// `events::push_visibility`, for events already in memory (the live feed).
     pub fn sees_event(
         &self,
         event: &entity::event::Model,
@@ -462,7 +464,7 @@ struct IdRow {
 }
 
 /// The event types about access requests, as stored: shown only to those who may see access
-/// requests (`Reach::sees_event`, `event::push_visibility`).
+/// requests (`Reach::sees_event`, `events::push_visibility`).
 pub const ACCESS_REQUEST_EVENTS: [&str; 4] = [
     "ACCESS_REQUESTED",
     "ACCESS_REQUEST_APPROVED",
