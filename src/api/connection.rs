@@ -5,9 +5,10 @@ use async_graphql::{Context, Object, ObjectType, OutputType};
 use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
 
-use crate::api::context::{CountKey, EdgeFilter, EdgeRef, PageKey, loader};
+use crate::api::context::loader;
 use crate::api::relay::encode_cursor;
 use crate::error::{ApiError, ApiResult};
+use crate::store::keys::{CountKey, EdgeFilter, EdgeRef, PageKey};
 use crate::store::page::{CursorKey, PageArgs};
 use crate::store::sql::EdgeSql;
 

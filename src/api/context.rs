@@ -15,8 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::rules::access::Reach;
 use crate::rules::auth::{Credential, Viewer};
 use crate::store::db::Db;
-use crate::store::page::PageArgs;
-use crate::store::sql::{EdgeFilterValues, EdgeSql, Page};
+use crate::store::keys::{BatchRead, CountKey, EdgeFilter, PageKey, Restrict};
+use crate::store::sql::{EdgeFilterValues, Page};
 use entity::enums::TokenScope;
 
 /// The state of one request.
@@ -174,91 +174,6 @@ impl Loader<ViewerReach> for Batch {
     }
 }
 
-/// An edge, compared by identity: each edge is one `static EdgeSql` in its domain module.
-#[derive(Clone, Copy)]
-pub struct EdgeRef(pub &'static EdgeSql);
-
-impl PartialEq for EdgeRef {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.0, other.0)
-    }
-}
-impl Eq for EdgeRef {}
-impl std::hash::Hash for EdgeRef {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        std::ptr::hash(self.0, state)
-    }
-}
-
-/// Which of the viewer's sets an edge's nodes must belong to. Resolved into ids inside the
-/// loader, so keys stay small and all parents of a batch share one statement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Restrict {
-    Nothing,
-    /// The apps whose developers the viewer may see (`Reach::sees_app_internals`).
-    AppsWithVisibleDevelopers(&'static str),
-    ViewerTeams(&'static str),
-    BilledPaymentMethods(&'static str),
-}
-
-/// What a resolver asks of an edge beyond its parents and page: an access restriction, named
-/// (resolved against the viewer's reach once per batch, into `store::sql::EdgeFilterValues`),
-/// and an optional equality (a state argument, say). Part of the loader key, so batches group
-/// by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EdgeFilter {
-    pub restrict: Restrict,
-    pub equals: Option<(&'static str, &'static str)>,
-}
-
-impl EdgeFilter {
-    pub const NONE: EdgeFilter = EdgeFilter {
-        restrict: Restrict::Nothing,
-        equals: None,
-    };
-
-    pub fn restrict(restrict: Restrict) -> Self {
-        EdgeFilter {
-            restrict,
-            equals: None,
-        }
-    }
-
-    fn resolve(&self, reach: &Reach) -> EdgeFilterValues {
-        let only_ids = match self.restrict {
-            Restrict::Nothing => None,
-            Restrict::AppsWithVisibleDevelopers(column) => {
-                Some((column, reach.app_ids_with_visible_internals()))
-            }
-            Restrict::ViewerTeams(column) => Some((column, reach.team_ids())),
-            Restrict::BilledPaymentMethods(column) => Some((column, reach.billing_ids())),
-        };
-        EdgeFilterValues {
-            only_ids,
-            equals: self.equals,
-        }
-    }
-}
-
-/// One page of an edge below one parent.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PageKey {
-    pub edge: EdgeRef,
-    pub parent: Uuid,
-    pub args: PageArgs,
-    pub edge_filter: EdgeFilter,
-    /// Edges ordered by event sequence rather than by id.
-    pub sequence_key: bool,
-}
-
-/// The number of nodes of an edge below one parent.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct CountKey {
-    pub edge: EdgeRef,
-    pub parent: Uuid,
-    pub edge_filter: EdgeFilter,
-}
-
 fn group<K, G: std::hash::Hash + Eq>(keys: &[K], by: impl Fn(&K) -> G) -> HashMap<G, Vec<&K>> {
     let mut groups: HashMap<G, Vec<&K>> = HashMap::new();
     for key in keys {
@@ -275,7 +190,7 @@ impl Batch {
                 equals: edge_filter.equals,
             });
         }
-        Ok(edge_filter.resolve(&*self.0.reach().await?))
+        Ok(self.0.reach().await?.edge_filter_values(edge_filter))
     }
 }
 
@@ -325,31 +240,16 @@ impl Loader<CountKey> for Batch {
     }
 }
 
-/// Declares a key type loading rows of one table by id, one `IN (...)` statement per batch.
-macro_rules! load_by_id {
-    ($key:ident, $table:ident) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $key(pub uuid::Uuid);
+/// Every key the store reads by itself (`store::keys::BatchRead`): rows by id, children of an
+/// object. One statement per batch, read through the request's scope.
+impl<K: BatchRead> Loader<K> for Batch {
+    type Value = K::Value;
+    type Error = ApiError;
 
-        impl async_graphql::dataloader::Loader<$key> for $crate::api::context::Batch {
-            type Value = entity::$table::Model;
-            type Error = $crate::error::ApiError;
-
-            async fn load(
-                &self,
-                keys: &[$key],
-            ) -> Result<std::collections::HashMap<$key, Self::Value>, Self::Error> {
-                use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-                let rows = entity::$table::Entity::find()
-                    .filter(entity::$table::Column::Id.is_in(keys.iter().map(|k| k.0)))
-                    .all(&self.0.db.conn)
-                    .await?;
-                Ok(rows.into_iter().map(|row| ($key(row.id), row)).collect())
-            }
-        }
-    };
+    async fn load(&self, keys: &[K]) -> ApiResult<HashMap<K, K::Value>> {
+        K::read(&self.0.db, keys).await
+    }
 }
-pub(crate) use load_by_id;
 
 /// Declares `$key`, a batched "may the viewer see this object?" lookup answered by the
 /// viewer's `Reach` method `$rule` (one statement per batch).

@@ -32,6 +32,7 @@ use crate::api::types::team::{self, Team};
 use crate::api::types::token::{self, PersonalAccessToken};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::auth::hash_secret;
+use crate::store::keys::InvitationBySecret;
 use crate::store::page::PageArgs;
 
 /// At most this many ids per `nodes(ids:)`.
@@ -260,7 +261,7 @@ impl Query {
     async fn invitation(&self, ctx: &Context<'_>, token: String) -> ApiResult<Option<Invitation>> {
         scope(ctx)?.viewer()?;
         let found = loader(ctx)?
-            .load_one(invitations::InvitationBySecret(hash_secret(token.trim())))
+            .load_one(InvitationBySecret(hash_secret(token.trim())))
             .await?;
         Ok(found.map(Invitation))
     }

@@ -89,7 +89,7 @@ pub struct EdgeSql {
     pub condition: &'static str,
 }
 
-/// An `api::context::EdgeFilter` with its values: the ids the viewer's reach allows, the state
+/// A `keys::EdgeFilter` with its values (`Reach::edge_filter_values`): the ids the viewer's reach allows, the state
 /// argument's column and value, ready to bind into an edge's statements.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct EdgeFilterValues {

@@ -11,14 +11,13 @@ use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
 use crate::api::connection::TotalCount;
-use crate::api::context::{load_by_id, loader, reach, scope};
+use crate::api::context::{loader, reach, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::{self, App};
 use crate::api::types::person::{self, Person};
 use crate::api::types::team::{self, Team};
 use crate::error::ApiResult;
-
-load_by_id!(AccessRequestId, access_request);
+use crate::store::keys::AccessRequestId;
 
 /// A connection of access requests.
 pub type AccessRequestConnection =

@@ -2,143 +2,35 @@
 //! or membership of one of its teams; its internals (environments, developers, authorized
 //! keys) need a developer connection or UNLIMITED membership of one of its teams.
 
-use std::collections::HashMap;
-
 use async_graphql::connection::EmptyFields;
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{app, environment, person, ssh_key};
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
-};
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
 use crate::api::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
-use crate::api::context::{Batch, EdgeFilter, load_by_id, loader, reach};
+use crate::api::context::{loader, reach};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
-use crate::api::types::payment_method::{PaymentMethod, PaymentMethodId};
+use crate::api::types::payment_method::PaymentMethod;
 use crate::api::types::person::{DeveloperEdge, Person};
 use crate::api::types::ssh_key::{SshKey, SshKeyConnection};
 use crate::api::types::team::Team;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::rules::access;
+use crate::store::edges::app::{AUTHORIZED_KEYS, DEVELOPERS, INVITATIONS, TEAMS};
+use crate::store::keys::{
+    AppEnvironments, AppId, AppTechnicalContacts, EdgeFilter, EnvironmentId, PaymentMethodId,
+};
 use crate::store::page::PageArgs;
-use crate::store::sql::EdgeSql;
-
-load_by_id!(AppId, app);
-load_by_id!(EnvironmentId, environment);
 
 /// A connection of apps, as `PaymentMethod.apps` lists them.
 pub type AppConnection = async_graphql::connection::Connection<String, App, TotalCount>;
 /// A connection of teams, as `App.teams` and `PaymentMethod.teams` list them.
 pub type TeamConnection = async_graphql::connection::Connection<String, Team, TotalCount>;
-
-static TEAMS: EdgeSql = EdgeSql {
-    list: "App.teams",
-    from: "team_app e",
-    node: "JOIN team n ON n.id = e.team_id",
-    parent: "e.app_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static DEVELOPERS: EdgeSql = EdgeSql {
-    list: "App.developers",
-    from: "developer_connection e",
-    node: "JOIN person n ON n.id = e.person_id",
-    parent: "e.app_id",
-    key: "n.id",
-    select: "n.*, e.team_id AS edge_team_id, e.connected_at AS edge_connected_at",
-    condition: "",
-};
-
-/// Pending APP invitations name the app; pending TAKE_OVER_BILLING ones list it.
-static INVITATIONS: EdgeSql = EdgeSql {
-    list: "App.invitations",
-    from: "(SELECT id AS invitation_id, app_id FROM invitation WHERE kind = 'APP' \
-           UNION SELECT ia.invitation_id, ia.app_id FROM invitation_app ia \
-           JOIN invitation i ON i.id = ia.invitation_id WHERE i.kind = 'TAKE_OVER_BILLING') e \
-           JOIN invitation n ON n.id = e.invitation_id",
-    node: "",
-    parent: "e.app_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "n.state = 'PENDING'",
-};
-
-/// Every SSH key of everyone with a developer connection to the environment's app.
-static AUTHORIZED_KEYS: EdgeSql = EdgeSql {
-    list: "Environment.authorizedKeys",
-    from: "environment env JOIN developer_connection dc ON dc.app_id = env.app_id \
-           JOIN ssh_key n ON n.person_id = dc.person_id",
-    node: "",
-    parent: "env.id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-/// The environments of a batch of apps, in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AppEnvironments(pub Uuid);
-
-impl Loader<AppEnvironments> for Batch {
-    type Value = Vec<environment::Model>;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[AppEnvironments],
-    ) -> ApiResult<HashMap<AppEnvironments, Self::Value>> {
-        let rows = environment::Entity::find()
-            .filter(environment::Column::AppId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(environment::Column::Id)
-            .all(&self.0.db.conn)
-            .await?;
-        let mut out: HashMap<AppEnvironments, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(AppEnvironments(row.app_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(out)
-    }
-}
-
-/// The technical contacts of a batch of apps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AppTechnicalContacts(pub Uuid);
-
-impl Loader<AppTechnicalContacts> for Batch {
-    type Value = Vec<person::Model>;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[AppTechnicalContacts],
-    ) -> ApiResult<HashMap<AppTechnicalContacts, Self::Value>> {
-        let mut sql = crate::store::sql::Sql::new(self.0.db.backend());
-        sql.push("SELECT tc.app_id AS contact_app_id, p.* FROM technical_contact tc JOIN person p ON p.id = tc.person_id WHERE tc.app_id IN ")
-            .bind_list(keys.iter().map(|k| k.0))
-            .push(" ORDER BY tc.app_id, p.id");
-        let mut out: HashMap<AppTechnicalContacts, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in sea_orm::ConnectionTrait::query_all_raw(&self.0.db.conn, sql.statement()).await?
-        {
-            let app: Uuid = row.try_get("", "contact_app_id")?;
-            out.entry(AppTechnicalContacts(app))
-                .or_default()
-                .push(person::Model::from_query_result(&row, "")?);
-        }
-        Ok(out)
-    }
-}
 
 /// One website or web application: owned by at most one payment method (none: a trial app).
 pub struct App(pub app::Model);

@@ -3,83 +3,28 @@
 //! account e-mail matches) and, while pending, by those allowed to send them on their object.
 //! Their mutations are in `api::mutation::invitation`, their rules in `rules::invitation`.
 
-use std::collections::HashMap;
-
 use async_graphql::connection::EmptyFields;
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::{InvitationKind, InvitationState, TeamRole};
-use entity::{invitation, invitation_app};
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
-};
+use entity::invitation;
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
 use crate::api::connection::TotalCount;
-use crate::api::context::{Batch, load_by_id, loader, reach, scope};
+use crate::api::context::{loader, reach, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::{self, App};
 use crate::api::types::payment_method::{self, PaymentMethod};
-use crate::api::types::person::{Person, PersonId};
-use crate::api::types::team::{self, Team, TeamId};
-use crate::error::{ApiError, ApiResult};
+use crate::api::types::person::Person;
+use crate::api::types::team::{self, Team};
+use crate::error::ApiResult;
 use crate::rules::invitation::may_send;
-
-load_by_id!(InvitationId, invitation);
+use crate::store::keys::{AppId, InvitationApps, InvitationId, PaymentMethodId, PersonId, TeamId};
 
 /// A connection of invitations.
 pub type InvitationConnection =
     async_graphql::connection::Connection<String, Invitation, TotalCount>;
-
-/// The apps listed on a batch of invitations (a TEAM invitation's apps to subscribe to, a
-/// TAKE_OVER_BILLING invitation's apps to move).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InvitationApps(pub Uuid);
-
-impl Loader<InvitationApps> for Batch {
-    type Value = Vec<Uuid>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[InvitationApps]) -> ApiResult<HashMap<InvitationApps, Vec<Uuid>>> {
-        let rows = invitation_app::Entity::find()
-            .filter(invitation_app::Column::InvitationId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(invitation_app::Column::AppId)
-            .all(&self.0.db.conn)
-            .await?;
-        let mut out: HashMap<InvitationApps, Vec<Uuid>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(InvitationApps(row.invitation_id))
-                .or_default()
-                .push(row.app_id);
-        }
-        Ok(out)
-    }
-}
-
-/// An invitation by the hash of its secret link token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct InvitationBySecret(pub String);
-
-impl Loader<InvitationBySecret> for Batch {
-    type Value = invitation::Model;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[InvitationBySecret],
-    ) -> ApiResult<HashMap<InvitationBySecret, invitation::Model>> {
-        let rows = invitation::Entity::find()
-            .filter(invitation::Column::SecretHash.is_in(keys.iter().map(|k| k.0.clone())))
-            .all(&self.0.db.conn)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| (InvitationBySecret(row.secret_hash.clone()), row))
-            .collect())
-    }
-}
 
 /// An offer sent to an e-mail address. Single use; it expires.
 pub struct Invitation(pub invitation::Model);
@@ -155,14 +100,11 @@ impl Invitation {
                 None => None,
             },
             InvitationKind::App => match self.0.app_id {
-                Some(id) => loader.load_one(app::AppId(id)).await?.map(|a| a.name),
+                Some(id) => loader.load_one(AppId(id)).await?.map(|a| a.name),
                 None => None,
             },
             InvitationKind::PaymentMethod => match self.0.payment_method_id {
-                Some(id) => loader
-                    .load_one(payment_method::PaymentMethodId(id))
-                    .await?
-                    .map(|p| p.label),
+                Some(id) => loader.load_one(PaymentMethodId(id)).await?.map(|p| p.label),
                 None => None,
             },
             InvitationKind::TakeOverBilling => None,
@@ -201,10 +143,10 @@ impl Invitation {
             .await?
             .unwrap_or_default();
         let reach = reach(ctx).await?;
-        let visible: Vec<app::AppId> = ids
+        let visible: Vec<AppId> = ids
             .into_iter()
             .filter(|id| reach.sees_app(*id))
-            .map(app::AppId)
+            .map(AppId)
             .collect();
         let loaded = loader(ctx)?.load_many(visible.iter().copied()).await?;
         Ok(visible

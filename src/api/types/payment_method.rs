@@ -1,79 +1,32 @@
 //! Payment methods: the billing entities that own and pay for apps. Visible, billing details
 //! included, only to people with billing access (directly or as UNLIMITED team members).
 
-use std::collections::HashMap;
-
 use async_graphql::connection::EmptyFields;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::enums::PaymentType;
-use entity::{app, payment_method, person};
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect,
-};
+use entity::{payment_method, person};
+use sea_orm::{DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
 use crate::api::connection::{TotalCount, page};
-use crate::api::context::{Batch, EdgeFilter, load_by_id, loader, reach};
+use crate::api::context::{loader, reach};
 use crate::api::relay::{NodeKind, global_id};
-use crate::api::types::app::{App, AppConnection, AppId, TeamConnection};
+use crate::api::types::app::{App, AppConnection, TeamConnection};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::person::Person;
 use crate::api::types::team::Team;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::store::edges::payment_method::{APPS, INVITATIONS, PEOPLE, TEAMS};
+use crate::store::keys::{AppId, EdgeFilter, PaymentMethodAppIds, PaymentMethodId};
 use crate::store::page::PageArgs;
-use crate::store::sql::EdgeSql;
-
-load_by_id!(PaymentMethodId, payment_method);
 
 /// A connection of payment methods.
 pub type PaymentMethodConnection =
     async_graphql::connection::Connection<String, PaymentMethod, TotalCount>;
 /// A connection of people, as `PaymentMethod.people` lists them.
 pub type PersonConnection = async_graphql::connection::Connection<String, Person, TotalCount>;
-
-static APPS: EdgeSql = EdgeSql {
-    list: "PaymentMethod.apps",
-    from: "app n",
-    node: "",
-    parent: "n.payment_method_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static PEOPLE: EdgeSql = EdgeSql {
-    list: "PaymentMethod.people",
-    from: "payment_method_person e",
-    node: "JOIN person n ON n.id = e.person_id",
-    parent: "e.payment_method_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static TEAMS: EdgeSql = EdgeSql {
-    list: "PaymentMethod.teams",
-    from: "payment_method_team e",
-    node: "JOIN team n ON n.id = e.team_id",
-    parent: "e.payment_method_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static INVITATIONS: EdgeSql = EdgeSql {
-    list: "PaymentMethod.invitations",
-    from: "invitation n",
-    node: "",
-    parent: "n.payment_method_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "n.kind = 'PAYMENT_METHOD' AND n.state = 'PENDING'",
-};
 
 /// The legal and billing entity that owns and pays for apps.
 pub struct PaymentMethod(pub payment_method::Model);
@@ -222,38 +175,6 @@ impl PaymentMethod {
             app_ids,
             payment_method_ids: vec![self.0.id],
         })
-    }
-}
-
-/// The ids of every app a batch of payment methods owns (all of them, not a page).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PaymentMethodAppIds(pub Uuid);
-
-impl Loader<PaymentMethodAppIds> for Batch {
-    type Value = Vec<Uuid>;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[PaymentMethodAppIds],
-    ) -> ApiResult<HashMap<PaymentMethodAppIds, Vec<Uuid>>> {
-        let rows: Vec<(Uuid, Option<Uuid>)> = app::Entity::find()
-            .select_only()
-            .column(app::Column::Id)
-            .column(app::Column::PaymentMethodId)
-            .filter(app::Column::PaymentMethodId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(app::Column::Id)
-            .into_tuple()
-            .all(&self.0.db.conn)
-            .await?;
-        let mut out: HashMap<PaymentMethodAppIds, Vec<Uuid>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (app, pm) in rows {
-            if let Some(pm) = pm {
-                out.entry(PaymentMethodAppIds(pm)).or_default().push(app);
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -1,35 +1,34 @@
 //! People: the only actors. A person sees another's id, name and e-mail when they share a
 //! team, an app or a payment method (see `access::Reach::visible_people`).
 
-use std::collections::HashMap;
-
 use async_graphql::connection::EmptyFields;
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{AccountType, InvitationState, TeamRole};
-use entity::{app, person, personal_access_token, ssh_key, team};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult};
+use entity::{app, person, personal_access_token, team};
+use sea_orm::{FromQueryResult, QueryResult};
 use uuid::Uuid;
 
 use crate::api::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
 };
-use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, scope};
+use crate::api::context::{loader, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::App;
-use crate::api::types::event::filter::{EventFilter, PersonEventFilters};
+use crate::api::types::event::filter::EventFilter;
 use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::{PaymentMethod, PaymentMethodConnection};
 use crate::api::types::ssh_key::SshKey;
-use crate::api::types::team::{Team, TeamId};
+use crate::api::types::team::Team;
 use crate::api::types::token::{PersonalAccessToken, PersonalAccessTokenConnection};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::rules::access::billing_paths;
+use crate::store::edges::person::{APPS, INVITATIONS, TEAMS, TOKENS};
+use crate::store::keys::{
+    EdgeFilter, PersonEventFilters, PersonId, PersonSshKeys, Restrict, TeamId,
+};
 use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
-
-load_by_id!(PersonId, person);
 
 // Whether the viewer may see a person: it shares a team, an app or a payment method.
 crate::api::context::visibility_by_id!(PersonVisible, visible_people);
@@ -43,51 +42,6 @@ pub async fn visible_person(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Per
     Ok(loader.load_one(PersonId(id)).await?.map(Person))
 }
 
-/// The SSH keys of a batch of people, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonSshKeys(pub Uuid);
-
-impl Loader<PersonSshKeys> for Batch {
-    type Value = Vec<ssh_key::Model>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[PersonSshKeys]) -> ApiResult<HashMap<PersonSshKeys, Self::Value>> {
-        let rows = ssh_key::Entity::find()
-            .filter(ssh_key::Column::PersonId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(ssh_key::Column::Id)
-            .all(&self.0.db.conn)
-            .await?;
-        let mut out: HashMap<PersonSshKeys, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(PersonSshKeys(row.person_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(out)
-    }
-}
-
-static TEAMS: EdgeSql = EdgeSql {
-    list: "Person.teams",
-    from: "team_member e",
-    node: "JOIN team n ON n.id = e.team_id",
-    parent: "e.person_id",
-    key: "n.id",
-    select: "n.*, e.role AS edge_role, e.joined_at AS edge_joined_at",
-    condition: "",
-};
-
-static APPS: EdgeSql = EdgeSql {
-    list: "Person.apps",
-    from: "developer_connection e",
-    node: "JOIN app n ON n.id = e.app_id",
-    parent: "e.person_id",
-    key: "n.id",
-    select: "n.*, e.team_id AS edge_team_id, e.connected_at AS edge_connected_at",
-    condition: "",
-};
-
 static PAYMENT_METHODS: EdgeSql = EdgeSql {
     list: "Person.paymentMethods",
     from: concat!("(", billing_paths!(), ") e"),
@@ -96,26 +50,6 @@ static PAYMENT_METHODS: EdgeSql = EdgeSql {
     key: "n.id",
     select: "n.*",
     condition: "",
-};
-
-static INVITATIONS: EdgeSql = EdgeSql {
-    list: "Person.invitations",
-    from: "person e JOIN invitation n ON n.email = e.email",
-    node: "",
-    parent: "e.id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static TOKENS: EdgeSql = EdgeSql {
-    list: "Person.personalAccessTokens",
-    from: "personal_access_token n",
-    node: "",
-    parent: "n.person_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "n.revoked_at IS NULL",
 };
 
 /// A human being with an account. Accounts are personal and never shared.

@@ -8,9 +8,10 @@ use entity::ssh_key;
 use uuid::Uuid;
 
 use crate::api::connection::TotalCount;
-use crate::api::context::{load_by_id, loader, scope};
+use crate::api::context::{loader, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::error::ApiResult;
+use crate::store::keys::SshKeyId;
 
 /// A connection of SSH keys.
 pub type SshKeyConnection = async_graphql::connection::Connection<String, SshKey, TotalCount>;
@@ -46,8 +47,6 @@ impl SshKey {
         self.0.created_at
     }
 }
-
-load_by_id!(SshKeyId, ssh_key);
 
 /// Loads an SSH key of the viewer's own.
 pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<SshKey>> {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::api::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
-use crate::api::context::{Batch, EdgeFilter, Restrict, load_by_id, loader, reach};
+use crate::api::context::{Batch, loader, reach};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::access_request::{AccessRequest, AccessRequestConnection};
 use crate::api::types::app::App;
@@ -23,64 +23,13 @@ use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::{DeletionImpact, PaymentMethod, PaymentMethodConnection};
 use crate::api::types::person::{Membership, Person};
 use crate::error::{ApiError, ApiResult};
+use crate::store::edges::team::{ACCESS_REQUESTS, APPS, INVITATIONS, MEMBERS, PAYMENT_METHODS};
+use crate::store::keys::{EdgeFilter, Restrict, TeamId};
 use crate::store::page::PageArgs;
-use crate::store::sql::EdgeSql;
-
-load_by_id!(TeamId, team);
 
 // Whether the viewer may see a team: as a member, or by name through a shared app or
 // payment method.
 crate::api::context::visibility_by_id!(TeamVisible, visible_teams);
-
-static MEMBERS: EdgeSql = EdgeSql {
-    list: "Team.members",
-    from: "team_member e",
-    node: "JOIN person n ON n.id = e.person_id",
-    parent: "e.team_id",
-    key: "n.id",
-    select: "n.*, e.role AS edge_role, e.joined_at AS edge_joined_at",
-    condition: "",
-};
-
-static APPS: EdgeSql = EdgeSql {
-    list: "Team.apps",
-    from: "team_app e",
-    node: "JOIN app n ON n.id = e.app_id",
-    parent: "e.team_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static PAYMENT_METHODS: EdgeSql = EdgeSql {
-    list: "Team.paymentMethods",
-    from: "payment_method_team e",
-    node: "JOIN payment_method n ON n.id = e.payment_method_id",
-    parent: "e.team_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
-
-static INVITATIONS: EdgeSql = EdgeSql {
-    list: "Team.invitations",
-    from: "invitation n",
-    node: "",
-    parent: "n.team_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "n.kind = 'TEAM' AND n.state = 'PENDING'",
-};
-
-static ACCESS_REQUESTS: EdgeSql = EdgeSql {
-    list: "Team.accessRequests",
-    from: "access_request n",
-    node: "",
-    parent: "n.team_id",
-    key: "n.id",
-    select: "n.*",
-    condition: "",
-};
 
 /// A group of developers. Free of charge; always at least one UNLIMITED member.
 pub struct Team(pub team::Model);

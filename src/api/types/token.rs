@@ -9,9 +9,10 @@ use entity::personal_access_token;
 use uuid::Uuid;
 
 use crate::api::connection::TotalCount;
-use crate::api::context::{load_by_id, loader, scope};
+use crate::api::context::{loader, scope};
 use crate::api::relay::{NodeKind, global_id};
 use crate::error::ApiResult;
+use crate::store::keys::PersonalAccessTokenId;
 
 /// A connection of personal access tokens.
 pub type PersonalAccessTokenConnection =
@@ -58,8 +59,6 @@ impl PersonalAccessToken {
         self.0.expires_at
     }
 }
-
-load_by_id!(PersonalAccessTokenId, personal_access_token);
 
 /// Loads a token of the viewer's own that is not revoked.
 pub async fn node(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<PersonalAccessToken>> {

@@ -11,7 +11,8 @@ use entity::enums::TeamRole;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use crate::store::sql::Sql;
+use crate::store::keys::{EdgeFilter, Restrict};
+use crate::store::sql::{EdgeFilterValues, Sql};
 
 pub mod events;
 
@@ -243,6 +244,23 @@ impl Reach {
             }
         }
         Ok(reach)
+    }
+
+    /// An edge's restriction resolved into the ids of the viewer's set it names, with its
+    /// equality, ready to bind into the edge's statements.
+    pub fn edge_filter_values(&self, edge_filter: &EdgeFilter) -> EdgeFilterValues {
+        let only_ids = match edge_filter.restrict {
+            Restrict::Nothing => None,
+            Restrict::AppsWithVisibleDevelopers(column) => {
+                Some((column, self.app_ids_with_visible_internals()))
+            }
+            Restrict::ViewerTeams(column) => Some((column, self.team_ids())),
+            Restrict::BilledPaymentMethods(column) => Some((column, self.billing_ids())),
+        };
+        EdgeFilterValues {
+            only_ids,
+            equals: edge_filter.equals,
+        }
     }
 
     /// Whether the viewer may see an event (docs/security.md, "Events"): its actor, the people

@@ -1,22 +1,17 @@
 //! What people filter events by: the input of every `events` list and the subscription, decoded
 //! into the rule's `EventCriteria`, and the filters people save to reuse.
 
-use std::collections::HashMap;
-
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::enums::{EventCategory, EventType};
 use entity::event_filter;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::api::context::{Batch, load_by_id, loader, scope};
+use crate::api::context::{loader, scope};
 use crate::api::relay::{NodeKind, expect_global_id, global_id};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::access::events::{self, EventCriteria};
-
-load_by_id!(EventFilterId, event_filter);
+use crate::store::keys::EventFilterId;
 
 /// Which events to show. All conditions must hold; each list matches any of its values.
 #[derive(InputObject, Debug, Clone, Default)]
@@ -77,34 +72,6 @@ pub async fn criteria(
         criteria.merge(EventCriteria::of_saved(&saved.0)?);
     }
     Ok(criteria)
-}
-
-/// The saved filters of a batch of people, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonEventFilters(pub Uuid);
-
-impl Loader<PersonEventFilters> for Batch {
-    type Value = Vec<event_filter::Model>;
-    type Error = ApiError;
-
-    async fn load(
-        &self,
-        keys: &[PersonEventFilters],
-    ) -> ApiResult<HashMap<PersonEventFilters, Self::Value>> {
-        let rows = event_filter::Entity::find()
-            .filter(event_filter::Column::PersonId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(event_filter::Column::Id)
-            .all(&self.0.db.conn)
-            .await?;
-        let mut out: HashMap<PersonEventFilters, Self::Value> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(PersonEventFilters(row.person_id))
-                .or_default()
-                .push(row);
-        }
-        Ok(out)
-    }
 }
 
 /// A filter saved by its owner.

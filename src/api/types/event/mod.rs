@@ -25,6 +25,7 @@ use crate::api::types::team::{self, Team};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::access::Reach;
 use crate::rules::access::events::{self, About, EventCriteria, EventPage};
+use crate::store::keys::EventSubjects;
 use crate::store::page::{CursorKey, PageArgs};
 
 /// The kind of global id an event subject's object has.
@@ -91,24 +92,6 @@ pub fn cursor_sequence(cursor: &str) -> ApiResult<i64> {
         crate::api::relay::EVENTS,
         cursor,
     )?)
-}
-
-/// The subjects of a batch of events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EventSubjects(pub Uuid);
-
-impl Loader<EventSubjects> for Batch {
-    type Value = Vec<event_subject::Model>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[EventSubjects]) -> ApiResult<HashMap<EventSubjects, Self::Value>> {
-        let mut subjects =
-            crate::store::event_log::subjects_of(&self.0.db.conn, keys.iter().map(|k| k.0)).await?;
-        Ok(keys
-            .iter()
-            .map(|key| (*key, subjects.remove(&key.0).unwrap_or_default()))
-            .collect())
-    }
 }
 
 /// The total of an event connection, counted only when asked for.
