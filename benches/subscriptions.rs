@@ -48,7 +48,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use warren::api::relay::{NodeKind, encode_cursor, global_id};
+use warren::api::cursor::{self, List};
+use warren::api::relay::{NodeKind, global_id};
 use warren::seed::world::{Clock, World};
 use warren::store::db::Db;
 use warren::store::page::CursorKey;
@@ -1049,8 +1050,11 @@ async fn open_subscriptions(
         args.selection
     );
     let query: Arc<str> = query.into();
-    let start_after: Arc<str> =
-        encode_cursor(warren::api::relay::EVENTS, CursorKey::Sequence(start_after)).into();
+    let start_after: Arc<str> = cursor::encode(
+        cursor::lists::Events::NAME,
+        CursorKey::Sequence(start_after),
+    )
+    .into();
     let progress = Arc::new(Progress::default());
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let (stop, stopped) = watch::channel(false);

@@ -6,10 +6,9 @@ use sea_orm::{DbErr, QueryResult};
 use uuid::Uuid;
 
 use crate::api::context::loader;
-use crate::api::relay::encode_cursor;
 use crate::error::{ApiError, ApiResult};
 use crate::store::keys::{CountKey, EdgeFilter, EdgeRef, PageKey};
-use crate::store::page::{CursorKey, PageArgs};
+use crate::store::page::PageArgs;
 use crate::store::sql::EdgeSql;
 
 /// Fields every connection has besides its edges.
@@ -86,19 +85,9 @@ where
     C: ConnectionNameType,
     EN: EdgeNameType,
 {
-    // These connections are ordered by id; an event's cursor (a sequence) is not one of theirs
-    // (compared with ids, it failed on PostgreSQL and was ignored on SQLite).
+    // The family of the resolver's cursors (`api::cursor::lists`) must be this edge's: a
+    // resolver paging one edge with another's family is refused rather than misread.
     args.expect_list(edge.list)?;
-    let cursors = [args.after, args.before];
-    if cursors
-        .iter()
-        .flatten()
-        .any(|cursor| matches!(cursor, CursorKey::Sequence(_)))
-    {
-        return Err(ApiError::bad_input(
-            "that cursor is not one of this connection (it is an event cursor)",
-        ));
-    }
     let key = PageKey {
         edge: EdgeRef(edge),
         parent,
@@ -124,7 +113,7 @@ where
     for row in &page.rows {
         let (node, fields) = read(&row.row)?;
         connection.edges.push(Edge::with_additional_fields(
-            encode_cursor(edge.list, row.key),
+            crate::api::cursor::encode(edge.list, row.key),
             node,
             fields,
         ));

@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod connection;
 pub mod context;
+pub mod cursor;
 pub mod limits;
 pub mod mutation;
 pub mod relay;
@@ -18,6 +19,8 @@ use async_graphql::{
 };
 
 use crate::api::context::{loader, scope};
+use crate::api::cursor::Cursor;
+use crate::api::cursor::lists::Events;
 use crate::api::limits::Limits;
 use crate::api::relay::{NodeKind, decode_global_id};
 use crate::api::types::access_request::{self, AccessRequest};
@@ -230,9 +233,9 @@ impl Query {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<Events>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<Events>>,
         filter: Option<EventFilterInput>,
     ) -> ApiResult<EventConnection> {
         scope(ctx)?.viewer()?;

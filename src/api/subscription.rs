@@ -12,6 +12,8 @@ use tokio::sync::{Semaphore, broadcast};
 use uuid::Uuid;
 
 use crate::api::context::{RequestScope, scope};
+use crate::api::cursor::lists::Events;
+use crate::api::cursor::{Cursor, List};
 use crate::api::types::event::Event;
 use crate::api::types::event::filter::{self, EventFilterInput};
 use crate::error::{ApiError, ApiResult};
@@ -40,7 +42,7 @@ impl EventSubscription {
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilterInput>,
-        after: Option<String>,
+        after: Option<Cursor<Events>>,
     ) -> Result<impl Stream<Item = ApiResult<Event>> + use<>, ApiError> {
         // Boxed: async-graphql keeps room for this future in the subscription's stream for as
         // long as the subscription lives, though it runs once, at the start.
@@ -53,7 +55,7 @@ impl EventSubscription {
 async fn start(
     ctx: &Context<'_>,
     filter: Option<EventFilterInput>,
-    after: Option<String>,
+    after: Option<Cursor<Events>>,
 ) -> Result<impl Stream<Item = ApiResult<Event>> + use<>, ApiError> {
     let scope = scope(ctx)?.clone();
     let viewer = scope.viewer()?.id();
@@ -63,7 +65,7 @@ async fn start(
         .map_err(|_| ApiError::internal("the event feed is missing"))?
         .clone();
     let after = after
-        .map(|cursor| crate::api::types::event::cursor_sequence(&cursor))
+        .map(|cursor| events::sequence_of(cursor.key()))
         .transpose()?;
     // The credential was checked as this operation began (`graphql::api::LiveCredential`).
     let turn = take_turn(&feed.starts).await?;
@@ -240,8 +242,8 @@ impl Live {
                 return Ok(());
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                let cursor = crate::api::relay::encode_cursor(
-                    crate::api::relay::EVENTS,
+                let cursor = crate::api::cursor::encode(
+                    Events::NAME,
                     crate::store::page::CursorKey::Sequence(self.delivered),
                 );
                 return Err(ApiError::Conflict {

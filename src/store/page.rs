@@ -1,6 +1,6 @@
 //! What a page of a list is asked for, as the statements read it: its size and direction, the
 //! positions it starts or ends at, and the list its cursors were made for. Cursors as clients
-//! see them (opaque strings) are the API's (`graphql::relay`), which builds these from them.
+//! see them (opaque strings) are the API's (`api::cursor`), which builds these from them.
 
 use uuid::Uuid;
 
@@ -53,15 +53,10 @@ impl PageArgs {
     /// Refuses cursors made for another list than `list` (BAD_USER_INPUT).
     pub fn expect_list(&self, list: &str) -> ApiResult<()> {
         match self.list {
-            Some(tag) if tag != ListTag::of(list) => Err(foreign_cursor(list)),
+            Some(tag) if tag != ListTag::of(list) => Err(ApiError::bad_input(format!(
+                "that cursor was made for another list than `{list}`; use the cursors of this one"
+            ))),
             _ => Ok(()),
         }
     }
-}
-
-/// The refusal of a cursor made for another list than `list`.
-pub fn foreign_cursor(list: &str) -> ApiError {
-    ApiError::bad_input(format!(
-        "that cursor was made for another list than `{list}`; use the cursors of this one"
-    ))
 }

@@ -73,7 +73,7 @@ impl Sql {
 /// How one edge is stored: the rows to read, the column naming the parent, and the key the
 /// edge is ordered and paged by (a UUID v7 id, so creation order; or an event sequence).
 pub struct EdgeSql {
-    /// The list it is, as `Type.field`: its cursors name it (`relay::encode_cursor`).
+    /// The list it is, as `Type.field`: its cursors name it (`api::cursor::encode`).
     pub list: &'static str,
     /// The edge's rows: a join table aliased `e`, or the node table itself aliased `n`.
     pub from: &'static str,

@@ -13,6 +13,10 @@ use crate::api::connection::{
     AppDeveloperConnection, AppDeveloperEdge, Conn, TotalCount, empty, page,
 };
 use crate::api::context::{loader, reach};
+use crate::api::cursor::Cursor;
+use crate::api::cursor::lists::{
+    AppDevelopers, AppInvitations, AppTeams, EnvironmentAuthorizedKeys, Events,
+};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
 use crate::api::types::payment_method::PaymentMethod;
@@ -127,9 +131,9 @@ impl App {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<AppTeams>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<AppTeams>>,
     ) -> ApiResult<TeamConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         page(ctx, &TEAMS, self.0.id, args, EdgeFilter::NONE, Team::read).await
@@ -142,9 +146,9 @@ impl App {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<AppDevelopers>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<AppDevelopers>>,
     ) -> ApiResult<Conn<Person, DeveloperEdge, AppDeveloperConnection, AppDeveloperEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         if !self.internals_visible(ctx).await? {
@@ -176,9 +180,9 @@ impl App {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<AppInvitations>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<AppInvitations>>,
     ) -> ApiResult<InvitationConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         let access = reach(ctx).await?.app_access(self.0.id);
@@ -207,9 +211,9 @@ impl App {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<Events>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<Events>>,
         filter: Option<crate::api::types::event::filter::EventFilterInput>,
     ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
@@ -262,9 +266,9 @@ impl Environment {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<EnvironmentAuthorizedKeys>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<EnvironmentAuthorizedKeys>>,
     ) -> ApiResult<SshKeyConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         page(

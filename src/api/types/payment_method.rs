@@ -12,6 +12,10 @@ use uuid::Uuid;
 
 use crate::api::connection::{TotalCount, page};
 use crate::api::context::{loader, reach};
+use crate::api::cursor::Cursor;
+use crate::api::cursor::lists::{
+    Events, PaymentMethodApps, PaymentMethodInvitations, PaymentMethodPeople, PaymentMethodTeams,
+};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::{App, AppConnection, TeamConnection};
 use crate::api::types::invitation::{Invitation, InvitationConnection};
@@ -84,9 +88,9 @@ impl PaymentMethod {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<Events>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<Events>>,
         filter: Option<crate::api::types::event::filter::EventFilterInput>,
     ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
@@ -104,9 +108,9 @@ impl PaymentMethod {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PaymentMethodApps>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PaymentMethodApps>>,
     ) -> ApiResult<AppConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         page(ctx, &APPS, self.0.id, args, EdgeFilter::NONE, App::read).await
@@ -117,9 +121,9 @@ impl PaymentMethod {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PaymentMethodPeople>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PaymentMethodPeople>>,
     ) -> ApiResult<PersonConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         page(ctx, &PEOPLE, self.0.id, args, EdgeFilter::NONE, |row| {
@@ -136,9 +140,9 @@ impl PaymentMethod {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PaymentMethodTeams>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PaymentMethodTeams>>,
     ) -> ApiResult<TeamConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         page(ctx, &TEAMS, self.0.id, args, EdgeFilter::NONE, Team::read).await
@@ -149,9 +153,9 @@ impl PaymentMethod {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PaymentMethodInvitations>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PaymentMethodInvitations>>,
     ) -> ApiResult<InvitationConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         page(

@@ -13,6 +13,11 @@ use crate::api::connection::{
     Conn, PersonAppConnection, PersonAppEdge, PersonTeamConnection, PersonTeamEdge, empty, page,
 };
 use crate::api::context::{loader, scope};
+use crate::api::cursor::Cursor;
+use crate::api::cursor::lists::{
+    Events, PersonApps, PersonInvitations, PersonPaymentMethods, PersonPersonalAccessTokens,
+    PersonTeams,
+};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::App;
 use crate::api::types::event::filter::EventFilter;
@@ -158,9 +163,9 @@ impl Person {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<Events>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<Events>>,
         filter: Option<crate::api::types::event::filter::EventFilterInput>,
     ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
@@ -179,9 +184,9 @@ impl Person {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PersonTeams>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PersonTeams>>,
     ) -> ApiResult<Conn<Team, Membership, PersonTeamConnection, PersonTeamEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         let edge_filter = self.restrict(ctx, Restrict::ViewerTeams("n.id"))?;
@@ -196,9 +201,9 @@ impl Person {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PersonApps>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PersonApps>>,
     ) -> ApiResult<Conn<App, DeveloperEdge, PersonAppConnection, PersonAppEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         let edge_filter = self.restrict(ctx, Restrict::AppsWithVisibleDevelopers("n.id"))?;
@@ -211,9 +216,9 @@ impl Person {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PersonPaymentMethods>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PersonPaymentMethods>>,
     ) -> ApiResult<PaymentMethodConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         let edge_filter = self.restrict(ctx, Restrict::BilledPaymentMethods("n.id"))?;
@@ -235,9 +240,9 @@ impl Person {
         ctx: &Context<'_>,
         state: Option<InvitationState>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PersonInvitations>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PersonInvitations>>,
     ) -> ApiResult<InvitationConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         if !self.is_viewer(ctx)? {
@@ -286,9 +291,9 @@ impl Person {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<PersonPersonalAccessTokens>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<PersonPersonalAccessTokens>>,
     ) -> ApiResult<PersonalAccessTokenConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         if !self.is_viewer(ctx)? {

@@ -16,6 +16,10 @@ use crate::api::connection::{
     Conn, TeamAppConnection, TeamAppEdge, TeamMemberConnection, TeamMemberEdge, empty, page,
 };
 use crate::api::context::{Batch, loader, reach};
+use crate::api::cursor::Cursor;
+use crate::api::cursor::lists::{
+    Events, TeamAccessRequests, TeamApps, TeamInvitations, TeamMembers, TeamPaymentMethods,
+};
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::access_request::{AccessRequest, AccessRequestConnection};
 use crate::api::types::app::App;
@@ -88,9 +92,9 @@ impl Team {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<Events>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<Events>>,
         filter: Option<crate::api::types::event::filter::EventFilterInput>,
     ) -> ApiResult<crate::api::types::event::EventConnection> {
         let args = PageArgs::new(first, after, last, before)?;
@@ -108,9 +112,9 @@ impl Team {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<TeamMembers>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<TeamMembers>>,
     ) -> ApiResult<Conn<Person, Membership, TeamMemberConnection, TeamMemberEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         if self.role(ctx).await?.is_none() {
@@ -134,9 +138,9 @@ impl Team {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<TeamApps>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<TeamApps>>,
     ) -> ApiResult<Conn<App, TeamApp, TeamAppConnection, TeamAppEdge>> {
         let args = PageArgs::new(first, after, last, before)?;
         if self.role(ctx).await?.is_none() {
@@ -159,9 +163,9 @@ impl Team {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<TeamPaymentMethods>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<TeamPaymentMethods>>,
     ) -> ApiResult<PaymentMethodConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         if self.role(ctx).await? != Some(TeamRole::Unlimited) {
@@ -183,9 +187,9 @@ impl Team {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<TeamInvitations>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<TeamInvitations>>,
     ) -> ApiResult<InvitationConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         if self.role(ctx).await? != Some(TeamRole::Unlimited) {
@@ -209,9 +213,9 @@ impl Team {
         ctx: &Context<'_>,
         state: Option<AccessRequestState>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<Cursor<TeamAccessRequests>>,
         last: Option<i32>,
-        before: Option<String>,
+        before: Option<Cursor<TeamAccessRequests>>,
     ) -> ApiResult<AccessRequestConnection> {
         let args = PageArgs::new(first, after, last, before)?;
         if self.role(ctx).await? != Some(TeamRole::Unlimited) {

@@ -16,6 +16,8 @@ use entity::{event, event_subject};
 use uuid::Uuid;
 
 use crate::api::context::{Batch, loader, scope};
+use crate::api::cursor::List;
+use crate::api::cursor::lists::Events;
 use crate::api::relay::{NodeKind, global_id};
 use crate::api::types::app::{self, App};
 use crate::api::types::event::filter::EventFilterInput;
@@ -86,14 +88,6 @@ impl Loader<EventsCount> for Batch {
     }
 }
 
-/// The sequence an event cursor points at.
-pub fn cursor_sequence(cursor: &str) -> ApiResult<i64> {
-    events::sequence_of(crate::api::relay::cursor_in(
-        crate::api::relay::EVENTS,
-        cursor,
-    )?)
-}
-
 /// The total of an event connection, counted only when asked for.
 pub struct EventTotal(EventCriteria);
 
@@ -130,7 +124,7 @@ pub async fn connection(
     args: PageArgs,
     criteria: EventCriteria,
 ) -> ApiResult<EventConnection> {
-    args.expect_list(crate::api::relay::EVENTS)?;
+    args.expect_list(Events::NAME)?;
     let page = loader(ctx)?
         .load_one(EventsPage {
             args,
@@ -144,10 +138,7 @@ pub async fn connection(
         EventTotal(criteria),
     );
     for event in page.events {
-        let cursor = crate::api::relay::encode_cursor(
-            crate::api::relay::EVENTS,
-            CursorKey::Sequence(event.sequence),
-        );
+        let cursor = crate::api::cursor::encode(Events::NAME, CursorKey::Sequence(event.sequence));
         connection.edges.push(async_graphql::connection::Edge::new(
             cursor,
             Event::stored(event),
@@ -273,10 +264,7 @@ impl Event {
 
     /// The cursor of this event, for `after:` in `events` and the events subscription.
     async fn cursor(&self) -> String {
-        crate::api::relay::encode_cursor(
-            crate::api::relay::EVENTS,
-            CursorKey::Sequence(self.model.sequence),
-        )
+        crate::api::cursor::encode(Events::NAME, CursorKey::Sequence(self.model.sequence))
     }
 
     /// What happened.
