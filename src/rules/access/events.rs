@@ -224,14 +224,117 @@ pub struct EventPage {
     pub has_previous: bool,
 }
 
-/// `SELECT` of the events `reach` may see that match `criteria`, for callers to add their
-/// bounds and order to.
-fn visible_events(backend: sea_orm::DbBackend, reach: &Reach, criteria: &EventCriteria) -> Sql {
-    let mut sql = Sql::new(backend);
-    sql.push("SELECT e.* FROM event e WHERE ");
-    push_visibility(&mut sql, reach);
-    criteria.push_conditions(&mut sql, reach);
-    sql
+/// Positions in the log a read is bounded by (exclusive), pushed down to the index scans.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bounds {
+    after: Option<i64>,
+    before: Option<i64>,
+}
+
+impl Bounds {
+    fn push(&self, sql: &mut Sql, column: &str) {
+        if let Some(after) = self.after {
+            sql.push(" AND ").push(column).push(" > ").bind(after);
+        }
+        if let Some(before) = self.before {
+            sql.push(" AND ").push(column).push(" < ").bind(before);
+        }
+    }
+}
+
+/// The sequences of the events a read has to look at, found through the indexes rather than by
+/// testing every event: those about the object `criteria` pins, if it pins one (`event_subject
+/// (kind, object_id, sequence)`); otherwise those the viewer did (`event (actor_id,
+/// sequence)`) and those about the viewer or an object it reaches. A superset of what it sees,
+/// as large as its share of the log (never the whole log); `push_visibility` then decides, event
+/// by event. Each part is an index-only scan: both indexes end with the sequence.
+fn push_candidates(sql: &mut Sql, reach: &Reach, criteria: &EventCriteria, bounds: Bounds) {
+    let about = |sql: &mut Sql, kind: &str| {
+        sql.push("SELECT c.sequence AS seq FROM event_subject c WHERE c.kind = ")
+            .bind(kind)
+            .push(" AND c.object_id");
+    };
+    let pinned = [
+        ("TEAM", criteria.team_id),
+        ("APP", criteria.app_id),
+        ("PAYMENT_METHOD", criteria.payment_method_id),
+        ("PERSON", criteria.person_id),
+    ]
+    .into_iter()
+    .find_map(|(kind, id)| id.map(|id| (kind, id)));
+    if let Some((kind, id)) = pinned {
+        about(sql, kind);
+        sql.push(" = ").bind(id);
+        bounds.push(sql, "c.sequence");
+        return;
+    }
+    sql.push("SELECT a.sequence AS seq FROM event a WHERE a.actor_id = ")
+        .bind(reach.person);
+    bounds.push(sql, "a.sequence");
+    sql.push(" UNION ALL ");
+    about(sql, "PERSON");
+    sql.push(" = ").bind(reach.person);
+    bounds.push(sql, "c.sequence");
+    // Every app the viewer sees: those whose internals it sees are among them.
+    for (kind, ids) in [
+        ("TEAM", reach.team_ids()),
+        ("APP", reach.app_ids()),
+        ("PAYMENT_METHOD", reach.billing_ids()),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        sql.push(" UNION ALL ");
+        about(sql, kind);
+        sql.push(" IN ").bind_list(ids);
+        bounds.push(sql, "c.sequence");
+    }
+}
+
+/// The order a read returns events in: by sequence, up or down, with at most `limit` of them;
+/// or none, for a count.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    Count,
+    Ascending(u64),
+    Descending(u64),
+}
+
+/// The events `reach` may see that match `criteria` within `bounds`, as `select` and in `order`.
+/// Its cost follows the viewer's share of the log (`push_candidates`), not the log's size.
+fn visible_events(
+    sql: &mut Sql,
+    select: &str,
+    reach: &Reach,
+    criteria: &EventCriteria,
+    bounds: Bounds,
+    order: Order,
+) {
+    // The candidates are sequences, which their index scans read without touching a table row.
+    // Sorted before the join, a page stops at its last row instead of reading every candidate.
+    sql.push("SELECT ")
+        .push(select)
+        .push(" FROM (SELECT DISTINCT k.seq FROM (");
+    push_candidates(sql, reach, criteria, bounds);
+    sql.push(") k");
+    let (direction, limit) = match order {
+        Order::Count => (None, None),
+        Order::Ascending(limit) => (Some(" ASC"), Some(limit)),
+        Order::Descending(limit) => (Some(" DESC"), Some(limit)),
+    };
+    if let Some(direction) = direction {
+        sql.push(" ORDER BY k.seq").push(direction);
+    }
+    sql.push(") k JOIN event e ON e.sequence = k.seq WHERE ");
+    push_visibility(sql, reach);
+    criteria.push_conditions(sql, reach);
+    bounds.push(sql, "e.sequence");
+    if let (Some(direction), Some(limit)) = (direction, limit) {
+        sql.push(" ORDER BY e.sequence")
+            .push(direction)
+            .push(" LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
 }
 
 /// Up to `limit` events after sequence `after` that `reach` may see and `criteria` matches,
@@ -243,11 +346,19 @@ pub async fn visible_after(
     after: i64,
     limit: u64,
 ) -> ApiResult<Vec<event::Model>> {
-    let mut sql = visible_events(db.backend(), reach, criteria);
-    sql.push(" AND e.sequence > ")
-        .bind(after)
-        .push(" ORDER BY e.sequence ASC LIMIT ")
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    let mut sql = Sql::new(db.backend());
+    let bounds = Bounds {
+        after: Some(after),
+        before: None,
+    };
+    visible_events(
+        &mut sql,
+        "e.*",
+        reach,
+        criteria,
+        bounds,
+        Order::Ascending(limit),
+    );
     Ok(event::Model::find_by_statement(sql.statement())
         .all(&db.conn)
         .await?)
@@ -268,19 +379,17 @@ pub async fn page(
     criteria: &EventCriteria,
     args: PageArgs,
 ) -> ApiResult<EventPage> {
-    let mut sql = visible_events(db.backend(), reach, criteria);
-    if let Some(after) = args.after {
-        sql.push(" AND e.sequence > ").bind(sequence_of(after)?);
-    }
-    if let Some(before) = args.before {
-        sql.push(" AND e.sequence < ").bind(sequence_of(before)?);
-    }
-    sql.push(if args.backward {
-        " ORDER BY e.sequence DESC LIMIT "
+    let bounds = Bounds {
+        after: args.after.map(sequence_of).transpose()?,
+        before: args.before.map(sequence_of).transpose()?,
+    };
+    let mut sql = Sql::new(db.backend());
+    let order = if args.backward {
+        Order::Descending(args.limit + 1)
     } else {
-        " ORDER BY e.sequence ASC LIMIT "
-    })
-    .bind(i64::try_from(args.limit + 1).unwrap_or(i64::MAX));
+        Order::Ascending(args.limit + 1)
+    };
+    visible_events(&mut sql, "e.*", reach, criteria, bounds, order);
     let mut events = event::Model::find_by_statement(sql.statement())
         .all(&db.conn)
         .await?;
@@ -309,9 +418,14 @@ pub async fn count(db: &Db, reach: &Reach, criteria: &EventCriteria) -> ApiResul
         n: i64,
     }
     let mut sql = Sql::new(db.backend());
-    sql.push("SELECT COUNT(*) AS n FROM event e WHERE ");
-    push_visibility(&mut sql, reach);
-    criteria.push_conditions(&mut sql, reach);
+    visible_events(
+        &mut sql,
+        "COUNT(*) AS n",
+        reach,
+        criteria,
+        Bounds::default(),
+        Order::Count,
+    );
     Ok(Count::find_by_statement(sql.statement())
         .one(&db.conn)
         .await?
