@@ -30,6 +30,7 @@ mod mail;
 mod membership;
 mod model;
 mod mutations;
+mod plan_shape;
 mod quotas;
 mod rate_limit;
 mod rules;
