@@ -706,8 +706,8 @@ async fn invitations(backend: Backend) {
 
 /// Which events a viewer sees, decided twice: as SQL for reads (`rules::access::events`) and in
 /// memory for the live feed (`Reach::sees_event`, `EventCriteria::matches`). For everyone in the
-/// demo world, after a few changes of each kind, and for filters on each kind of object, the two
-/// agree event by event, and the count agrees with the page.
+/// demo world, after a technical change besides the demo's own, and for filters on each kind of
+/// object and on each category, the two agree event by event, and the count agrees with the page.
 async fn event_visibility(backend: Backend) {
     let Some(app) = demo_world(backend).await else {
         return;
@@ -751,10 +751,12 @@ async fn event_visibility(backend: Backend) {
     if let Some(id) = payment_method {
         filters.push(EventCriteria::default().about(About::PaymentMethod(id)));
     }
-    filters.push(EventCriteria {
-        categories: vec!["TECHNICAL".into()],
-        ..EventCriteria::default()
-    });
+    for category in ["TECHNICAL", "BILLING", "COLLABORATION"] {
+        filters.push(EventCriteria {
+            categories: vec![category.into()],
+            ..EventCriteria::default()
+        });
+    }
     let mut partial_views = 0;
     for person in entity::person::Entity::find()
         .all(&app.db.conn)

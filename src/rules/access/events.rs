@@ -275,12 +275,32 @@ fn push_candidates(sql: &mut Sql, reach: &Reach, criteria: &EventCriteria, bound
     about(sql, "PERSON");
     sql.push(" = ").bind(reach.person);
     bounds.push(sql, "c.sequence");
-    // Every app the viewer sees: those whose internals it sees are among them.
-    for (kind, ids) in [
-        ("TEAM", reach.team_ids()),
-        ("APP", reach.app_ids()),
-        ("PAYMENT_METHOD", reach.billing_ids()),
-    ] {
+    // Through an object, only some categories show (docs/security.md, "Events"): through a
+    // team, COLLABORATION; through an app, COLLABORATION, and TECHNICAL where the viewer sees
+    // its internals; through a payment method it bills, COLLABORATION and BILLING. A filter on
+    // categories leaves out the objects that cannot show what it keeps.
+    let shown = |category: &str| {
+        criteria.categories.is_empty() || criteria.categories.iter().any(|c| c == category)
+    };
+    let collaboration = shown("COLLABORATION");
+    let teams = if collaboration {
+        reach.team_ids()
+    } else {
+        Vec::new()
+    };
+    let apps = if collaboration {
+        reach.app_ids()
+    } else if shown("TECHNICAL") {
+        reach.app_ids_with_visible_internals()
+    } else {
+        Vec::new()
+    };
+    let billed = if collaboration || shown("BILLING") {
+        reach.billing_ids()
+    } else {
+        Vec::new()
+    };
+    for (kind, ids) in [("TEAM", teams), ("APP", apps), ("PAYMENT_METHOD", billed)] {
         if ids.is_empty() {
             continue;
         }
