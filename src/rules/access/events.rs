@@ -183,12 +183,6 @@ impl EventCriteria {
 
 /// `WHERE` conditions for "events this viewer may see", evaluated against the reach now.
 pub fn push_visibility(sql: &mut Sql, reach: &Reach) {
-    let unlimited_teams: Vec<Uuid> = reach
-        .teams
-        .keys()
-        .copied()
-        .filter(|t| reach.is_unlimited(*t))
-        .collect();
     sql.push("(e.actor_id = ")
         .bind(reach.person)
         .push(" OR (EXISTS (SELECT 1 FROM event_subject s WHERE s.event_id = e.id AND (")
@@ -204,16 +198,43 @@ pub fn push_visibility(sql: &mut Sql, reach: &Reach) {
         .bind_list(reach.app_ids_with_visible_internals())
         .push(") OR (e.category = 'BILLING' AND s.kind = 'PAYMENT_METHOD' AND s.object_id IN ")
         .bind_list(reach.billing_ids())
-        .push(")))")
-        // Access requests' events: only for those who see access requests (the actor is
-        // above; the requester is the person they are about; UNLIMITED members of the team).
-        .push(" AND (e.event_type NOT IN ")
+        .push(")))");
+    push_access_request_rule(sql, reach);
+    sql.push("))");
+}
+
+/// ` AND` the rule of access requests' events: only for those who see access requests (the
+/// actor is decided before it; the requester is the person they are about; UNLIMITED members of
+/// the team).
+fn push_access_request_rule(sql: &mut Sql, reach: &Reach) {
+    let unlimited_teams: Vec<Uuid> = reach
+        .teams
+        .keys()
+        .copied()
+        .filter(|t| reach.is_unlimited(*t))
+        .collect();
+    sql.push(" AND (e.event_type NOT IN ")
         .bind_list(super::ACCESS_REQUEST_EVENTS)
         .push(" OR EXISTS (SELECT 1 FROM event_subject r WHERE r.event_id = e.id AND ((r.kind = 'PERSON' AND r.object_id = ")
         .bind(reach.person)
         .push(") OR (r.kind = 'TEAM' AND r.object_id IN ")
         .bind_list(unlimited_teams)
-        .push("))))))");
+        .push("))))");
+}
+
+/// The same rule as `push_visibility`, decided from what the candidates found
+/// (`push_candidates`): each candidate row says through what it was found — the viewer acted,
+/// the event is about the viewer, or about a team, app or payment method it reaches, an app
+/// whose internals it sees, a payment method it bills — which is what the rule asks of the
+/// event's subjects, so no subject is read again.
+fn push_visibility_of_candidates(sql: &mut Sql, reach: &Reach) {
+    sql.push(
+        "(k.actor = 1 OR ((k.person = 1 OR (e.category = 'COLLABORATION' AND k.collab = 1) \
+         OR (e.category = 'TECHNICAL' AND k.tech = 1) \
+         OR (e.category = 'BILLING' AND k.billing = 1))",
+    );
+    push_access_request_rule(sql, reach);
+    sql.push("))");
 }
 
 /// A page of events, oldest first.
@@ -248,31 +269,39 @@ impl Bounds {
 /// sequence)`) and those about the viewer or an object it reaches. A superset of what it sees,
 /// as large as its share of the log (never the whole log); `push_visibility` then decides, event
 /// by event. Each part is an index-only scan: both indexes end with the sequence.
-fn push_candidates(sql: &mut Sql, reach: &Reach, criteria: &EventCriteria, bounds: Bounds) {
-    let about = |sql: &mut Sql, kind: &str| {
-        sql.push("SELECT c.sequence AS seq FROM event_subject c WHERE c.kind = ")
+fn push_candidates(
+    sql: &mut Sql,
+    reach: &Reach,
+    pinned: Option<(&str, Uuid)>,
+    criteria: &EventCriteria,
+    bounds: Bounds,
+) {
+    // The columns say through what a row was found: actor, person, collab, tech, billing.
+    let about = |sql: &mut Sql, kind: &str, through: &str| {
+        sql.push("SELECT c.sequence AS seq, ")
+            .push(through)
+            .push(" FROM event_subject c WHERE c.kind = ")
             .bind(kind)
             .push(" AND c.object_id");
     };
-    let pinned = [
-        ("TEAM", criteria.team_id),
-        ("APP", criteria.app_id),
-        ("PAYMENT_METHOD", criteria.payment_method_id),
-        ("PERSON", criteria.person_id),
-    ]
-    .into_iter()
-    .find_map(|(kind, id)| id.map(|id| (kind, id)));
     if let Some((kind, id)) = pinned {
-        about(sql, kind);
+        about(
+            sql,
+            kind,
+            "0 AS actor, 0 AS person, 0 AS collab, 0 AS tech, 0 AS billing",
+        );
         sql.push(" = ").bind(id);
         bounds.push(sql, "c.sequence");
         return;
     }
-    sql.push("SELECT a.sequence AS seq FROM event a WHERE a.actor_id = ")
-        .bind(reach.person);
+    sql.push(
+        "SELECT a.sequence AS seq, 1 AS actor, 0 AS person, 0 AS collab, 0 AS tech, \
+         0 AS billing FROM event a WHERE a.actor_id = ",
+    )
+    .bind(reach.person);
     bounds.push(sql, "a.sequence");
     sql.push(" UNION ALL ");
-    about(sql, "PERSON");
+    about(sql, "PERSON", "0, 1, 0, 0, 0");
     sql.push(" = ").bind(reach.person);
     bounds.push(sql, "c.sequence");
     // Through an object, only some categories show (docs/security.md, "Events"): through a
@@ -283,29 +312,27 @@ fn push_candidates(sql: &mut Sql, reach: &Reach, criteria: &EventCriteria, bound
         criteria.categories.is_empty() || criteria.categories.iter().any(|c| c == category)
     };
     let collaboration = shown("COLLABORATION");
-    let teams = if collaboration {
-        reach.team_ids()
-    } else {
-        Vec::new()
-    };
-    let apps = if collaboration {
-        reach.app_ids()
-    } else if shown("TECHNICAL") {
-        reach.app_ids_with_visible_internals()
-    } else {
-        Vec::new()
-    };
-    let billed = if collaboration || shown("BILLING") {
-        reach.billing_ids()
-    } else {
-        Vec::new()
-    };
-    for (kind, ids) in [("TEAM", teams), ("APP", apps), ("PAYMENT_METHOD", billed)] {
+    let (internal, external): (Vec<Uuid>, Vec<Uuid>) = reach
+        .app_ids()
+        .into_iter()
+        .partition(|app| reach.sees_app_internals(*app));
+    let mut parts = Vec::new();
+    if collaboration {
+        parts.push(("TEAM", "0, 0, 1, 0, 0", reach.team_ids()));
+        parts.push(("APP", "0, 0, 1, 0, 0", external));
+    }
+    if collaboration || shown("TECHNICAL") {
+        parts.push(("APP", "0, 0, 1, 1, 0", internal));
+    }
+    if collaboration || shown("BILLING") {
+        parts.push(("PAYMENT_METHOD", "0, 0, 1, 0, 1", reach.billing_ids()));
+    }
+    for (kind, through, ids) in parts {
         if ids.is_empty() {
             continue;
         }
         sql.push(" UNION ALL ");
-        about(sql, kind);
+        about(sql, kind, through);
         sql.push(" IN ").bind_list(ids);
         bounds.push(sql, "c.sequence");
     }
@@ -332,11 +359,20 @@ fn visible_events(
 ) {
     // The candidates are sequences, which their index scans read without touching a table row.
     // Sorted before the join, a page stops at its last row instead of reading every candidate.
-    sql.push("SELECT ")
-        .push(select)
-        .push(" FROM (SELECT DISTINCT k.seq FROM (");
-    push_candidates(sql, reach, criteria, bounds);
-    sql.push(") k");
+    let pinned = [
+        ("TEAM", criteria.team_id),
+        ("APP", criteria.app_id),
+        ("PAYMENT_METHOD", criteria.payment_method_id),
+        ("PERSON", criteria.person_id),
+    ]
+    .into_iter()
+    .find_map(|(kind, id)| id.map(|id| (kind, id)));
+    sql.push("SELECT ").push(select).push(
+        " FROM (SELECT k.seq, MAX(k.actor) AS actor, MAX(k.person) AS person, \
+         MAX(k.collab) AS collab, MAX(k.tech) AS tech, MAX(k.billing) AS billing FROM (",
+    );
+    push_candidates(sql, reach, pinned, criteria, bounds);
+    sql.push(") k GROUP BY k.seq");
     let (direction, limit) = match order {
         Order::Count => (None, None),
         Order::Ascending(limit) => (Some(" ASC"), Some(limit)),
@@ -346,7 +382,12 @@ fn visible_events(
         sql.push(" ORDER BY k.seq").push(direction);
     }
     sql.push(") k JOIN event e ON e.sequence = k.seq WHERE ");
-    push_visibility(sql, reach);
+    // Candidates of a pinned object say nothing of the viewer: the whole rule decides.
+    if pinned.is_some() {
+        push_visibility(sql, reach);
+    } else {
+        push_visibility_of_candidates(sql, reach);
+    }
     criteria.push_conditions(sql, reach);
     bounds.push(sql, "e.sequence");
     if let (Some(direction), Some(limit)) = (direction, limit) {
