@@ -267,8 +267,9 @@ impl Bounds {
 /// testing every event: those about the object `criteria` pins, if it pins one (`event_subject
 /// (kind, object_id, sequence)`); otherwise those the viewer did (`event (actor_id,
 /// sequence)`) and those about the viewer or an object it reaches. A superset of what it sees,
-/// as large as its share of the log (never the whole log); `push_visibility` then decides, event
-/// by event. Each part is an index-only scan: both indexes end with the sequence.
+/// as large as its share of the log (never the whole log); the rule then decides, event by event
+/// (`push_visibility_of_candidates`, or `push_visibility` for a pinned object's). Each part is an
+/// index-only scan: both indexes end with the sequence.
 fn push_candidates(
     sql: &mut Sql,
     reach: &Reach,
