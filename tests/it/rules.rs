@@ -706,8 +706,9 @@ async fn invitations(backend: Backend) {
 
 /// Which events a viewer sees, decided twice: as SQL for reads (`rules::access::events`) and in
 /// memory for the live feed (`Reach::sees_event`, `EventCriteria::matches`). For everyone in the
-/// demo world, after a technical change besides the demo's own, and for filters on each kind of
-/// object and on each category, the two agree event by event, and the count agrees with the page.
+/// demo world, after a technical change and an access request besides the demo's own (Dana sees
+/// the app through billing, but not the request), and for filters on each kind of object and on
+/// each category, the two agree event by event, and the count agrees with the page.
 async fn event_visibility(backend: Backend) {
     let Some(app) = demo_world(backend).await else {
         return;
@@ -720,6 +721,15 @@ async fn event_visibility(backend: Backend) {
     apps::create_environment(&mut change, shop, "preview".into(), 100)
         .await
         .expect("an environment");
+    change.commit().await.expect("commit");
+    // An access request: its events show to the requester and UNLIMITED members only, though
+    // they concern a team and an app that others see.
+    let bo = person_uuid(&app, "bo@demo.example").await;
+    let blog = app_uuid(&app, "acme-blog").await;
+    let mut change = change_by(&app, bo).await;
+    access_request::request(&mut change, rocket, blog)
+        .await
+        .expect("requested");
     change.commit().await.expect("commit");
 
     let log = event::Entity::find()
