@@ -87,18 +87,30 @@ async fn world(scale: u32) -> Option<(TestApp, String)> {
     Some((app, report.token))
 }
 
+/// The scans of each query on the bench world at `scale`. One world at a time: each holds a
+/// pool of connections, and the suites beside this one need theirs.
+async fn measure(scale: u32) -> Option<Vec<Vec<(f64, String)>>> {
+    let (app, token) = world(scale).await?;
+    let mut scans = Vec::new();
+    for (_, query) in QUERIES {
+        scans.push(scans_of(&app, &token, query).await);
+    }
+    Some(scans)
+}
+
+/// The queries measured, by name.
+const QUERIES: [(&str, &str); 2] = [("dashboard", DASHBOARD), ("events screen", EVENTS_SCREEN)];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_follow_the_viewers_share_not_the_database() {
-    let Some((small, small_token)) = world(10).await else {
+    let Some(small) = measure(10).await else {
         eprintln!("skipped: WARREN_TEST_POSTGRES_URL is not set");
         return;
     };
-    let (large, large_token) = world(100).await.expect("same backend");
-    for (name, query) in [("dashboard", DASHBOARD), ("events screen", EVENTS_SCREEN)] {
-        let before = scans_of(&small, &small_token, query).await;
-        let after = scans_of(&large, &large_token, query).await;
+    let large = measure(100).await.expect("same backend");
+    for (((name, _), before), after) in QUERIES.iter().zip(&small).zip(&large) {
         let total = |scans: &[(f64, String)]| scans.iter().map(|(rows, _)| rows).sum::<f64>();
-        let (rows_10, rows_100) = (total(&before), total(&after));
+        let (rows_10, rows_100) = (total(before), total(after));
         eprintln!(
             "{name}: {} statements; scanned rows {rows_10} at scale 10, {rows_100} at scale 100",
             after.len()
