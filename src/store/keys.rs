@@ -78,22 +78,37 @@ fn grouped<K: Copy + Eq + Hash, V>(
     out
 }
 
-/// The environments of an app, in creation order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AppEnvironments(pub Uuid);
+/// Declares `$key`, the rows of `$table` below one parent (column `$parent`, field `$field`),
+/// oldest first, one `IN (...)` statement per batch.
+macro_rules! children_by_parent {
+    ($($(#[$doc:meta])* $key:ident => $table:ident . $parent:ident / $field:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Uuid);
 
-impl BatchRead for AppEnvironments {
-    type Value = Vec<environment::Model>;
+        impl BatchRead for $key {
+            type Value = Vec<$table::Model>;
 
-    async fn read(db: &Db, keys: &[Self]) -> ApiResult<HashMap<Self, Self::Value>> {
-        let rows = environment::Entity::find()
-            .filter(environment::Column::AppId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(environment::Column::Id)
-            .all(&db.conn)
-            .await?;
-        Ok(grouped(keys, rows, |row| AppEnvironments(row.app_id)))
-    }
+            async fn read(db: &Db, keys: &[Self]) -> ApiResult<HashMap<Self, Self::Value>> {
+                let rows = $table::Entity::find()
+                    .filter($table::Column::$parent.is_in(keys.iter().map(|k| k.0)))
+                    .order_by_asc($table::Column::Id)
+                    .all(&db.conn)
+                    .await?;
+                Ok(grouped(keys, rows, |row| $key(row.$field)))
+            }
+        }
+    )*};
 }
+
+children_by_parent!(
+    /// The environments of an app, in creation order.
+    AppEnvironments => environment.AppId / app_id,
+    /// The SSH keys of a person, oldest first.
+    PersonSshKeys => ssh_key.PersonId / person_id,
+    /// The saved event filters of a person, oldest first.
+    PersonEventFilters => event_filter.PersonId / person_id,
+);
 
 /// The technical contacts of an app, in id order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -119,40 +134,6 @@ impl BatchRead for AppTechnicalContacts {
             .into_iter()
             .map(|(key, rows)| (key, rows.into_iter().map(|(_, p)| p).collect()))
             .collect())
-    }
-}
-
-/// The SSH keys of a person, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonSshKeys(pub Uuid);
-
-impl BatchRead for PersonSshKeys {
-    type Value = Vec<ssh_key::Model>;
-
-    async fn read(db: &Db, keys: &[Self]) -> ApiResult<HashMap<Self, Self::Value>> {
-        let rows = ssh_key::Entity::find()
-            .filter(ssh_key::Column::PersonId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(ssh_key::Column::Id)
-            .all(&db.conn)
-            .await?;
-        Ok(grouped(keys, rows, |row| PersonSshKeys(row.person_id)))
-    }
-}
-
-/// The saved event filters of a person, oldest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PersonEventFilters(pub Uuid);
-
-impl BatchRead for PersonEventFilters {
-    type Value = Vec<event_filter::Model>;
-
-    async fn read(db: &Db, keys: &[Self]) -> ApiResult<HashMap<Self, Self::Value>> {
-        let rows = event_filter::Entity::find()
-            .filter(event_filter::Column::PersonId.is_in(keys.iter().map(|k| k.0)))
-            .order_by_asc(event_filter::Column::Id)
-            .all(&db.conn)
-            .await?;
-        Ok(grouped(keys, rows, |row| PersonEventFilters(row.person_id)))
     }
 }
 

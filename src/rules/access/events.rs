@@ -146,6 +146,18 @@ impl EventCriteria {
             && about("PERSON", self.person_id)
     }
 
+    /// The objects the filter keeps events about, by subject kind.
+    fn pinned_objects(&self) -> impl Iterator<Item = (&'static str, Uuid)> {
+        [
+            ("TEAM", self.team_id),
+            ("APP", self.app_id),
+            ("PAYMENT_METHOD", self.payment_method_id),
+            ("PERSON", self.person_id),
+        ]
+        .into_iter()
+        .filter_map(|(kind, id)| id.map(|id| (kind, id)))
+    }
+
     /// The filter's conditions, for events `reach` sees: an object is matched only where the
     /// viewer is shown it (`Reach::filter_sees`; a payment method without billing access, only in
     /// the viewer's own events).
@@ -161,21 +173,16 @@ impl EventCriteria {
             sql.push(" AND e.category IN ")
                 .bind_list(self.categories.iter().cloned());
         }
-        for (kind, id) in [
-            ("TEAM", self.team_id),
-            ("APP", self.app_id),
-            ("PAYMENT_METHOD", self.payment_method_id),
-            ("PERSON", self.person_id),
-        ] {
-            if let Some(id) = id {
-                sql.push(" AND EXISTS (SELECT 1 FROM event_subject f WHERE f.event_id = e.id AND f.kind = ")
-                    .bind(kind)
-                    .push(" AND f.object_id = ")
-                    .bind(id)
-                    .push(")");
-                if kind == "PAYMENT_METHOD" && !reach.bills(id) {
-                    sql.push(" AND e.actor_id = ").bind(reach.person);
-                }
+        for (kind, id) in self.pinned_objects() {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM event_subject f WHERE f.event_id = e.id AND f.kind = ",
+            )
+            .bind(kind)
+            .push(" AND f.object_id = ")
+            .bind(id)
+            .push(")");
+            if kind == "PAYMENT_METHOD" && !reach.bills(id) {
+                sql.push(" AND e.actor_id = ").bind(reach.person);
             }
         }
     }
@@ -360,14 +367,7 @@ fn visible_events(
 ) {
     // The candidates are sequences, which their index scans read without touching a table row.
     // Sorted before the join, a page stops at its last row instead of reading every candidate.
-    let pinned = [
-        ("TEAM", criteria.team_id),
-        ("APP", criteria.app_id),
-        ("PAYMENT_METHOD", criteria.payment_method_id),
-        ("PERSON", criteria.person_id),
-    ]
-    .into_iter()
-    .find_map(|(kind, id)| id.map(|id| (kind, id)));
+    let pinned = criteria.pinned_objects().next();
     sql.push("SELECT ").push(select).push(
         " FROM (SELECT k.seq, MAX(k.actor) AS actor, MAX(k.person) AS person, \
          MAX(k.collab) AS collab, MAX(k.tech) AS tech, MAX(k.billing) AS billing FROM (",
