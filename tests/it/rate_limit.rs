@@ -143,6 +143,38 @@ async fn a_spent_budget_refuses_with_when_to_retry_and_runs_nothing() {
     assert!(names.is_empty());
 }
 
+/// The points recorded in the shared `rate_limit` table (the most of any person's row).
+async fn recorded(app: &TestApp) -> i64 {
+    let row = app
+        .db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.conn.get_database_backend(),
+            "SELECT COALESCE(MAX(used), 0) AS used FROM rate_limit",
+        ))
+        .await
+        .expect("query")
+        .expect("a row");
+    row.try_get::<i64>("", "used").expect("used")
+}
+
+/// How long a test waits for an instance's sync (every second) to reach the table. Generous:
+/// in CI the database may be busy seeding another suite's large world, and a test that waits on
+/// the condition it asserts costs no time when the machine is quick.
+const SYNC_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Waits until the table holds at least `points`, and returns what it holds then.
+async fn wait_until_recorded(app: &TestApp, points: i64) -> i64 {
+    let deadline = tokio::time::Instant::now() + SYNC_DEADLINE;
+    loop {
+        let used = recorded(app).await;
+        if used >= points || tokio::time::Instant::now() >= deadline {
+            return used;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Two instances on one PostgreSQL database: what one charged reaches the other within
 /// about a second, through the `rate_limit` table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,13 +193,37 @@ async fn instances_share_each_budget() {
         let (status, _, body) = post(&first, &demo.ana, DASHBOARD).await;
         assert_eq!(status, 200, "{body}");
     }
-    // The first instance writes its 94 points down; the second learns them as it writes its
-    // own.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    post(&second, &demo.ana, "{ viewer { id } }").await;
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let (_, headers, _) = post(&second, &demo.ana, "{ viewer { id } }").await;
-    assert_eq!(header(&headers, "x-ratelimit-used"), "96");
+    // The first instance writes its 94 points down.
+    assert_eq!(wait_until_recorded(&first, 94).await, 94);
+    // The second learns them as it writes its own: it charges 1 point, and its sync adds it
+    // to the row and reads back 95.
+    let (status, headers, body) = post(&second, &demo.ana, "{ viewer { id } }").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(header(&headers, "x-ratelimit-used"), "1");
+    assert_eq!(wait_until_recorded(&first, 95).await, 95);
+    // The row says 95 a moment before the second instance has read it back: ask until it
+    // knows (each question costs a point, so the count it reports grows by one while it
+    // does not know yet, and jumps once it does).
+    let deadline = tokio::time::Instant::now() + SYNC_DEADLINE;
+    let mut asked = 1;
+    let learned = loop {
+        let (status, headers, body) = post(&second, &demo.ana, "{ viewer { id } }").await;
+        assert_eq!(status, 200, "{body}");
+        asked += 1;
+        let used: u64 = header(&headers, "x-ratelimit-used")
+            .parse()
+            .expect("points");
+        if used > asked || tokio::time::Instant::now() >= deadline {
+            break used;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // 94 from the first instance, and every point asked here (the first one included).
+    assert_eq!(
+        learned,
+        94 + asked,
+        "the second instance never learned the first's points"
+    );
     let (status, _, body) = post(&second, &demo.ana, DASHBOARD).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
@@ -187,25 +243,7 @@ async fn a_restarted_instance_remembers_spent_budgets() {
         assert_eq!(status, 200, "{body}");
     }
     // Wait until the first instance wrote its 94 points down.
-    let mut recorded = 0;
-    for _ in 0..100 {
-        let row = first
-            .db
-            .conn
-            .query_one_raw(sea_orm::Statement::from_string(
-                first.db.conn.get_database_backend(),
-                "SELECT COALESCE(MAX(used), 0) AS used FROM rate_limit",
-            ))
-            .await
-            .expect("query")
-            .expect("a row");
-        recorded = row.try_get::<i64>("", "used").expect("used");
-        if recorded >= 94 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(recorded, 94);
+    assert_eq!(wait_until_recorded(&first, 94).await, 94);
     // A new instance on the same database, as after a restart: 94 + 47 > 100 at once.
     let restarted = TestApp::spawn_on_postgres(first.database_url.clone(), |addr| async move {
         let mut settings = warren::http::Settings::new(&format!("http://{addr}"));
@@ -215,5 +253,6 @@ async fn a_restarted_instance_remembers_spent_budgets() {
     .await;
     let (status, headers, body) = post(&restarted, &demo.ana, DASHBOARD).await;
     assert_eq!(status, 429, "{body}");
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
     assert_eq!(header(&headers, "x-ratelimit-used"), "94");
 }
