@@ -94,6 +94,19 @@ pub async fn create_token(
     scope: TokenScope,
     expires_in: Option<Duration>,
 ) -> ApiResult<NewToken> {
+    let (row, secret) = token_row(person_id, name, scope, expires_in)?;
+    let model = row.insert(conn).await?;
+    Ok(NewToken { secret, model })
+}
+
+/// A new token's row and its secret (shown once; the row keeps only its hash), for
+/// `create_token` and for bulk writers (`seed bench`) that insert rows their own way.
+pub fn token_row(
+    person_id: Uuid,
+    name: &str,
+    scope: TokenScope,
+    expires_in: Option<Duration>,
+) -> ApiResult<(personal_access_token::ActiveModel, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::bad_input(
@@ -102,7 +115,7 @@ pub async fn create_token(
     }
     let secret = new_secret(TOKEN_PREFIX);
     let now = Utc::now();
-    let model = personal_access_token::ActiveModel {
+    let row = personal_access_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         person_id: Set(person_id),
         name: Set(name.to_owned()),
@@ -113,10 +126,8 @@ pub async fn create_token(
         last_used_at: Set(None),
         expires_at: Set(expires_in.map(|d| now + d)),
         revoked_at: Set(None),
-    }
-    .insert(conn)
-    .await?;
-    Ok(NewToken { secret, model })
+    };
+    Ok((row, secret))
 }
 
 /// Resolves a bearer token into its viewer. Unknown, revoked and expired tokens all get the

@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 
-/// The subjects of the events `ids`, by event, in one statement (none for no event).
+/// The subjects of the events `ids`, by event, in one statement (none for no event). Each
+/// event's subjects come in one order on every database and every plan: by kind, then object
+/// id, compared bytewise here (a collation would order kinds differently on PostgreSQL).
 pub async fn subjects_of(
     conn: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = Uuid>,
@@ -25,6 +27,9 @@ pub async fn subjects_of(
         .await?
     {
         subjects.entry(subject.event_id).or_default().push(subject);
+    }
+    for list in subjects.values_mut() {
+        list.sort_by(|a, b| (a.kind.as_str(), a.object_id).cmp(&(b.kind.as_str(), b.object_id)));
     }
     Ok(subjects)
 }
