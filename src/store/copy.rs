@@ -34,7 +34,15 @@ impl BulkWriter {
             // The write transaction is not needed: give its connection back first.
             write.rollback().await?;
             let pool = db.conn.get_postgres_connection_pool();
-            Ok(BulkWriter::Copy(pool.begin().await.map_err(sqlx_err)?))
+            let mut tx = pool.begin().await.map_err(sqlx_err)?;
+            // The service's sessions stop a statement after `STATEMENT_TIMEOUT`; a COPY of
+            // 300,000 apps at scale 1,000 takes longer, and an operator's command that loads
+            // what they asked for is not a request to bound. For this transaction only.
+            sqlx::query("SET LOCAL statement_timeout = 0")
+                .execute(&mut *tx)
+                .await
+                .map_err(sqlx_err)?;
+            Ok(BulkWriter::Copy(tx))
         } else {
             Ok(BulkWriter::Insert(write))
         }
