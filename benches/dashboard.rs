@@ -1,30 +1,37 @@
-//! The dashboard benchmark: the dashboard query (`tests/queries/dashboard.graphql`) against a
-//! release `warren serve` process on the bench world, its floor, its PostGraphile peer and a
-//! write mix.
+//! The dashboard benchmark: the dashboard query (`tests/queries/dashboard.graphql`) and the
+//! events screen's three queries against a release `warren serve` process on the bench world,
+//! their floors, the dashboard's PostGraphile peer and a write mix.
 //!
 //! ```sh
 //! bench/run        # installs wrk and the peer's node packages, then runs this with defaults
-//! cargo bench --bench dashboard -- --backends sqlite,postgres --scales 1,4 \
-//!     --concurrency 1,8,64 --seconds 10 --database-url postgres://postgres@127.0.0.1:5432/postgres
+//! cargo bench --bench dashboard -- --backends sqlite,postgres --scales 1,100 \
+//!     --concurrency 1,8,64 --seconds 10 --screens dashboard,events \
+//!     --database-url postgres://postgres@127.0.0.1:5432/postgres
 //! ```
 //!
-//! For each backend and scale, on a fresh database (a SQLite file in a temporary directory, or
-//! a PostgreSQL database `warren_bench_<uuid>` dropped afterwards) seeded by `warren seed bench
-//! --scale N`:
+//! The queries (`--screens`): the dashboard; the events screen's `events(last: 20)` with its
+//! `totalCount`, a team's events (the viewer's "Team 0") and the events of one category
+//! (TECHNICAL). For each backend and scale, on a fresh database (a SQLite file in a temporary
+//! directory, or a PostgreSQL database `warren_bench_<uuid>` dropped afterwards) seeded by
+//! `warren seed bench --scale N`:
 //! - in-process, through warren's own router (`warren::http::router`, the same code as
-//!   `POST /graphql` minus the socket), one dashboard request as the viewer after a first one:
-//!   its SQL statements, recorded with their values (`Db::record_statements`), and the size
-//!   of its answer;
-//! - the floor: exactly those statements, back to back on one connection, `--replays` times;
-//!   the median is the time the database alone needs for one request;
-//! - over HTTP, `wrk` at each `--concurrency` for `--seconds`: requests/s and latency p50 and
-//!   p99, with every response checked (status 200 and exactly the size of the answer checked
-//!   in-process beforehand); the server's peak RSS (VmHWM) afterwards;
-//! - on PostgreSQL, PostGraphile 4 (`bench/postgraphile`) on the same database, with its
-//!   equivalent query, the same way;
-//! - a write mix: `--write-workers` workers, each looping over createApp, inviteToTeam,
-//!   acceptInvitation, subscribeToApp, deleteApp and leaveTeam for `--seconds`; every mutation
-//!   must succeed and write its event.
+//!   `POST /graphql` minus the socket), one request of each query as the viewer after a first
+//!   one: its SQL statements, recorded with their values (`Db::record_statements`), and the
+//!   size of its answer, checked (the viewer's teams in the dashboard, events in each events
+//!   query: a wrong id or filter would otherwise measure an empty answer);
+//! - the floor of each query: exactly its statements, back to back on one connection,
+//!   `--replays` times; the median is the time the database alone needs for one request;
+//! - over HTTP, `wrk` for `--seconds`, the dashboard at each `--concurrency` and each events
+//!   query at the lowest one only (its latency against its floor is the question, and the run
+//!   time stays bounded): requests/s and latency p50 and p99, with every response checked
+//!   (status 200 and exactly the size of the answer checked in-process beforehand); the
+//!   server's peak RSS (VmHWM) after the dashboard;
+//! - with the dashboard, on PostgreSQL, PostGraphile 4 (`bench/postgraphile`) on the same
+//!   database, with its equivalent query, the same way;
+//! - with the dashboard, after every read (its events would change the events queries'
+//!   answers), a write mix: `--write-workers` workers, each looping over createApp,
+//!   inviteToTeam, acceptInvitation, subscribeToApp, deleteApp and leaveTeam for `--seconds`;
+//!   every mutation must succeed and write its event.
 //!
 //! The bench exits non-zero, loudly, when any request or mutation failed. The load generator
 //! shares the machine's cores with the server, and the bench prints how much CPU everything
@@ -61,6 +68,17 @@ const PEER_DASHBOARD: &str = include_str!("../bench/postgraphile/dashboard.graph
 const VIEWER_EMAIL: &str = "person0@bench.example";
 /// Teams the viewer belongs to at every scale: a response without them is a wrong one.
 const VIEWER_TEAMS: i64 = 10;
+/// The events screen: the viewer's newest events, with the count the screen shows beside them.
+const EVENTS: &str = "{ events(last: 20) { totalCount edges { cursor node { sequence type category summary occurredAt } } } }";
+/// The events screen on a team's page (`$team`: the global id of `EVENTS_TEAM`): the events
+/// about one team, which reach the events through the team rather than through the viewer.
+const TEAM_EVENTS: &str = "query($team: ID!) { node(id: $team) { ... on Team { name events(last: 20) { totalCount edges { node { sequence summary } } } } } }";
+/// The events screen filtered to one category: the filter narrows the candidates, and the
+/// count must honour it.
+const TECHNICAL_EVENTS: &str = "{ events(last: 20, filter: { categories: [TECHNICAL] }) { totalCount edges { node { sequence summary } } } }";
+/// The team of `TEAM_EVENTS`: the viewer is an UNLIMITED member of it at every scale
+/// (`warren::seed::bench`), so it has events the viewer sees.
+const EVENTS_TEAM: &str = "Team 0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum BackendName {
@@ -68,10 +86,20 @@ enum BackendName {
     Postgres,
 }
 
+/// What a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Screen {
+    /// The dashboard query, with the PostGraphile peer and the write mix.
+    Dashboard,
+    /// The events screen's three queries.
+    Events,
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dashboard",
-    about = "Dashboard query benchmark: throughput, latency, floor, PostGraphile peer, write mix"
+    about = "Dashboard and events screen benchmark: throughput, latency, floor, PostGraphile \
+             peer, write mix"
 )]
 struct Args {
     /// Databases to measure on.
@@ -83,8 +111,17 @@ struct Args {
     )]
     backends: Vec<BackendName>,
     /// Bench world scales (`warren seed bench --scale N`); each gets a fresh database.
-    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    #[arg(long, value_delimiter = ',', default_value = "1,100")]
     scales: Vec<u32>,
+    /// Screens to measure: the dashboard (with the PostGraphile peer and the write mix) and the
+    /// events screen (its three queries, over HTTP at the lowest `--concurrency` only).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "dashboard,events"
+    )]
+    screens: Vec<Screen>,
     /// Concurrent connections of the load generator, one measurement each.
     #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     concurrency: Vec<usize>,
@@ -117,6 +154,18 @@ struct Args {
     /// `cargo bench` passes it to every bench binary.
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+impl Args {
+    fn measures(&self, screen: Screen) -> bool {
+        self.screens.contains(&screen)
+    }
+
+    /// The concurrency the events queries are measured at, and at which every query's p50 is
+    /// set against its floor.
+    fn lowest_concurrency(&self) -> usize {
+        self.concurrency.iter().copied().min().unwrap_or(1)
+    }
 }
 
 #[tokio::main]
@@ -163,7 +212,7 @@ async fn main() -> ExitCode {
         eprintln!();
         eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
         eprintln!("!!! THE RUN FAILED: some requests or mutations did not succeed, and the");
-        eprintln!("!!! numbers above that include them measure errors, not the dashboard");
+        eprintln!("!!! numbers above that include them measure errors, not the queries");
         for failure in &failures {
             eprintln!("!!! {failure}");
         }
@@ -178,6 +227,9 @@ fn preflight(args: &Args) -> Result<(), String> {
     if args.concurrency.contains(&0) || args.seconds == 0 {
         return Err("--concurrency values and --seconds must be positive".to_owned());
     }
+    if args.concurrency.is_empty() || args.screens.is_empty() || args.scales.is_empty() {
+        return Err("--concurrency, --screens and --scales need a value each".to_owned());
+    }
     if std::process::Command::new(&args.wrk)
         .arg("--version")
         .stdout(Stdio::null())
@@ -190,7 +242,10 @@ fn preflight(args: &Args) -> Result<(), String> {
             args.wrk.display()
         ));
     }
-    if args.backends.contains(&BackendName::Postgres) && !args.no_peer {
+    if args.backends.contains(&BackendName::Postgres)
+        && !args.no_peer
+        && args.measures(Screen::Dashboard)
+    {
         let modules = peer_dir().join("node_modules/postgraphile");
         if !modules.is_dir() {
             return Err(format!(
@@ -217,9 +272,10 @@ struct Run {
     scale: u32,
     /// The seed's summary line.
     world: String,
-    in_process: InProcess,
-    floor: Floor,
-    warren: Served,
+    /// The dashboard, unless `--screens` left it out.
+    dashboard: Option<Measured>,
+    /// The events screen's queries, unless `--screens` left them out.
+    events: Vec<Measured>,
     peer: Option<Served>,
     writes: Option<WriteMix>,
     /// Why the run's numbers cannot be trusted; empty when every request succeeded.
@@ -227,7 +283,32 @@ struct Run {
     server_complaints: (usize, Vec<String>),
 }
 
-/// One server under the dashboard load.
+impl Run {
+    /// Every query measured, the dashboard first.
+    fn measured(&self) -> impl Iterator<Item = &Measured> {
+        self.dashboard.iter().chain(&self.events)
+    }
+}
+
+/// One query measured by warren: in-process, its floor, and over HTTP.
+struct Measured {
+    name: &'static str,
+    in_process: InProcess,
+    floor: Floor,
+    warren: Served,
+}
+
+impl Measured {
+    /// The measurement at `concurrency`, if it succeeded.
+    fn load_at(&self, concurrency: usize) -> Option<&Load> {
+        self.warren
+            .loads
+            .iter()
+            .find(|l| l.concurrency == concurrency)
+    }
+}
+
+/// One server under a query's load.
 struct Served {
     /// Bytes of one response body over HTTP.
     response_bytes: usize,
@@ -240,6 +321,9 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, scale: u32) -> Run {
     let scratch = Scratch::create(backend).await;
     let (world, token) = seed(binary, &scratch.url, scale).await;
     let database = scratch.postgres.as_ref().map(|(_, name)| name.clone());
+    let db = Db::connect(&scratch.url)
+        .await
+        .expect("connect to the bench database");
     if backend.is_postgres() {
         // The seed's rows are fresh: without this, autovacuum's ANALYZE lands at a different
         // moment of each run and the plans change under the measurement.
@@ -252,13 +336,17 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, scale: u32) -> Run {
         conn.close().await.expect("close the connection");
     }
 
-    eprintln!("   in-process request and floor");
-    let db = Db::connect(&scratch.url)
-        .await
-        .expect("connect to the bench database");
-    let (in_process, recorded) = in_process(&db, &token).await;
-    let floor = floor(&db, &recorded, args.replays).await;
-    let writers = if args.write_workers > 0 {
+    eprintln!("   in-process requests and floors");
+    let queries = queries(args, &db.conn).await;
+    let router = in_process_router(&db).await;
+    let mut measured = Vec::new();
+    for query in &queries {
+        let (in_process, recorded) = in_process(&db, &router, &token, query).await;
+        let floor = floor(&db, &recorded, args.replays).await;
+        measured.push((in_process, floor));
+    }
+    drop(router);
+    let writers = if args.write_workers > 0 && args.measures(Screen::Dashboard) {
         Some(prepare_writers(&db, args.write_workers).await)
     } else {
         None
@@ -268,38 +356,61 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, scale: u32) -> Run {
 
     let mut failures = Vec::new();
     let server = Server::start(binary, &scratch, false).await;
-    let warren_target = Target {
-        name: "warren",
-        url: server.graphql_url(),
-        body: json!({ "query": DASHBOARD, "variables": {} }).to_string(),
-        token: Some(token.clone()),
-        pid: server.pid,
-        database: database.clone(),
-    };
-    let warren = serve_load(
-        args,
-        &warren_target,
-        &scratch,
-        &mut failures,
-        check_warren_answer,
-    )
-    .await;
-    let warren = Served {
-        peak_rss_kib: server.peak_rss_kib(),
-        ..warren
-    };
-    if warren.response_bytes != in_process.response_bytes {
-        failures.push(format!(
-            "the answer over HTTP has {} bytes, in-process {}",
-            warren.response_bytes, in_process.response_bytes
-        ));
+    let mut dashboard = None;
+    let mut events = Vec::new();
+    for (query, (in_process, floor)) in queries.iter().zip(measured) {
+        let is_dashboard = matches!(query.expect, Expect::Dashboard);
+        let target = Target {
+            name: format!("warren {}", query.key),
+            url: server.graphql_url(),
+            body: query.body.clone(),
+            token: Some(token.clone()),
+            pid: server.pid,
+            database: database.clone(),
+        };
+        // The events queries at one concurrency: what the screen costs one person against its
+        // floor is their question, and three more sweeps would triple the run.
+        let concurrencies = if is_dashboard {
+            args.concurrency.clone()
+        } else {
+            vec![args.lowest_concurrency()]
+        };
+        let warren = serve_load(
+            args,
+            &target,
+            &concurrencies,
+            &scratch,
+            &mut failures,
+            |body| query.check(body),
+        )
+        .await;
+        if warren.response_bytes != in_process.response_bytes {
+            failures.push(format!(
+                "{}: the answer over HTTP has {} bytes, in-process {}",
+                query.name, warren.response_bytes, in_process.response_bytes
+            ));
+        }
+        let measured = Measured {
+            name: query.name,
+            in_process,
+            floor,
+            warren: Served {
+                peak_rss_kib: server.peak_rss_kib(),
+                ..warren
+            },
+        };
+        if is_dashboard {
+            dashboard = Some(measured);
+        } else {
+            events.push(measured);
+        }
     }
 
-    let peer = if backend.is_postgres() && !args.no_peer {
+    let peer = if backend.is_postgres() && !args.no_peer && args.measures(Screen::Dashboard) {
         eprintln!("   PostGraphile");
         let peer = Peer::start(&scratch).await;
         let target = Target {
-            name: "PostGraphile",
+            name: "PostGraphile".to_owned(),
             url: peer.url.clone(),
             body: json!({ "query": PEER_DASHBOARD, "variables": { "viewer": viewer_id } })
                 .to_string(),
@@ -307,7 +418,15 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, scale: u32) -> Run {
             pid: peer.pid,
             database: database.clone(),
         };
-        let served = serve_load(args, &target, &scratch, &mut failures, check_peer_answer).await;
+        let served = serve_load(
+            args,
+            &target,
+            &args.concurrency,
+            &scratch,
+            &mut failures,
+            check_peer_answer,
+        )
+        .await;
         let served = Served {
             peak_rss_kib: support::status_kib(peer.pid, "VmHWM:"),
             ..served
@@ -335,9 +454,8 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, scale: u32) -> Run {
         postgres: backend.is_postgres(),
         scale,
         world,
-        in_process,
-        floor,
-        warren,
+        dashboard,
+        events,
         peer,
         writes,
         failures,
@@ -375,6 +493,105 @@ async fn seed(binary: &Path, url: &str, scale: u32) -> (String, String) {
     (world, token)
 }
 
+/// One query the bench measures, as a client sends it.
+struct Query {
+    /// Its name in the report.
+    name: &'static str,
+    /// Its name in the bench's messages and files.
+    key: &'static str,
+    /// The JSON request body: the query and its variables.
+    body: String,
+    /// What its answer must hold.
+    expect: Expect,
+}
+
+/// What an answer must hold, beyond having no errors, to be the one meant.
+#[derive(Clone, Copy)]
+enum Expect {
+    /// The viewer's dashboard, with every team of the viewer's.
+    Dashboard,
+    /// Events in the event connection at this path under `data`.
+    Events(&'static [&'static str]),
+}
+
+impl Query {
+    fn new(
+        name: &'static str,
+        key: &'static str,
+        query: &str,
+        variables: Value,
+        expect: Expect,
+    ) -> Query {
+        Query {
+            name,
+            key,
+            body: json!({ "query": query, "variables": variables }).to_string(),
+            expect,
+        }
+    }
+
+    /// Checks one answer in full (the load then checks only each answer's status and size).
+    fn check(&self, body: &[u8]) -> Result<(), String> {
+        match self.expect {
+            Expect::Dashboard => check_warren_answer(body),
+            Expect::Events(path) => check_events_answer(body, path),
+        }
+    }
+}
+
+/// The queries of the screens `--screens` names, the dashboard first (so that the server's
+/// peak RSS after it is the dashboard's).
+async fn queries(args: &Args, conn: &DatabaseConnection) -> Vec<Query> {
+    let mut queries = Vec::new();
+    if args.measures(Screen::Dashboard) {
+        queries.push(Query::new(
+            "dashboard",
+            "dashboard",
+            DASHBOARD,
+            json!({}),
+            Expect::Dashboard,
+        ));
+    }
+    if args.measures(Screen::Events) {
+        let team = global_id(NodeKind::Team, team_id(conn, EVENTS_TEAM).await).0;
+        queries.extend([
+            Query::new(
+                "events(last: 20) with totalCount",
+                "events",
+                EVENTS,
+                json!({}),
+                Expect::Events(&["events"]),
+            ),
+            Query::new(
+                "a team's events(last: 20) with totalCount",
+                "team-events",
+                TEAM_EVENTS,
+                json!({ "team": team }),
+                Expect::Events(&["node", "events"]),
+            ),
+            Query::new(
+                "events(last: 20, TECHNICAL) with totalCount",
+                "technical-events",
+                TECHNICAL_EVENTS,
+                json!({}),
+                Expect::Events(&["events"]),
+            ),
+        ]);
+    }
+    queries
+}
+
+/// The id of the team named `name` (the bench world's team names are unique).
+async fn team_id(conn: &DatabaseConnection, name: &str) -> uuid::Uuid {
+    entity::team::Entity::find()
+        .filter(entity::team::Column::Name.eq(name))
+        .one(conn)
+        .await
+        .expect("read the team")
+        .expect("the bench world has the team")
+        .id
+}
+
 async fn viewer_id(conn: &DatabaseConnection) -> uuid::Uuid {
     entity::person::Entity::find()
         .filter(entity::person::Column::Email.eq(VIEWER_EMAIL))
@@ -388,32 +605,41 @@ async fn viewer_id(conn: &DatabaseConnection) -> uuid::Uuid {
 // ---------------------------------------------------------------------------------------------
 // In-process: statements and floor
 
-/// One dashboard request run in-process.
+/// One request run in-process.
 struct InProcess {
     statements: u64,
     response_bytes: usize,
 }
 
-/// Runs the dashboard through warren's router, as `POST /graphql` with the viewer's bearer
-/// token: a first request (which also records the token's use), then the measured one, whose
-/// statements are recorded.
-async fn in_process(db: &Db, token: &str) -> (InProcess, Vec<Statement>) {
+/// warren's router on the in-process pool, with an event feed of its own, as `warren serve`
+/// builds it: one for every query of a run, as one server answers them all.
+async fn in_process_router(db: &Db) -> axum::Router {
     let feed = warren::feed::Feed::start(db, 256, 10_000)
         .await
         .map_err(|err| err.message())
         .expect("start the event feed");
-    let router = warren::http::router(
+    warren::http::router(
         db.clone(),
         feed,
         warren::http::Settings::new("http://127.0.0.1:8000"),
     )
-    .expect("build the router");
-    let body = json!({ "query": DASHBOARD, "variables": {} }).to_string();
+    .expect("build the router")
+}
+
+/// Runs `query` through warren's router, as `POST /graphql` with the viewer's bearer token: a
+/// first request (which also records the token's use), then the measured one, whose
+/// statements are recorded.
+async fn in_process(
+    db: &Db,
+    router: &axum::Router,
+    token: &str,
+    query: &Query,
+) -> (InProcess, Vec<Statement>) {
     let request = || {
         axum::http::Request::post("/graphql")
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(body.clone()))
+            .body(Body::from(query.body.clone()))
             .expect("a request")
     };
     let answer = |response: axum::response::Response| async move {
@@ -424,11 +650,12 @@ async fn in_process(db: &Db, token: &str) -> (InProcess, Vec<Statement>) {
         assert_eq!(
             status,
             200,
-            "in-process dashboard: {}",
+            "in-process {}: {}",
+            query.name,
             String::from_utf8_lossy(&bytes)
         );
-        if let Err(problem) = check_warren_answer(&bytes) {
-            panic!("in-process dashboard: {problem}");
+        if let Err(problem) = query.check(&bytes) {
+            panic!("in-process {}: {problem}", query.name);
         }
         bytes.len()
     };
@@ -437,7 +664,7 @@ async fn in_process(db: &Db, token: &str) -> (InProcess, Vec<Statement>) {
 
     db.record_statements();
     let before = db.statement_count();
-    let response = router.oneshot(request()).await.expect("infallible");
+    let response = router.clone().oneshot(request()).await.expect("infallible");
     let response_bytes = answer(response).await;
     let statements = db.statement_count() - before;
     let recorded = db.take_recorded();
@@ -562,9 +789,10 @@ async fn replay_timed(
 // ---------------------------------------------------------------------------------------------
 // Over HTTP: wrk
 
-/// A server answering the dashboard over HTTP.
+/// A server answering one query over HTTP.
 struct Target {
-    name: &'static str,
+    /// The server and the query, in the bench's messages and files.
+    name: String,
     url: String,
     /// The JSON request body.
     body: String,
@@ -584,10 +812,12 @@ struct Load {
     cpu: CpuSplit,
 }
 
-/// Checks one answer of the target, then warms it up and measures it at each concurrency.
+/// Checks one answer of the target, then warms it up and measures it at each of
+/// `concurrencies`.
 async fn serve_load(
     args: &Args,
     target: &Target,
+    concurrencies: &[usize],
     scratch: &Scratch,
     failures: &mut Vec<String>,
     check: impl Fn(&[u8]) -> Result<(), String>,
@@ -602,12 +832,12 @@ async fn serve_load(
     if let Some(token) = &target.token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.expect("the first dashboard request");
+    let response = request.send().await.expect("the first request");
     let status = response.status();
-    let bytes = response.bytes().await.expect("the first dashboard answer");
+    let bytes = response.bytes().await.expect("the first answer");
     assert!(
         status.is_success(),
-        "{}: the dashboard answered {status}: {}",
+        "{}: the first request answered {status}: {}",
         target.name,
         String::from_utf8_lossy(&bytes)
     );
@@ -625,7 +855,7 @@ async fn serve_load(
         }
     }
     let mut loads = Vec::new();
-    for &concurrency in &args.concurrency {
+    for &concurrency in concurrencies {
         eprintln!(
             "   {}: concurrency {concurrency}, {} s",
             target.name, args.seconds
@@ -653,7 +883,12 @@ async fn serve_load(
 /// error in the GraphQL sense included, is counted and the first one shown. (Reading each
 /// body costs wrk some CPU; measuring errors would cost the measurement.)
 fn write_wrk_script(target: &Target, dir: &Path, expected_bytes: usize) -> PathBuf {
-    let body = dir.join(format!("{}-body.json", target.name));
+    let stem: String = target
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let body = dir.join(format!("{stem}-body.json"));
     std::fs::write(&body, &target.body).expect("write the request body");
     let authorization = target.token.as_ref().map_or_else(String::new, |token| {
         format!("wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n")
@@ -696,7 +931,7 @@ end
 "#,
         body = body.display(),
     );
-    let path = dir.join(format!("{}.lua", target.name));
+    let path = dir.join(format!("{stem}.lua"));
     std::fs::write(&path, script).expect("write the wrk script");
     path
 }
@@ -812,6 +1047,26 @@ fn check_warren_answer(body: &[u8]) -> Result<(), String> {
     let teams = &answer["data"]["viewer"]["teams"];
     if teams["totalCount"] != VIEWER_TEAMS || teams["edges"].as_array().is_none_or(Vec::is_empty) {
         return Err(format!("not the viewer's dashboard: teams = {teams}"));
+    }
+    Ok(())
+}
+
+/// An events query's answer: events in the connection at `path` under `data` (a wrong team id
+/// or filter would otherwise measure an empty answer, and a fast one).
+fn check_events_answer(body: &[u8], path: &[&str]) -> Result<(), String> {
+    let answer: Value = serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
+    if answer.get("errors").is_some() {
+        return Err(format!("errors in the answer: {}", answer["errors"]));
+    }
+    let events = path.iter().fold(&answer["data"], |value, key| &value[*key]);
+    if events["totalCount"].as_i64().is_none_or(|n| n <= 0)
+        || events["edges"].as_array().is_none_or(Vec::is_empty)
+    {
+        return Err(format!(
+            "no events at data.{}: totalCount = {}",
+            path.join("."),
+            events["totalCount"]
+        ));
     }
     Ok(())
 }
@@ -1261,16 +1516,23 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
         println!("- {} scale {}: {}", run.backend, run.scale, run.world);
     }
 
-    println!();
-    println!("## Dashboard over HTTP (warren)");
-    println!();
-    println!(
-        "| backend | scale | concurrency | req/s | p50 | p99 | statements/request | response | p50 per KiB | server peak RSS | server CPU/request | database CPU/request | bench + wrk CPU | other CPU |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for run in runs {
-        let kib = run.warren.response_bytes as f64 / 1024.0;
-        for load in &run.warren.loads {
+    let lowest = args.lowest_concurrency();
+    let dashboards: Vec<(&Run, &Measured)> = runs
+        .iter()
+        .filter_map(|run| run.dashboard.as_ref().map(|d| (run, d)))
+        .collect();
+    if !dashboards.is_empty() {
+        println!();
+        println!("## Dashboard over HTTP (warren)");
+        println!();
+        println!(
+            "| backend | scale | concurrency | req/s | p50 | p99 | statements/request | response | p50 per KiB | server peak RSS | server CPU/request | database CPU/request | bench + wrk CPU | other CPU |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    }
+    for &(run, dashboard) in &dashboards {
+        let kib = dashboard.warren.response_bytes as f64 / 1024.0;
+        for load in &dashboard.warren.loads {
             println!(
                 "| {} | {} | {} | {:.1} | {} | {} | {} | {:.1} KiB | {:.3} ms | {:.1} MiB | {:.2} ms | {} | {:.2} cores | {:.2} cores |",
                 run.backend,
@@ -1279,10 +1541,10 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
                 load.per_second,
                 ms(load.p50_ms),
                 ms(load.p99_ms),
-                run.in_process.statements,
+                dashboard.in_process.statements,
                 kib,
                 load.p50_ms / kib,
-                run.warren.peak_rss_kib as f64 / 1024.0,
+                dashboard.warren.peak_rss_kib as f64 / 1024.0,
                 per_request_ms(load.cpu.watched, load.requests),
                 if run.postgres {
                     format!("{:.2} ms", per_request_ms(load.cpu.database, load.requests))
@@ -1295,41 +1557,45 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
         }
     }
 
-    println!();
-    println!("## Floor: the request's own statements, back to back on one connection");
-    println!();
-    println!(
-        "| backend | scale | statements | floor median (p10 to p90) | HTTP p50 at concurrency 1 | overhead = p50 / floor |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|");
-    for run in runs {
-        let c1 = run.warren.loads.iter().find(|l| l.concurrency == 1);
-        let floor_ms = run.floor.median.as_secs_f64() * 1000.0;
+    if !dashboards.is_empty() {
+        println!();
+        println!("## Floor: the request's own statements, back to back on one connection");
+        println!();
+        println!(
+            "| backend | scale | statements | floor median (p10 to p90) | HTTP p50 at concurrency {lowest} | overhead = p50 / floor |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+    }
+    for &(run, dashboard) in &dashboards {
+        let at_lowest = dashboard.load_at(lowest);
+        let floor_ms = dashboard.floor.median.as_secs_f64() * 1000.0;
         println!(
             "| {} | {} | {} | {:.3} ms ({:.3} to {:.3}), {} replays | {} | {} |",
             run.backend,
             run.scale,
-            run.in_process.statements,
+            dashboard.in_process.statements,
             floor_ms,
-            run.floor.p10.as_secs_f64() * 1000.0,
-            run.floor.p90.as_secs_f64() * 1000.0,
-            run.floor.replays,
-            c1.map_or_else(|| "not measured".to_owned(), |l| ms(l.p50_ms)),
-            c1.map_or_else(
+            dashboard.floor.p10.as_secs_f64() * 1000.0,
+            dashboard.floor.p90.as_secs_f64() * 1000.0,
+            dashboard.floor.replays,
+            at_lowest.map_or_else(|| "not measured".to_owned(), |l| ms(l.p50_ms)),
+            at_lowest.map_or_else(
                 || "-".to_owned(),
                 |l| format!("**{:.2}**", l.p50_ms / floor_ms.max(1e-9))
             ),
         );
     }
-    println!();
-    println!("Slowest statements of the floor (median of the replays):");
-    for run in runs {
+    if !dashboards.is_empty() {
+        println!();
+        println!("Slowest statements of the floor (median of the replays):");
+    }
+    for &(run, dashboard) in &dashboards {
         println!();
         println!("{} scale {}:", run.backend, run.scale);
         println!();
         println!("| median | rows | statement |");
         println!("|---:|---:|---|");
-        for (time, rows, sql) in run.floor.statements.iter().take(6) {
+        for (time, rows, sql) in dashboard.floor.statements.iter().take(6) {
             let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
             let sql: String = sql.chars().take(110).collect();
             println!(
@@ -1348,9 +1614,9 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
             "| scale | concurrency | warren req/s | PostGraphile req/s | warren / PostGraphile | warren p99 | PostGraphile p99 | warren p99 / PostGraphile p99 | warren p50 | PostGraphile p50 | PostGraphile server CPU/request | PostGraphile database CPU/request | other CPU (warren / PostGraphile) |"
         );
         println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for run in runs {
+        for &(run, dashboard) in &dashboards {
             let Some(peer) = &run.peer else { continue };
-            for load in &run.warren.loads {
+            for load in &dashboard.warren.loads {
                 let Some(other) = peer
                     .loads
                     .iter()
@@ -1382,29 +1648,62 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
             "| scale | warren response | PostGraphile response | warren peak RSS | PostGraphile peak RSS |"
         );
         println!("|---:|---:|---:|---:|---:|");
-        for run in runs {
+        for &(run, dashboard) in &dashboards {
             let Some(peer) = &run.peer else { continue };
             println!(
                 "| {} | {:.1} KiB | {:.1} KiB | {:.1} MiB | {:.1} MiB |",
                 run.scale,
-                run.warren.response_bytes as f64 / 1024.0,
+                dashboard.warren.response_bytes as f64 / 1024.0,
                 peer.response_bytes as f64 / 1024.0,
-                run.warren.peak_rss_kib as f64 / 1024.0,
+                dashboard.warren.peak_rss_kib as f64 / 1024.0,
                 peer.peak_rss_kib as f64 / 1024.0,
             );
         }
     }
 
+    if runs.iter().any(|r| !r.events.is_empty()) {
+        println!();
+        println!("## Events screen over HTTP (warren)");
+        println!();
+        println!(
+            "| backend | scale | query | statements/request | response | p50 at concurrency {lowest} | p99 | floor median (p10 to p90) | p50 / floor |"
+        );
+        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        for run in runs {
+            for events in &run.events {
+                let load = events.load_at(lowest);
+                let floor_ms = events.floor.median.as_secs_f64() * 1000.0;
+                println!(
+                    "| {} | {} | `{}` | {} | {:.1} KiB | {} | {} | {:.3} ms ({:.3} to {:.3}) | {} |",
+                    run.backend,
+                    run.scale,
+                    events.name,
+                    events.in_process.statements,
+                    events.warren.response_bytes as f64 / 1024.0,
+                    load.map_or_else(|| "not measured".to_owned(), |l| ms(l.p50_ms)),
+                    load.map_or_else(|| "-".to_owned(), |l| ms(l.p99_ms)),
+                    floor_ms,
+                    events.floor.p10.as_secs_f64() * 1000.0,
+                    events.floor.p90.as_secs_f64() * 1000.0,
+                    load.map_or_else(
+                        || "-".to_owned(),
+                        |l| format!("**{:.2}**", l.p50_ms / floor_ms.max(1e-9))
+                    ),
+                );
+            }
+        }
+    }
+
     let mut backends: Vec<&str> = runs.iter().map(|r| r.backend).collect();
     backends.dedup();
-    if runs.len() > 1 {
+    if args.scales.iter().any(|&scale| scale != args.scales[0]) {
         println!();
         println!("## Scaling: smallest against largest scale");
         println!();
         println!(
-            "| backend | scales | statements | response | p50 at concurrency 1 | p50 per KiB | floor |"
+            "| backend | query | scales | statements | response | p50 at concurrency {lowest} | p50 per KiB | floor | p50 / floor |"
         );
-        println!("|---|---|---:|---:|---:|---:|---:|");
+        println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
         for backend in &backends {
             let of: Vec<&Run> = runs.iter().filter(|r| r.backend == *backend).collect();
             let (Some(&small), Some(&large)) = (
@@ -1416,50 +1715,18 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
             if small.scale == large.scale {
                 continue;
             }
-            let p50 = |r: &Run| {
-                r.warren
-                    .loads
-                    .iter()
-                    .find(|l| l.concurrency == 1)
-                    .map(|l| l.p50_ms)
-            };
-            let kib = |r: &Run| r.warren.response_bytes as f64 / 1024.0;
-            let (p_small, p_large) = (p50(small), p50(large));
-            let change = |a: f64, b: f64| format!("×{:.2}", b / a.max(1e-9));
-            println!(
-                "| {backend} | {} → {} | {} → {}{} | {:.1} → {:.1} KiB ({}) | {} | {} | {:.3} → {:.3} ms ({}) |",
-                small.scale,
-                large.scale,
-                small.in_process.statements,
-                large.in_process.statements,
-                if large.in_process.statements > small.in_process.statements {
-                    " **(grew)**"
-                } else {
-                    ""
-                },
-                kib(small),
-                kib(large),
-                change(kib(small), kib(large)),
-                match (p_small, p_large) {
-                    (Some(a), Some(b)) => format!("{} → {} ({})", ms(a), ms(b), change(a, b)),
-                    _ => "not measured".to_owned(),
-                },
-                match (p_small, p_large) {
-                    (Some(a), Some(b)) => format!(
-                        "{:.3} → {:.3} ms ({})",
-                        a / kib(small),
-                        b / kib(large),
-                        change(a / kib(small), b / kib(large))
-                    ),
-                    _ => "not measured".to_owned(),
-                },
-                small.floor.median.as_secs_f64() * 1000.0,
-                large.floor.median.as_secs_f64() * 1000.0,
-                change(
-                    small.floor.median.as_secs_f64(),
-                    large.floor.median.as_secs_f64()
-                ),
-            );
+            for at_small in small.measured() {
+                let Some(at_large) = large.measured().find(|m| m.name == at_small.name) else {
+                    continue;
+                };
+                print_scaling_row(
+                    backend,
+                    (small.scale, large.scale),
+                    at_small,
+                    at_large,
+                    lowest,
+                );
+            }
         }
     }
 
@@ -1526,10 +1793,9 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
     let others: Vec<f64> = runs
         .iter()
         .flat_map(|r| {
-            r.warren
-                .loads
-                .iter()
-                .chain(r.peer.iter().flat_map(|p| p.loads.iter()))
+            r.measured()
+                .flat_map(|m| &m.warren.loads)
+                .chain(r.peer.iter().flat_map(|p| &p.loads))
                 .map(|l| l.cpu.other_cores())
         })
         .collect();
@@ -1561,6 +1827,61 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
             println!("{} scale {}: FAILED: {failure}", run.backend, run.scale);
         }
     }
+}
+
+/// One query's row of the scaling table: `small` and `large` are its measurements at the
+/// smallest and the largest scale. The request's own statements should not grow with the world,
+/// and its latency should stay as close to its floor as at the small scale.
+fn print_scaling_row(
+    backend: &str,
+    (small_scale, large_scale): (u32, u32),
+    small: &Measured,
+    large: &Measured,
+    concurrency: usize,
+) {
+    let change = |a: f64, b: f64| format!("×{:.2}", b / a.max(1e-9));
+    let kib = |m: &Measured| m.warren.response_bytes as f64 / 1024.0;
+    let floor_ms = |m: &Measured| m.floor.median.as_secs_f64() * 1000.0;
+    let p50 = |m: &Measured| m.load_at(concurrency).map(|l| l.p50_ms);
+    let (p_small, p_large) = (p50(small), p50(large));
+    println!(
+        "| {backend} | `{}` | {small_scale} → {large_scale} | {} → {}{} | {:.1} → {:.1} KiB ({}) | {} | {} | {:.3} → {:.3} ms ({}) | {} |",
+        small.name,
+        small.in_process.statements,
+        large.in_process.statements,
+        if large.in_process.statements > small.in_process.statements {
+            " **(grew)**"
+        } else {
+            ""
+        },
+        kib(small),
+        kib(large),
+        change(kib(small), kib(large)),
+        match (p_small, p_large) {
+            (Some(a), Some(b)) => format!("{} → {} ({})", ms(a), ms(b), change(a, b)),
+            _ => "not measured".to_owned(),
+        },
+        match (p_small, p_large) {
+            (Some(a), Some(b)) => format!(
+                "{:.3} → {:.3} ms ({})",
+                a / kib(small),
+                b / kib(large),
+                change(a / kib(small), b / kib(large))
+            ),
+            _ => "not measured".to_owned(),
+        },
+        floor_ms(small),
+        floor_ms(large),
+        change(floor_ms(small), floor_ms(large)),
+        match (p_small, p_large) {
+            (Some(a), Some(b)) => format!(
+                "{:.2} → {:.2}",
+                a / floor_ms(small).max(1e-9),
+                b / floor_ms(large).max(1e-9)
+            ),
+            _ => "not measured".to_owned(),
+        },
+    );
 }
 
 /// Milliseconds, with precision where it matters.

@@ -149,6 +149,10 @@ impl Server {
             // would refuse most of them.
             .arg("--rate-limit")
             .arg("0")
+            // Each write-mix worker invites about ten times a second; the hourly budget of a
+            // person's invitations (50 by default) would refuse it within seconds.
+            .arg("--max-invitations-per-hour")
+            .arg("1000000000")
             // Every bench subscriber connects from the loopback address, hundreds at once.
             .arg("--ws-max-pending-per-address")
             .arg("100000")
