@@ -9,6 +9,7 @@ mod m20261128_000006_mail_outbox;
 mod m20261128_000007_rate_limit;
 mod m20261207_000008_sent_mail_bodies;
 mod m20261207_000009_mail_recipient_index;
+mod m20261207_000010_event_kind_in_indexes;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_rate_limit::Migration),
             Box::new(m20261207_000008_sent_mail_bodies::Migration),
             Box::new(m20261207_000009_mail_recipient_index::Migration),
+            Box::new(m20261207_000010_event_kind_in_indexes::Migration),
         ]
     }
 }

@@ -210,6 +210,8 @@ pub async fn append_events(
     let mut subjects = Vec::new();
     for event in events {
         let id = Uuid::now_v7();
+        let event_type = event.event_type.as_str();
+        let category = event.event_type.category();
         for subject in &event.subjects {
             subjects.push(event_subject::ActiveModel {
                 event_id: Set(id),
@@ -217,13 +219,15 @@ pub async fn append_events(
                 kind: Set(subject.kind.as_str().to_owned()),
                 object_id: Set(subject.id),
                 name: Set(subject.name.clone()),
+                category: Set(category),
+                event_type: Set(event_type.clone()),
             });
         }
         rows.push(event::ActiveModel {
             id: Set(id),
             sequence: Set(sequence),
-            event_type: Set(event.event_type.as_str()),
-            category: Set(event.event_type.category()),
+            event_type: Set(event_type),
+            category: Set(category),
             occurred_at: Set(now),
             actor_id: Set(actor.map(|a| a.id)),
             actor_name: Set(actor.map(|a| a.name.clone())),

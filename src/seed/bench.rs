@@ -43,8 +43,13 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     let (people_n, teams_n, pms_n, apps_n, events_n) = (100 * s, 20 * s, 40 * s, 300 * s, 2000 * s);
     let is_client = |p: usize| p % 10 == 9;
     let mut clock = Clock::fixed();
-    // A write transaction from the start (see `seed::demo`); on PostgreSQL, COPY's own.
-    let mut writer = BulkWriter::begin(db, crate::rules::change::begin_write(db).await?).await?;
+    // COPY's own transaction on PostgreSQL; elsewhere a write transaction from the start (see
+    // `seed::demo`).
+    let mut writer = if BulkWriter::copies(db) {
+        BulkWriter::copy(db).await?
+    } else {
+        BulkWriter::Insert(crate::rules::change::begin_write(db).await?)
+    };
     if writer.last_sequence().await? != 0 {
         return Err(ApiError::Conflict {
             message: "the bench world needs an empty database".to_owned(),
@@ -344,6 +349,8 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
                 kind: Set(kind.to_owned()),
                 object_id: Set(object),
                 name: Set(name),
+                category: Set(category),
+                event_type: Set(kind.to_owned()),
             });
         };
         subject("APP", apps[a], format!("app-{a}"));

@@ -404,6 +404,8 @@ impl<'c, C: ConnectionTrait> World<'c, C> {
                 kind: Set(subject.kind.to_owned()),
                 object_id: Set(subject.id),
                 name: Set(subject.name.to_owned()),
+                category: Set(category),
+                event_type: Set(event_type.to_owned()),
             }
             .insert(self.conn)
             .await?;

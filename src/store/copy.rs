@@ -27,25 +27,28 @@ pub enum BulkWriter {
 }
 
 impl BulkWriter {
-    /// Opens the load's transaction: COPY's own on PostgreSQL, or `write` (a write transaction
-    /// the caller began, see `rules::change::begin_write`) on SQLite.
-    pub async fn begin(db: &Db, write: DatabaseTransaction) -> Result<BulkWriter, DbErr> {
-        if db.backend() == sea_orm::DbBackend::Postgres {
-            // The write transaction is not needed: give its connection back first.
-            write.rollback().await?;
-            let pool = db.conn.get_postgres_connection_pool();
-            let mut tx = pool.begin().await.map_err(sqlx_err)?;
-            // The service's sessions stop a statement after `STATEMENT_TIMEOUT`; a COPY of
-            // 300,000 apps at scale 1,000 takes longer, and an operator's command that loads
-            // what they asked for is not a request to bound. For this transaction only.
-            sqlx::query("SET LOCAL statement_timeout = 0")
-                .execute(&mut *tx)
-                .await
-                .map_err(sqlx_err)?;
-            Ok(BulkWriter::Copy(tx))
-        } else {
-            Ok(BulkWriter::Insert(write))
+    /// Whether loads into `db` go by COPY ([`BulkWriter::copy`]) rather than by `INSERT`s in
+    /// a write transaction the caller begins ([`BulkWriter::Insert`], see
+    /// `rules::change::begin_write`).
+    pub fn copies(db: &Db) -> bool {
+        db.backend() == sea_orm::DbBackend::Postgres
+    }
+
+    /// Opens COPY's transaction on a connection of `db`'s PostgreSQL pool.
+    pub async fn copy(db: &Db) -> Result<BulkWriter, DbErr> {
+        if !Self::copies(db) {
+            return Err(DbErr::Custom("COPY needs PostgreSQL".to_owned()));
         }
+        let pool = db.conn.get_postgres_connection_pool();
+        let mut tx = pool.begin().await.map_err(sqlx_err)?;
+        // The service's sessions stop a statement after `STATEMENT_TIMEOUT`; a COPY of 300,000
+        // apps at scale 1,000 takes longer, and an operator's command that loads what they
+        // asked for is not a request to bound. For this transaction only.
+        sqlx::query("SET LOCAL statement_timeout = 0")
+            .execute(&mut *tx)
+            .await
+            .map_err(sqlx_err)?;
+        Ok(BulkWriter::Copy(tx))
     }
 
     /// The highest event sequence written so far (0 on an empty log): a bench world needs an

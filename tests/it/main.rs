@@ -28,6 +28,7 @@ mod layers;
 mod limits;
 mod mail;
 mod membership;
+mod migrations;
 mod model;
 mod mutations;
 mod plan_shape;

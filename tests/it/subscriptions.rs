@@ -642,7 +642,7 @@ async fn recent_cursors_are_resumed_from_memory(app: TestApp) {
             .db
             .take_recorded()
             .iter()
-            .filter(|statement| statement.sql.contains("e.sequence >"))
+            .filter(|statement| statement.sql.contains("c.sequence >"))
             .count();
         let expected: Vec<i64> = (sequence(edge) + 1..=newest_sequence).collect();
         assert_eq!(delivered, expected);

@@ -119,7 +119,7 @@ impl EventCriteria {
         self.matches_nothing |= other.matches_nothing || !satisfiable;
     }
 
-    /// Whether an event in memory matches, as `push_conditions` decides in SQL. An object is
+    /// Whether an event in memory matches, as `push_kind_conditions` and `push_object_conditions` decide in SQL. An object is
     /// matched only where `reach` is shown it (`Reach::filter_sees`).
     pub fn matches(
         &self,
@@ -158,21 +158,27 @@ impl EventCriteria {
         .filter_map(|(kind, id)| id.map(|id| (kind, id)))
     }
 
-    /// The filter's conditions, for events `reach` sees: an object is matched only where the
-    /// viewer is shown it (`Reach::filter_sees`; a payment method without billing access, only in
-    /// the viewer's own events).
-    fn push_conditions(&self, sql: &mut Sql, reach: &Reach) {
-        if self.matches_nothing {
-            sql.push(" AND 1 = 0");
-        }
+    /// The filter's conditions on an event's own type and category, on the columns of `table`
+    /// (an event, or a subject of it, which carries them too).
+    fn push_kind_conditions(&self, sql: &mut Sql, table: &str) {
         if !self.types.is_empty() {
-            sql.push(" AND e.event_type IN ")
+            sql.push(" AND ")
+                .push(table)
+                .push(".event_type IN ")
                 .bind_list(self.types.iter().map(|t| t.as_str()));
         }
         if !self.categories.is_empty() {
-            sql.push(" AND e.category IN ")
+            sql.push(" AND ")
+                .push(table)
+                .push(".category IN ")
                 .bind_list(self.categories.iter().cloned());
         }
+    }
+
+    /// The filter's conditions on the objects an event `e` is about, for events `reach` sees:
+    /// an object is matched only where the viewer is shown it (`Reach::filter_sees`; a payment
+    /// method without billing access, only in the viewer's own events).
+    fn push_object_conditions(&self, sql: &mut Sql, reach: &Reach) {
         for (kind, id) in self.pinned_objects() {
             sql.push(
                 " AND EXISTS (SELECT 1 FROM event_subject f WHERE f.event_id = e.id AND f.kind = ",
@@ -229,19 +235,21 @@ fn push_access_request_rule(sql: &mut Sql, reach: &Reach) {
         .push("))))");
 }
 
-/// The same rule as `push_visibility`, decided from what the candidates found
-/// (`push_candidates`): each candidate row says through what it was found — the viewer acted,
-/// the event is about the viewer, or about a team, app or payment method it reaches, an app
-/// whose internals it sees, a payment method it bills — which is what the rule asks of the
-/// event's subjects, so no subject is read again.
-fn push_visibility_of_candidates(sql: &mut Sql, reach: &Reach) {
+/// The same rule as `push_visibility`, decided from the candidates alone (`push_candidates`):
+/// each says through what it was found — the viewer acted, the event is about the viewer, or
+/// about a team, app or payment method it reaches, an app whose internals it sees, a payment
+/// method it bills, a team it is an UNLIMITED member of — which is what the rule asks of the
+/// event's subjects, and carries the event's category and type; so neither the event's subjects
+/// nor its row is read. The events of access requests are COLLABORATION (a test holds it), so
+/// their teams are among the candidates whenever the filter can keep them.
+fn push_visibility_of_candidates(sql: &mut Sql) {
     sql.push(
-        "(k.actor = 1 OR ((k.person = 1 OR (e.category = 'COLLABORATION' AND k.collab = 1) \
-         OR (e.category = 'TECHNICAL' AND k.tech = 1) \
-         OR (e.category = 'BILLING' AND k.billing = 1))",
-    );
-    push_access_request_rule(sql, reach);
-    sql.push("))");
+        "(k.actor = 1 OR ((k.person = 1 OR (k.category = 'COLLABORATION' AND k.collab = 1) \
+         OR (k.category = 'TECHNICAL' AND k.tech = 1) \
+         OR (k.category = 'BILLING' AND k.billing = 1)) AND (k.event_type NOT IN ",
+    )
+    .bind_list(super::ACCESS_REQUEST_EVENTS)
+    .push(" OR k.person = 1 OR k.unlimited = 1)))");
 }
 
 /// A page of events, oldest first.
@@ -270,47 +278,39 @@ impl Bounds {
     }
 }
 
-/// The sequences of the events a read has to look at, found through the indexes rather than by
-/// testing every event: those about the object `criteria` pins, if it pins one (`event_subject
-/// (kind, object_id, sequence)`); otherwise those the viewer did (`event (actor_id,
-/// sequence)`) and those about the viewer or an object it reaches. A superset of what it sees,
-/// as large as its share of the log (never the whole log); the rule then decides, event by event
-/// (`push_visibility_of_candidates`, or `push_visibility` for a pinned object's). Each part is an
-/// index-only scan: both indexes end with the sequence.
-fn push_candidates(
-    sql: &mut Sql,
-    reach: &Reach,
-    pinned: Option<(&str, Uuid)>,
-    criteria: &EventCriteria,
-    bounds: Bounds,
-) {
-    // The columns say through what a row was found: actor, person, collab, tech, billing.
+/// The events a read has to look at, one row per event, found through the indexes rather than
+/// by testing every event: those the viewer did (`event (actor_id, sequence, category,
+/// event_type)`) and those about the viewer or an object it reaches (`event_subject (kind,
+/// object_id, sequence, category, event_type)`). A superset of what it sees, as large as its
+/// share of the log (never the whole log), which `push_visibility_of_candidates` narrows.
+/// Every part is an index-only scan: both indexes hold what the rule and the filter's types and
+/// categories ask of an event. Columns: seq, category, event_type, and 0/1 flags saying
+/// through what the event was found: actor, person, collab, tech, billing, unlimited.
+fn push_candidates(sql: &mut Sql, reach: &Reach, criteria: &EventCriteria, bounds: Bounds) {
     let about = |sql: &mut Sql, kind: &str, through: &str| {
-        sql.push("SELECT c.sequence AS seq, ")
+        sql.push("SELECT c.sequence AS seq, c.category AS category, c.event_type AS event_type, ")
             .push(through)
             .push(" FROM event_subject c WHERE c.kind = ")
             .bind(kind)
             .push(" AND c.object_id");
     };
-    if let Some((kind, id)) = pinned {
-        about(
-            sql,
-            kind,
-            "0 AS actor, 0 AS person, 0 AS collab, 0 AS tech, 0 AS billing",
-        );
-        sql.push(" = ").bind(id);
-        bounds.push(sql, "c.sequence");
-        return;
-    }
     sql.push(
-        "SELECT a.sequence AS seq, 1 AS actor, 0 AS person, 0 AS collab, 0 AS tech, \
-         0 AS billing FROM event a WHERE a.actor_id = ",
+        "SELECT k.seq, MAX(k.category) AS category, MAX(k.event_type) AS event_type, \
+         MAX(k.actor) AS actor, MAX(k.person) AS person, MAX(k.collab) AS collab, \
+         MAX(k.tech) AS tech, MAX(k.billing) AS billing, MAX(k.unlimited) AS unlimited FROM (",
+    );
+    sql.push(
+        "SELECT a.sequence AS seq, a.category AS category, a.event_type AS event_type, \
+         1 AS actor, 0 AS person, 0 AS collab, 0 AS tech, 0 AS billing, 0 AS unlimited \
+         FROM event a WHERE a.actor_id = ",
     )
     .bind(reach.person);
+    criteria.push_kind_conditions(sql, "a");
     bounds.push(sql, "a.sequence");
     sql.push(" UNION ALL ");
-    about(sql, "PERSON", "0, 1, 0, 0, 0");
+    about(sql, "PERSON", "0, 1, 0, 0, 0, 0");
     sql.push(" = ").bind(reach.person);
+    criteria.push_kind_conditions(sql, "c");
     bounds.push(sql, "c.sequence");
     // Through an object, only some categories show (docs/security.md, "Events"): through a
     // team, COLLABORATION; through an app, COLLABORATION, and TECHNICAL where the viewer sees
@@ -324,16 +324,21 @@ fn push_candidates(
         .app_ids()
         .into_iter()
         .partition(|app| reach.sees_app_internals(*app));
+    let (unlimited, limited): (Vec<Uuid>, Vec<Uuid>) = reach
+        .team_ids()
+        .into_iter()
+        .partition(|team| reach.is_unlimited(*team));
     let mut parts = Vec::new();
     if collaboration {
-        parts.push(("TEAM", "0, 0, 1, 0, 0", reach.team_ids()));
-        parts.push(("APP", "0, 0, 1, 0, 0", external));
+        parts.push(("TEAM", "0, 0, 1, 0, 0, 1", unlimited));
+        parts.push(("TEAM", "0, 0, 1, 0, 0, 0", limited));
+        parts.push(("APP", "0, 0, 1, 0, 0, 0", external));
     }
     if collaboration || shown("TECHNICAL") {
-        parts.push(("APP", "0, 0, 1, 1, 0", internal));
+        parts.push(("APP", "0, 0, 1, 1, 0, 0", internal));
     }
     if collaboration || shown("BILLING") {
-        parts.push(("PAYMENT_METHOD", "0, 0, 1, 0, 1", reach.billing_ids()));
+        parts.push(("PAYMENT_METHOD", "0, 0, 1, 0, 1, 0", reach.billing_ids()));
     }
     for (kind, through, ids) in parts {
         if ids.is_empty() {
@@ -342,8 +347,10 @@ fn push_candidates(
         sql.push(" UNION ALL ");
         about(sql, kind, through);
         sql.push(" IN ").bind_list(ids);
+        criteria.push_kind_conditions(sql, "c");
         bounds.push(sql, "c.sequence");
     }
+    sql.push(") k GROUP BY k.seq");
 }
 
 /// The order a read returns events in: by sequence, up or down, with at most `limit` of them;
@@ -355,8 +362,25 @@ enum Order {
     Descending(u64),
 }
 
-/// The events `reach` may see that match `criteria` within `bounds`, as `select` and in `order`.
-/// Its cost follows the viewer's share of the log (`push_candidates`), not the log's size.
+impl Order {
+    /// ` ORDER BY column …` and, for a page, its ` LIMIT`.
+    fn push(self, sql: &mut Sql, column: &str, with_limit: bool) {
+        let (direction, limit) = match self {
+            Order::Count => return,
+            Order::Ascending(limit) => (" ASC", limit),
+            Order::Descending(limit) => (" DESC", limit),
+        };
+        sql.push(" ORDER BY ").push(column).push(direction);
+        if with_limit {
+            sql.push(" LIMIT ")
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// The events `reach` may see that match `criteria` within `bounds`, as `select` (over the
+/// event `e`, or `COUNT(*)`) and in `order`. Its cost follows the viewer's share of the log, or
+/// the pinned object's history, never the log's size.
 fn visible_events(
     sql: &mut Sql,
     select: &str,
@@ -365,37 +389,43 @@ fn visible_events(
     bounds: Bounds,
     order: Order,
 ) {
-    // The candidates are sequences, which their index scans read without touching a table row.
-    // Sorted before the join, a page stops at its last row instead of reading every candidate.
-    let pinned = criteria.pinned_objects().next();
-    sql.push("SELECT ").push(select).push(
-        " FROM (SELECT k.seq, MAX(k.actor) AS actor, MAX(k.person) AS person, \
-         MAX(k.collab) AS collab, MAX(k.tech) AS tech, MAX(k.billing) AS billing FROM (",
-    );
-    push_candidates(sql, reach, pinned, criteria, bounds);
-    sql.push(") k GROUP BY k.seq");
-    let (direction, limit) = match order {
-        Order::Count => (None, None),
-        Order::Ascending(limit) => (Some(" ASC"), Some(limit)),
-        Order::Descending(limit) => (Some(" DESC"), Some(limit)),
-    };
-    if let Some(direction) = direction {
-        sql.push(" ORDER BY k.seq").push(direction);
-    }
-    sql.push(") k JOIN event e ON e.sequence = k.seq WHERE ");
-    // Candidates of a pinned object say nothing of the viewer: the whole rule decides.
-    if pinned.is_some() {
+    sql.push("SELECT ").push(select).push(" FROM (");
+    if let Some((kind, id)) = criteria.pinned_objects().next() {
+        // An object's history, from its index entries; those say nothing of the viewer, so the
+        // whole rule decides on each event. Sorted before the join, a page stops at its last
+        // row instead of reading every entry.
+        sql.push("SELECT c.sequence AS seq FROM event_subject c WHERE c.kind = ")
+            .bind(kind)
+            .push(" AND c.object_id = ")
+            .bind(id);
+        criteria.push_kind_conditions(sql, "c");
+        bounds.push(sql, "c.sequence");
+        order.push(sql, "c.sequence", false);
+        sql.push(") k JOIN event e ON e.sequence = k.seq WHERE ");
         push_visibility(sql, reach);
-    } else {
-        push_visibility_of_candidates(sql, reach);
+        criteria.push_object_conditions(sql, reach);
+        if criteria.matches_nothing {
+            sql.push(" AND 1 = 0");
+        }
+        order.push(sql, "e.sequence", true);
+        return;
     }
-    criteria.push_conditions(sql, reach);
-    bounds.push(sql, "e.sequence");
-    if let (Some(direction), Some(limit)) = (direction, limit) {
-        sql.push(" ORDER BY e.sequence")
-            .push(direction)
-            .push(" LIMIT ")
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    // Decided on the candidates alone: a page reads the rows of its own events only, a count
+    // no event row at all.
+    let count = matches!(order, Order::Count);
+    if !count {
+        sql.push("SELECT k.seq FROM (");
+    }
+    push_candidates(sql, reach, criteria, bounds);
+    sql.push(") k WHERE ");
+    push_visibility_of_candidates(sql);
+    if criteria.matches_nothing {
+        sql.push(" AND 1 = 0");
+    }
+    if !count {
+        order.push(sql, "k.seq", true);
+        sql.push(") k JOIN event e ON e.sequence = k.seq");
+        order.push(sql, "e.sequence", false);
     }
 }
 

@@ -737,6 +737,8 @@ mod tests {
             kind: kind.to_owned(),
             object_id: id(object),
             name: name.to_owned(),
+            category: entity::enums::EventCategory::Collaboration,
+            event_type: "APP_UPDATED".to_owned(),
         }
     }
 
@@ -827,5 +829,20 @@ mod tests {
     fn shared_payment_methods_include_owners_of_visible_apps() {
         let shared: HashSet<Uuid> = reach().shared_payment_methods().into_iter().collect();
         assert_eq!(shared, HashSet::from([id(20), id(21)]));
+    }
+
+    /// The SQL of event reads finds an access request's event through its team only when the
+    /// filter keeps COLLABORATION (`events::push_visibility_of_candidates`): they must be so.
+    #[test]
+    fn access_request_events_are_collaboration() {
+        use entity::enums::{EventCategory, EventType};
+        use sea_orm::Iterable;
+        let of_requests: Vec<EventType> = EventType::iter()
+            .filter(|t| ACCESS_REQUEST_EVENTS.contains(&t.as_str().as_str()))
+            .collect();
+        assert_eq!(of_requests.len(), ACCESS_REQUEST_EVENTS.len());
+        for event_type in of_requests {
+            assert_eq!(event_type.category(), EventCategory::Collaboration);
+        }
     }
 }
