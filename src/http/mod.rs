@@ -5,6 +5,7 @@
 //! cannot forge (CSRF).
 
 pub mod accept;
+pub mod media;
 pub mod sign_in;
 pub mod websocket;
 
@@ -42,6 +43,7 @@ use crate::api::limits::Limits;
 use crate::api::waves::Waves;
 use crate::error::ApiError;
 use crate::feed::Feed;
+use crate::http::media::AnswerMedia;
 use crate::http::sign_in::{CallbackRequest, LoginRequest, ProviderConfig, SignIn, SignInError};
 use crate::http::websocket::LiveOptions;
 use crate::rules::auth::{Viewer, authenticate_token, bearer_token};
@@ -460,6 +462,21 @@ async fn execute(
     address: Option<ClientAddress>,
     request: async_graphql::Request,
 ) -> Response {
+    let Some(media) = AnswerMedia::negotiate(headers) else {
+        return refuse(
+            StatusCode::NOT_ACCEPTABLE,
+            ApiError::bad_input(
+                "answers are application/graphql-response+json or application/json; \
+                 accept one of them",
+            ),
+        );
+    };
+    if request.query.trim().is_empty() {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ApiError::bad_input("the request has no `query`"),
+        );
+    }
     if state.db.in_outage() {
         // The outage was logged when it began; each refusal is not.
         return refuse(StatusCode::SERVICE_UNAVAILABLE, ApiError::Internal);
@@ -475,7 +492,7 @@ async fn execute(
             request = request.data(address);
         }
         let response = run_as(state, viewer, request).await;
-        with_rate_limit(answer(&response, state.answer_bytes), charged.get())
+        with_rate_limit(answer(&response, media, state.answer_bytes), charged.get())
     })
     .await;
     answered.unwrap_or_else(|_| {
@@ -493,15 +510,28 @@ async fn execute(
     })
 }
 
-/// The response to a GraphQL request, serialized into at most `max` bytes: past them the
-/// serialization stops, and the answer is an error naming the limit. (async-graphql-axum's
-/// `GraphQLResponse` serializes whatever it is given.)
-fn answer(response: &async_graphql::Response, max: usize) -> Response {
+/// The response to a GraphQL request as `media`, serialized into at most `max` bytes: past them
+/// the serialization stops, and the answer is an error naming the limit. (async-graphql-axum's
+/// `GraphQLResponse` serializes whatever it is given.) A request that failed before execution
+/// has no `data` entry, and as `application/graphql-response+json` answers 400 (`http::media`).
+fn answer(response: &async_graphql::Response, media: AnswerMedia, max: usize) -> Response {
     let mut body = Bounded {
         bytes: Vec::new(),
         max,
     };
-    let body = match serde_json::to_writer(&mut body, response) {
+    let before_execution = failed_before_execution(response);
+    let written = if before_execution {
+        serde_json::to_writer(
+            &mut body,
+            &RequestErrors {
+                errors: &response.errors,
+                extensions: &response.extensions,
+            },
+        )
+    } else {
+        serde_json::to_writer(&mut body, response)
+    };
+    let body = match written {
         Ok(()) => body.bytes,
         Err(_) => {
             tracing::info!(max, "an answer over the size limit was not sent");
@@ -510,10 +540,13 @@ fn answer(response: &async_graphql::Response, max: usize) -> Response {
         }
     };
     let mut answer = Response::new(Body::from(body));
+    if before_execution && media == AnswerMedia::GraphqlResponse {
+        *answer.status_mut() = StatusCode::BAD_REQUEST;
+    }
     let headers = answer.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/graphql-response+json"),
+        HeaderValue::from_static(media.content_type()),
     );
     if response.is_ok()
         && let Some(cache_control) = response.cache_control.value()
@@ -523,6 +556,24 @@ fn answer(response: &async_graphql::Response, max: usize) -> Response {
     }
     headers.extend(response.http_headers.clone());
     answer
+}
+
+/// The answer to a request that failed before execution: a response without `data`.
+#[derive(serde::Serialize)]
+struct RequestErrors<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+/// Whether a request failed before it was executed: it did not parse or validate, its
+/// variables did not coerce, or a limit refused it. async-graphql then answers no data and
+/// errors that belong to no field; an execution that ends in `data: null` (a non-null root
+/// field failed) has errors with a path.
+fn failed_before_execution(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
 }
 
 /// A buffer that refuses to grow past `max` bytes.
@@ -603,6 +654,15 @@ async fn graphql_post(State(state): State<AppState>, request: Request) -> Respon
     // Before the body is even read: a forged request gets nowhere.
     if let Some(refusal) = forgery_refusal(&headers) {
         return refusal;
+    }
+    // A body is read only as JSON, and only when it says so (GraphQL over HTTP: a request
+    // without a content type, or of another, is refused; fetch() sends a string body as
+    // text/plain when none is given).
+    if !media::is_json(&headers) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::bad_input("send the request with `Content-Type: application/json`"),
+        );
     }
     // A body sent a byte at a time would otherwise hold the connection and its buffer for as
     // long as the client likes.

@@ -503,3 +503,59 @@ async fn graphiql_with_the_session_cookie_shows_a_live_event() {
     a_new_app_shows_in_graphiql(&app, &mut browser, &hugo.token).await;
     close_graphiql(browser).await;
 }
+
+/// The GraphQL over HTTP specification's audit suite (npm `graphql-http`, pinned in
+/// tests/js/package.json) passes every MUST and SHOULD: a failure ("error") or a warning fails
+/// the test; notices (MAYs) are printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_over_http_audits_pass() {
+    if !node::node_or_skip(
+        "graphql_over_http_audits_pass",
+        &["WARREN_TEST_REQUIRE_NODE"],
+    ) {
+        return;
+    }
+    node::install("js");
+    let app = TestApp::spawn(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let url = format!("http://{}/graphql", app.addr);
+    let output = Command::new("node")
+        .arg("http-audit.mjs")
+        .arg(&url)
+        .current_dir(node::package_dir("js"))
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(ANSWER_WITHIN, output)
+        .await
+        .expect("the audits finish")
+        .expect("run node http-audit.mjs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the audits ran: {stderr}");
+    let results: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    assert!(results.len() >= 60, "every audit ran: {results:?}");
+    let status = |wanted: &[&str]| -> Vec<String> {
+        results
+            .iter()
+            .filter(|r| wanted.contains(&r["status"].as_str().unwrap_or("")))
+            .map(|r| {
+                format!(
+                    "{} {}: {} ({})",
+                    r["status"], r["id"], r["name"], r["reason"]
+                )
+            })
+            .collect()
+    };
+    for notice in status(&["notice"]) {
+        eprintln!("{notice}");
+    }
+    let failed = status(&["error", "warn"]);
+    assert!(
+        failed.is_empty(),
+        "audits not passed:\n{}",
+        failed.join("\n")
+    );
+}

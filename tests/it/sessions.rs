@@ -153,12 +153,23 @@ async fn cookie_requests_without_a_preflight_are_refused(app: TestApp) {
         .await
         .expect("GET");
     assert_eq!(response.status().as_u16(), 405);
-    // text/plain with the header is a script's request: it runs.
+    // text/plain with the header is a script's request, not a forgery; but only JSON bodies
+    // are read (README, "GraphQL over HTTP").
     let (status, body) = post(
         &app,
         &cookie,
         Some("text/plain"),
         &[("apollo-require-preflight", "true")],
+        json_body(VIEWER),
+    )
+    .await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let (status, body) = post(
+        &app,
+        &cookie,
+        Some("application/json"),
+        &[],
         json_body(VIEWER),
     )
     .await;
