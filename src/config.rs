@@ -7,15 +7,27 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::api::limits::Limits;
 use crate::http::sign_in::ProviderConfig;
 use crate::rules::quotas::Quotas;
-use crate::store::db::DEFAULT_DATABASE_URL;
+use crate::store::db::{DEFAULT_CONNECTIONS, DEFAULT_DATABASE_URL};
 
 /// The GraphQL service behind a hosting platform's collaboration dashboard.
 #[derive(Debug, Parser)]
 #[command(name = "warren", version, about)]
 pub struct Cli {
-    /// Database to use: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "WARREN_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
-    pub database_url: String,
+    /// Database to use: `sqlite://FILE?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`
+    /// (default `sqlite://warren.db?mode=rwc`). Its value is never printed;
+    /// WARREN_DATABASE_URL_FILE may name a file that holds it instead.
+    #[arg(
+        long,
+        env = "WARREN_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+
+    /// Connections of the database pool each instance opens (PostgreSQL counts them against
+    /// its `max_connections`, over every instance).
+    #[arg(long, env = "WARREN_DATABASE_MAX_CONNECTIONS", default_value_t = DEFAULT_CONNECTIONS, value_parser = clap::value_parser!(u32).range(2..=1000), global = true)]
+    pub database_max_connections: u32,
 
     /// Log format.
     #[arg(long, env = "WARREN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
@@ -36,7 +48,12 @@ pub enum Command {
     /// Apply pending migrations and serve GraphQL (the default).
     Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
-    Migrate,
+    Migrate {
+        /// Apply nothing: list the pending migrations and exit with 1 if there are any (for
+        /// deploy pipelines).
+        #[arg(long)]
+        check: bool,
+    },
     /// Manage people.
     #[command(subcommand)]
     Person(PersonCommand),
@@ -46,6 +63,9 @@ pub enum Command {
     /// Fill the database with a world to explore or measure.
     #[command(subcommand)]
     Seed(SeedCommand),
+    /// Print the GraphQL schema (SDL), for code generators and schema registries: what is
+    /// checked in at schema.graphql. Needs no database.
+    Schema,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +125,7 @@ pub struct ServeArgs {
     pub oidc_providers: Vec<String>,
     /// Where invitation mails go: `smtp://host:port` (add `?tls=required` for STARTTLS),
     /// `smtps://user:password@host`. Without it mails stay queued until it is set.
+    /// WARREN_SMTP_URL_FILE may name a file that holds it instead.
     #[arg(long, env = "WARREN_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// Without an SMTP URL, write each invitation mail, its accept link (a secret) included,
@@ -139,6 +160,18 @@ pub struct ServeArgs {
     /// hour, on each instance; 0: no limit for them. Introspection costs like any query.
     #[arg(long, env = "WARREN_ANONYMOUS_RATE_LIMIT", default_value_t = 1_000)]
     pub anonymous_rate_limit: u64,
+    /// Serve `/metrics` on this address only (e.g. one the public network cannot reach)
+    /// instead of beside the API.
+    #[arg(long, env = "WARREN_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Seconds the server keeps accepting and serving after SIGTERM or Ctrl-C, with `/readyz`
+    /// answering 503, so that a load balancer stops sending before connections are refused.
+    #[arg(long, env = "WARREN_SHUTDOWN_DRAIN", default_value_t = 5, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub shutdown_drain: u64,
+    /// Apply no migration: refuse to start when the database is not at this version's schema
+    /// (when a deploy step migrates before instances start).
+    #[arg(long, env = "WARREN_NO_MIGRATE")]
+    pub no_migrate: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -262,18 +295,25 @@ impl ServeArgs {
         settings.quotas = self.limits.quotas();
         settings.request_timeout = std::time::Duration::from_secs(self.request_timeout);
         settings.header_timeout = std::time::Duration::from_secs(self.header_timeout);
+        settings.shutdown_drain = std::time::Duration::from_secs(self.shutdown_drain);
+        settings.metrics_on_main = self.metrics_listen.is_none();
         settings.cors_origins.clone_from(&self.cors_origins);
         settings.rate_limit = self.rate_limit;
         settings.anonymous_rate_limit = self.anonymous_rate_limit;
-        settings.mail.smtp_url = self.smtp_url.clone();
+        settings.mail.smtp_url = match &self.smtp_url {
+            Some(url) => Some(url.clone()),
+            None => optional_secret_from_file("WARREN_SMTP_URL")?,
+        };
         settings.mail.from = self.mail_from.clone();
         settings.mail.log_links = self.log_invitation_links;
         if !self.allowed_origins.is_empty() {
             settings.allowed_origins = self
                 .allowed_origins
                 .iter()
-                .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
-                .collect();
+                .map(|origin| {
+                    crate::http::origin_of(origin).ok_or_else(|| format!("not an origin: {origin}"))
+                })
+                .collect::<Result<_, _>>()?;
         }
         match (&self.oidc_issuer, &self.oidc_client_id) {
             (Some(issuer), Some(client_id)) => settings.providers.push(ProviderConfig {
@@ -338,11 +378,31 @@ fn secret_from_env(var: &str) -> Result<String, String> {
     if let Ok(secret) = std::env::var(var) {
         return Ok(secret);
     }
+    optional_secret_from_file(var)?.ok_or_else(|| format!("set {var} or {var}_FILE"))
+}
+
+/// The secret in the file the variable `var_FILE` names, if it is set: the file's content
+/// without surrounding white space (a trailing newline is not part of a password).
+pub fn optional_secret_from_file(var: &str) -> Result<Option<String>, String> {
     let file_var = format!("{var}_FILE");
-    let path = std::env::var(&file_var).map_err(|_| format!("set {var} or {file_var}"))?;
+    let Some(path) = std::env::var_os(&file_var) else {
+        return Ok(None);
+    };
     std::fs::read_to_string(&path)
-        .map(|secret| secret.trim().to_owned())
-        .map_err(|err| format!("cannot read {file_var} ({path}): {err}"))
+        .map(|secret| Some(secret.trim().to_owned()))
+        .map_err(|err| format!("cannot read {file_var} ({}): {err}", path.to_string_lossy()))
+}
+
+impl Cli {
+    /// The database URL: the flag or WARREN_DATABASE_URL, else the file WARREN_DATABASE_URL_FILE
+    /// names, else the SQLite file of `cargo run`.
+    pub fn database_url(&self) -> Result<String, String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        Ok(optional_secret_from_file("WARREN_DATABASE_URL")?
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -50,15 +50,38 @@ fn describe(err: ApiError) -> String {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let db = Db::connect_and_migrate(&cli.database_url)
-        .await
-        .map_err(|err| format!("cannot open {}: {err}", redact(&cli.database_url)))?;
+    let url = cli.database_url()?;
+    let connections = cli.database_max_connections;
+    let cannot_open = |err| format!("cannot open {}: {err}", redact(&url));
     let command = match cli.command {
         Some(command) => command,
         None => Command::Serve(Box::new(ServeArgs::from_env()?)),
     };
+    if let Command::Schema = command {
+        print!("{}", warren::api::schema_sdl());
+        return Ok(());
+    }
+    // Every command migrates first, but `migrate --check` and `serve --no-migrate`, which only
+    // look.
+    let db = match &command {
+        Command::Migrate { check: true } => Db::connect_with(&url, 2).await,
+        Command::Serve(args) if args.no_migrate => Db::connect_with(&url, connections).await,
+        _ => Db::connect_and_migrate_with(&url, connections).await,
+    }
+    .map_err(cannot_open)?;
     match command {
         Command::Serve(args) => {
+            if args.no_migrate {
+                let pending = db.pending_migrations().await.map_err(cannot_open)?;
+                if !pending.is_empty() {
+                    return Err(format!(
+                        "--no-migrate: the database lacks {} migration(s) of this version ({}); \
+                         run `warren migrate` first",
+                        pending.len(),
+                        pending.join(", ")
+                    ));
+                }
+            }
             // A bad setting stops the start before anything listens.
             let settings = args.settings()?;
             let listener = tokio::net::TcpListener::bind(args.listen)
@@ -68,14 +91,37 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "serving GraphQL and GraphiQL at http://{}/graphql",
                 args.listen
             );
+            if let Some(address) = args.metrics_listen {
+                let metrics = tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|err| format!("cannot listen on {address} for metrics: {err}"))?;
+                tracing::info!("serving metrics at http://{address}/metrics");
+                tokio::spawn(http::serve_metrics(
+                    metrics,
+                    db.clone(),
+                    settings.header_timeout,
+                ));
+            }
             tokio::spawn(invitation::expire_periodically(db.clone()));
             http::serve_with(listener, db, settings, http::shutdown_signal())
                 .await
                 .map_err(|err| format!("server failed: {err}"))
         }
-        Command::Migrate => {
+        Command::Migrate { check: false } => {
             println!("migrations applied");
             Ok(())
+        }
+        Command::Schema => Ok(()),
+        Command::Migrate { check: true } => {
+            let pending = db.pending_migrations().await.map_err(cannot_open)?;
+            if pending.is_empty() {
+                println!("no pending migration");
+                return Ok(());
+            }
+            for name in &pending {
+                println!("{name}");
+            }
+            Err(format!("{} pending migration(s)", pending.len()))
         }
         Command::Person(PersonCommand::Create {
             email,
@@ -135,14 +181,41 @@ fn print_report(report: seed::SeedReport) {
 
 /// A database URL without its password, for messages.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password, which this one has.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
         }
-        _ => url.to_owned(),
+        Ok(_) => url.to_owned(),
+        // Not a URL: say nothing of it rather than risk printing a secret.
+        Err(_) => "the database URL".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted_wherever_they_are() {
+        assert_eq!(
+            redact("postgres://warren:s3cret@db.internal:5432/warren"),
+            "postgres://warren:***@db.internal:5432/warren"
+        );
+        // An `@` inside the password does not leave part of it behind.
+        assert_eq!(
+            redact("postgres://warren:p%40ss@db/warren?sslmode=require"),
+            "postgres://warren:***@db/warren?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgres://warren@db/warren"),
+            "postgres://warren@db/warren"
+        );
+        assert_eq!(
+            redact("sqlite://warren.db?mode=rwc"),
+            "sqlite://warren.db?mode=rwc"
+        );
+        assert_eq!(redact("not a url :secret@"), "the database URL");
     }
 }

@@ -19,6 +19,9 @@ use crate::store::db::Db;
 
 pub struct Metrics {
     registry: Registry,
+    /// The process's CPU time, resident memory and open files, under the names every
+    /// Prometheus client gives them (`process_*`, without the `warren_` prefix).
+    process: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
     /// Open WebSocket connections.
@@ -75,7 +78,14 @@ impl Metrics {
             )
             .expect("a valid metric definition"),
             registry,
+            process: Registry::new(),
         };
+        #[cfg(target_os = "linux")]
+        if let Err(err) = metrics.process.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )) {
+            tracing::error!(%err, "cannot register the process metrics");
+        }
         let collectors: [Box<dyn prometheus::core::Collector>; 6] = [
             Box::new(metrics.requests.clone()),
             Box::new(metrics.latency.clone()),
@@ -100,7 +110,9 @@ impl Metrics {
             .with_label_values(&["in_use"])
             .set(i64::from(size.saturating_sub(idle)));
         let mut text = Vec::new();
-        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut text) {
+        let mut families = self.registry.gather();
+        families.extend(self.process.gather());
+        if let Err(err) = TextEncoder::new().encode(&families, &mut text) {
             tracing::error!(%err, "cannot encode the metrics");
         }
         String::from_utf8_lossy(&text).into_owned()

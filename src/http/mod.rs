@@ -83,6 +83,30 @@ pub struct Settings {
     pub rate_limit: u64,
     /// Points anonymous requests from one address may spend an hour; 0: no limit for them.
     pub anonymous_rate_limit: u64,
+    /// How long, from the shutdown signal on, the server keeps accepting and serving while
+    /// `/readyz` answers 503, so that a load balancer stops sending before connections are
+    /// refused (`serve_with`).
+    pub shutdown_drain: Duration,
+    /// Set once the drain has begun; `/readyz` answers 503 from then on.
+    pub draining: Draining,
+    /// Whether `/metrics` is served with the API; off when it has an address of its own
+    /// (`serve_metrics`).
+    pub metrics_on_main: bool,
+}
+
+/// Whether the server is draining before it stops (`Settings::shutdown_drain`), shared by
+/// the shutdown and `/readyz`.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    pub fn begin(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl Settings {
@@ -108,15 +132,22 @@ impl Settings {
             connections: crate::http::websocket::LiveConnections::default(),
             rate_limit: 5_000,
             anonymous_rate_limit: 1_000,
+            // None for a server embedded in a program (the tests); `warren serve` drains 5 s
+            // unless told otherwise (`--shutdown-drain`).
+            shutdown_drain: Duration::ZERO,
+            draining: Draining::default(),
+            metrics_on_main: true,
         }
     }
 }
 
-/// `scheme://host[:port]` of a URL.
-fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+/// The origin of a URL as browsers serialize it in `Origin` (`scheme://host[:port]`, lower
+/// case, the scheme's default port left out: `https://Host:443/x` is `https://host`); `None`
+/// for what has no origin of its own (`null`, `file:` URLs, text that is no URL). Parsed by
+/// the `url` crate, as browsers do by the WHATWG URL standard.
+pub fn origin_of(url: &str) -> Option<String> {
+    let origin = url::Url::parse(url.trim()).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 #[derive(Clone)]
@@ -137,6 +168,7 @@ struct AppState {
     ws_message_bytes: usize,
     /// The longest answer sent (`limits::Limits::answer_bytes`).
     answer_bytes: usize,
+    draining: Draining,
 }
 
 /// The service's routes. Its rate limiter (if `settings` has one) counts for this router
@@ -168,6 +200,7 @@ fn router_with(
         allowed_origins: settings.allowed_origins.into(),
         ws_message_bytes: settings.limits.body_bytes,
         answer_bytes: settings.limits.answer_bytes,
+        draining: settings.draining.clone(),
     };
     let https = settings.public_url.starts_with("https://");
     let cors = cors(&settings.cors_origins)?;
@@ -186,8 +219,13 @@ fn router_with(
         )
         .route("/", get(graphiql))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    let router = if settings.metrics_on_main {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    };
+    let router = router
         // A body that announces its length is refused at once, with the limit named; one sent
         // in chunks is cut off where it passes the limit.
         .layer(RequestBodyLimitLayer::new(settings.limits.body_bytes))
@@ -243,8 +281,9 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
     let origins = origins
         .iter()
         .map(|origin| {
-            HeaderValue::from_str(origin.trim().trim_end_matches('/'))
-                .map_err(|_| format!("not an origin: {origin}"))
+            origin_of(origin)
+                .and_then(|origin| HeaderValue::from_str(&origin).ok())
+                .ok_or_else(|| format!("not an origin: {origin}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(
@@ -317,6 +356,8 @@ pub async fn serve_with(
     ));
     let connections = settings.connections.clone();
     let header_timeout = settings.header_timeout;
+    let draining = settings.draining.clone();
+    let drain = settings.shutdown_drain;
     let rate = settings.rate_limiter();
     if let Some(rate) = &rate {
         // On a connection of its own, like the mail worker: its writes never wait for one a
@@ -336,7 +377,13 @@ pub async fn serve_with(
     let closing = connections.clone();
     crate::http::accept::serve(listener, router, header_timeout, async move {
         shutdown.await;
-        // WebSocket connections are told at once; requests in flight finish meanwhile.
+        // A load balancer learns from `/readyz` that this instance is going, and stops
+        // sending it requests; until it has, they are accepted and served as before.
+        draining.begin();
+        tracing::info!(?drain, "shutting down: draining, /readyz answers 503");
+        tokio::time::sleep(drain).await;
+        // Then no new connection is accepted, requests in flight finish, and WebSocket
+        // connections are told at once.
         closing.close_all();
     })
     .await;
@@ -845,8 +892,8 @@ impl CookieCredential {
         let origin = headers
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+            .unwrap_or("");
+        let origin = origin_of(origin).unwrap_or_else(|| origin.to_owned());
         if state.allowed_origins.contains(&origin) {
             CookieCredential::Usable(secret)
         } else {
@@ -1057,7 +1104,7 @@ fn from_allowed_origin(state: &AppState, headers: &HeaderMap) -> bool {
     headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_ascii_lowercase)
+        .and_then(origin_of)
         .is_some_and(|origin| state.allowed_origins.contains(&origin))
 }
 
@@ -1168,17 +1215,72 @@ async fn healthz() -> &'static str {
 
 /// Prometheus's scrape target (see `metrics`).
 async fn metrics(State(state): State<AppState>) -> Response {
+    metrics_of(&state.db)
+}
+
+fn metrics_of(db: &Db) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::metrics::METRICS.render(&state.db),
+        crate::metrics::METRICS.render(db),
     )
         .into_response()
 }
 
+/// Serves `/metrics` alone on `listener` (`--metrics-listen`: an address operators keep off
+/// the public network), with the same header timeout as the API, until the process ends.
+pub async fn serve_metrics(listener: TcpListener, db: Db, header_timeout: Duration) {
+    let router = Router::new().route(
+        "/metrics",
+        get(|State(db): State<Db>| async move { metrics_of(&db) }),
+    );
+    crate::http::accept::serve(
+        listener,
+        router.with_state(db),
+        header_timeout,
+        std::future::pending(),
+    )
+    .await;
+}
+
 async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.is_on() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     if state.db.is_reachable().await {
         (StatusCode::OK, "ready").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_are_compared_as_browsers_serialize_them() {
+        assert_eq!(
+            origin_of("https://Host.example:443/").as_deref(),
+            Some("https://host.example")
+        );
+        assert_eq!(
+            origin_of("https://host.example").as_deref(),
+            Some("https://host.example")
+        );
+        assert_eq!(
+            origin_of("http://host.example:80/path?q#f").as_deref(),
+            Some("http://host.example")
+        );
+        assert_eq!(
+            origin_of("https://host.example:8443").as_deref(),
+            Some("https://host.example:8443")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8000").as_deref(),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(origin_of("null"), None);
+        assert_eq!(origin_of("file:///etc/passwd"), None);
+        assert_eq!(origin_of("host.example"), None);
     }
 }

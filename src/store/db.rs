@@ -38,6 +38,29 @@ struct Outage {
     probing: AtomicBool,
 }
 
+/// Applies pending migrations to a PostgreSQL database, one instance at a time: on one
+/// connection that holds `MIGRATION_LOCK` from before it looks at what is applied until after.
+async fn migrate_postgres(url: &str) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5));
+    let migrating = sea_orm::Database::connect(options).await?;
+    let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK})");
+    migrating.execute_unprepared(&lock).await?;
+    let migrated = Migrator::up(&migrating, None).await;
+    let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})");
+    let unlocked = migrating.execute_unprepared(&unlock).await;
+    // Closing ends the session, which gives the lock back in any case.
+    migrating.close().await?;
+    migrated?;
+    unlocked?;
+    Ok(())
+}
+
 /// What a new pool shares with other handles (see `companion` and `sibling`); all new by
 /// default.
 #[derive(Default)]
@@ -58,10 +81,23 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often the database is probed during an outage.
 const PROBE_EVERY: Duration = Duration::from_millis(500);
 
+/// Connections of a handle's pool unless configured (`--database-max-connections`). SQLite:
+/// readers run beside the one writer (WAL); PostgreSQL: enough for two cores.
+pub const DEFAULT_CONNECTIONS: u32 = 16;
+
+/// The PostgreSQL advisory lock instances hold while they migrate (session level, so a
+/// process that dies gives it back): instances started at once on an outdated database wait
+/// for the first, then find nothing to do. ASCII "warmig"; the event log's lock is "warren".
+const MIGRATION_LOCK: i64 = 0x7761_726d_6967;
+
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
-        // SQLite: readers run beside the one writer (WAL); PostgreSQL: enough for two cores.
-        Db::connect_pool(url, 16, Shared::default()).await
+        Db::connect_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// A handle whose pool holds `connections` connections.
+    pub async fn connect_with(url: &str, connections: u32) -> Result<Db, DbErr> {
+        Db::connect_pool(url, connections.max(1), Shared::default()).await
     }
 
     /// A small pool of its own on the same database, for background work (the event feed):
@@ -184,19 +220,31 @@ impl Db {
         options
     }
 
-    /// Connects and applies every pending migration. On PostgreSQL the migrations run on a
-    /// connection of their own, without the statement timeout: rewriting a large table may
-    /// rightly take longer.
+    /// Connects and applies every pending migration.
     pub async fn connect_and_migrate(url: &str) -> Result<Db, DbErr> {
+        Db::connect_and_migrate_with(url, DEFAULT_CONNECTIONS).await
+    }
+
+    /// `connect_and_migrate` with a pool of `connections`. On PostgreSQL the migrations run on
+    /// a connection of their own, without the statement timeout (rewriting a large table may
+    /// rightly take longer), under `MIGRATION_LOCK`.
+    pub async fn connect_and_migrate_with(url: &str, connections: u32) -> Result<Db, DbErr> {
         if url.starts_with("postgres") {
-            let migrating = sea_orm::Database::connect(url).await?;
-            Migrator::up(&migrating, None).await?;
-            migrating.close().await?;
-            return Db::connect(url).await;
+            migrate_postgres(url).await?;
+            return Db::connect_with(url, connections).await;
         }
-        let db = Db::connect(url).await?;
+        let db = Db::connect_with(url, connections).await?;
         Migrator::up(&db.conn, None).await?;
         Ok(db)
+    }
+
+    /// The names of the migrations this build knows that the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, DbErr> {
+        Ok(Migrator::get_pending_migrations_read_only(&self.conn)
+            .await?
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .collect())
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -39,10 +39,29 @@ pub struct TestApp {
     postgres: Option<PostgresDatabase>,
 }
 
-/// A PostgreSQL database that exists for one test.
-struct PostgresDatabase {
+/// A PostgreSQL database that exists for one test: dropped with this value.
+pub struct PostgresDatabase {
     admin_url: String,
     name: String,
+}
+
+impl PostgresDatabase {
+    /// A new, empty database (no migration applied) and its URL, or `None` when PostgreSQL is
+    /// not configured.
+    pub async fn create() -> Option<(String, PostgresDatabase)> {
+        let admin_url = postgres_admin_url()?;
+        let name = format!("warren_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("create test database");
+        admin.close().await.expect("close admin connection");
+        let url = warren::store::db::with_database(&admin_url, &name);
+        Some((url, PostgresDatabase { admin_url, name }))
+    }
 }
 
 impl Drop for PostgresDatabase {
@@ -136,18 +155,8 @@ impl TestApp {
                 (url, Some(dir), None)
             }
             Backend::Postgres => {
-                let admin_url = postgres_admin_url()?;
-                let name = format!("warren_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                admin.close().await.expect("close admin connection");
-                let url = warren::store::db::with_database(&admin_url, &name);
-                (url, None, Some(PostgresDatabase { admin_url, name }))
+                let (url, database) = PostgresDatabase::create().await?;
+                (url, None, Some(database))
             }
         };
         Some(TestApp::start(url, backend, dir, postgres, configure).await)

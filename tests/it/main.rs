@@ -18,6 +18,7 @@ mod apps;
 mod billing;
 mod cancellation;
 mod clients;
+mod deploy;
 mod disclosure;
 mod fuzz;
 mod hostile;

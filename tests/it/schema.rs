@@ -19,6 +19,20 @@ fn schema_file_matches_the_code() {
     );
 }
 
+/// `warren schema` prints exactly the checked-in file, without a database.
+#[test]
+fn warren_schema_prints_the_checked_in_file() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warren"))
+        .arg("schema")
+        .env("WARREN_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .output()
+        .expect("run warren schema");
+    assert!(output.status.success(), "{output:?}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(String::from_utf8_lossy(&output.stdout) == checked_in);
+}
+
 /// The names clients are written against (docs/rules.md, "The API's names").
 #[test]
 fn schema_has_every_name_clients_rely_on() {
