@@ -18,6 +18,10 @@ async fn migrations_run_on_sqlite() {
     exercise(&db).await;
 }
 
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test]
 async fn migrations_run_on_postgres() {
     let Ok(admin_url) = std::env::var("WARREN_TEST_POSTGRES_URL") else {

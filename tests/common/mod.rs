@@ -344,6 +344,7 @@ macro_rules! on_both_backends {
         }
         mod postgres {
             $(
+                #[cfg_attr(no_test_postgres, ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL")]
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::common::Backend::Postgres).await
@@ -381,6 +382,7 @@ macro_rules! on_both_databases {
         }
         mod $postgres {
             $(
+                #[cfg_attr(no_test_postgres, ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL")]
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     match $crate::common::TestApp::spawn_with(

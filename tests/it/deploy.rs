@@ -44,6 +44,10 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
 /// Four instances started at once on an empty PostgreSQL database: one migrates while the
 /// others wait for its lock, then find nothing to do; all four serve, and every migration is
 /// recorded once.
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_instances_started_at_once_on_an_empty_database_all_serve() {
     let Some((url, _database)) = PostgresDatabase::create().await else {

@@ -149,6 +149,10 @@ async fn a_request_over_the_timeout_is_stopped_with_503() {
 
 /// PostgreSQL cancels a statement of the service that runs too long, so that it cannot hold a
 /// connection for ever (a request stopped by its timeout does not stop its statement).
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_statements_have_a_timeout() {
     use sea_orm::{ConnectionTrait, Statement};

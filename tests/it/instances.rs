@@ -26,6 +26,10 @@ async fn create_team(app: &TestApp, token: &str, name: &str) {
     );
 }
 
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_written_on_one_instance_reach_subscribers_of_another() {
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {

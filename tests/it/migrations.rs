@@ -14,6 +14,10 @@ async fn sqlite_event_subjects_get_their_events_category_and_type() {
     event_subjects_get_their_events_category_and_type(Backend::Sqlite).await;
 }
 
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test]
 async fn postgres_event_subjects_get_their_events_category_and_type() {
     event_subjects_get_their_events_category_and_type(Backend::Postgres).await;

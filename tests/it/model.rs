@@ -37,6 +37,10 @@ fn sqlite_sequences_agree_with_the_model() {
     run(Backend::Sqlite, cases(200));
 }
 
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[test]
 fn postgres_sequences_agree_with_the_model() {
     run(Backend::Postgres, cases(30));

@@ -101,6 +101,10 @@ async fn measure(scale: u32) -> Option<Vec<Vec<(f64, String)>>> {
 /// The queries measured, by name.
 const QUERIES: [(&str, &str); 2] = [("dashboard", DASHBOARD), ("events screen", EVENTS_SCREEN)];
 
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_follow_the_viewers_share_not_the_database() {
     let Some(small) = measure(10).await else {

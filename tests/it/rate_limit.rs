@@ -177,6 +177,10 @@ async fn wait_until_recorded(app: &TestApp, points: i64) -> i64 {
 
 /// Two instances on one PostgreSQL database: what one charged reaches the other within
 /// about a second, through the `rate_limit` table.
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_share_each_budget() {
     let Some(first) = app_with_budget(common::Backend::Postgres, 100).await else {
@@ -232,6 +236,10 @@ async fn instances_share_each_budget() {
 /// A restarted instance knows every budget before it answers: a person who spent theirs is
 /// refused by the very first request, not after the first sync (issue: 617 requests got through
 /// in that second).
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_instance_remembers_spent_budgets() {
     let Some(first) = app_with_budget(common::Backend::Postgres, 100).await else {

@@ -55,6 +55,10 @@ async fn dashboard_statement_count_is_constant_on_sqlite() {
     check(Backend::Sqlite).await;
 }
 
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_statement_count_is_constant_on_postgres() {
     check(Backend::Postgres).await;
@@ -73,6 +77,10 @@ const WORLD_AS_SEEN: &str = r#"{
 
 /// The bench world is the same rows on both databases, ids and timestamps included: PostgreSQL
 /// loads it by COPY, SQLite by INSERT, and what the viewer sees must not tell them apart.
+#[cfg_attr(
+    no_test_postgres,
+    ignore = "needs PostgreSQL: set WARREN_TEST_POSTGRES_URL"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bench_world_is_the_same_on_both_databases() {
     let Some(postgres) = TestApp::spawn(Backend::Postgres).await else {
