@@ -2,11 +2,11 @@
 //! the actor index end with them (docs/data-model.md).
 //!
 //! Which events a viewer sees is decided from candidates found in those two indexes
-//! (docs/architecture.md, "Reads that follow the viewer's share"): the sequences of the events the viewer did and of
-//! those about an object it reaches. The rule then needs each candidate's category and type;
-//! without them in the index, a count read every candidate's event row, so its cost grew with
-//! the size of the log's B-tree rather than with the viewer's share. An event is never rewritten,
-//! so the copies cannot drift from the event's own columns.
+//! (docs/architecture.md, "Reads that follow the viewer's share"): the sequences of the events
+//! the viewer did and of those about an object it reaches. The rule then needs each candidate's
+//! category and type; without them in the index, a count read every candidate's event row, so
+//! its cost grew with the size of the log's B-tree rather than with the viewer's share. An
+//! event is never rewritten, so the copies cannot drift from the event's own columns.
 
 use sea_orm_migration::prelude::*;
 

@@ -65,14 +65,26 @@ impl AnswerMedia {
     }
 }
 
-/// Whether a request's body says it is `application/json` (parameters such as `charset`
-/// aside); the only type a GraphQL request is read as.
-pub fn is_json(headers: &HeaderMap) -> bool {
+/// The media type a request's body says it is (`Content-Type` without parameters such as
+/// `charset`), lower-cased; `None` when the header is missing or not text.
+pub fn body_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|kind| kind.trim().eq_ignore_ascii_case("application/json"))
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// Whether a request's body says it is `application/json`: the only type a GraphQL request is
+/// read as.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    body_type(headers).as_deref() == Some("application/json")
 }
 
 /// One entry of an `Accept` header: `type/subtype` with its quality (`q`, 1 when absent).

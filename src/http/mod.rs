@@ -906,17 +906,7 @@ impl CookieCredential {
 /// preflight: a content type a form cannot send, or a header only scripts can add (the rule of
 /// Apollo Server's CSRF prevention).
 fn preflighted(headers: &HeaderMap) -> bool {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let simple_type = match content_type.as_deref() {
+    let simple_type = match media::body_type(headers).as_deref() {
         None | Some("") => true,
         Some(kind) => matches!(
             kind,

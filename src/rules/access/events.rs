@@ -119,8 +119,9 @@ impl EventCriteria {
         self.matches_nothing |= other.matches_nothing || !satisfiable;
     }
 
-    /// Whether an event in memory matches, as `push_kind_conditions` and `push_object_conditions` decide in SQL. An object is
-    /// matched only where `reach` is shown it (`Reach::filter_sees`).
+    /// Whether an event in memory matches, as `push_kind_conditions` and
+    /// `push_object_conditions` decide in SQL. An object is matched only where `reach` is shown
+    /// it (`Reach::filter_sees`).
     pub fn matches(
         &self,
         event: &event::Model,
