@@ -1,9 +1,14 @@
 //! The bench world: deterministic (the same rows, ids included, on every run; only secrets and
-//! the invitations' expiry differ) and linear in
-//! `scale`. At scale 1: 100 people, 20 teams, 40 payment methods, 300 apps, 2,000 events. The
-//! viewer (person 0) belongs to 10 teams at every scale, so the dashboard's work per request
-//! stays the same while the world around it grows. Scales go up to 1,000 (100,000 people,
-//! 300,000 apps, 2,000,000 events): on PostgreSQL the rows go in by COPY (`store::copy`).
+//! the invitations' expiry differ) and linear in `scale`. It is `scale` blocks of the same
+//! shape, each 100 people, 20 teams, 40 payment methods, 300 apps and 2,000 events, with no
+//! edge between blocks: the viewer (person 0, the first person of block 0) sees exactly the
+//! same share at every scale (the same teams, members, apps, developers, payment methods and
+//! events of each category), so what grows with the scale is the database only. Blocks
+//! interleave (the global index of a block's `local`-th row is `local * scale + block`), so
+//! the viewer's rows are spread over every table and index as a real customer's would be, and
+//! the relative order of its rows (ids, sequences) is the same at every scale. Scales go up to
+//! 1,000 (100,000 people, 300,000 apps, 2,000,000 events): on PostgreSQL the rows go in by
+//! COPY (`store::copy`).
 
 use std::collections::HashSet;
 
@@ -30,8 +35,35 @@ use crate::store::db::Db;
 /// 2,000,000 events and 5,200,000 subjects, too many to hold at once for no gain.
 const EVENT_BATCH: usize = 50_000;
 
+/// One block of the world; `scale` blocks make the whole.
+const BLOCK_PEOPLE: usize = 100;
+const BLOCK_TEAMS: usize = 20;
+const BLOCK_PAYMENT_METHODS: usize = 40;
+const BLOCK_APPS: usize = 300;
+const BLOCK_EVENTS: usize = 2_000;
+
+/// Where a block's rows sit among the world's: interleaved, so that every block's rows are
+/// spread over the whole table in the same relative order.
+#[derive(Clone, Copy)]
+struct Blocks(usize);
+
+impl Blocks {
+    /// The world's index of a block's `local`-th row.
+    fn global(self, block: usize, local: usize) -> usize {
+        local * self.0 + block
+    }
+
+    /// The block of the world's `global`-th row, and its index there.
+    fn local(self, global: usize) -> (usize, usize) {
+        (global % self.0, global / self.0)
+    }
+}
+
 struct Member {
+    /// The world's index of the person.
     person: usize,
+    /// The block's own viewer-like first person (the viewer, in block 0).
+    first_of_block: bool,
     role: TeamRole,
 }
 
@@ -40,8 +72,16 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
         return Err(ApiError::bad_input("--scale must be between 1 and 1000"));
     }
     let s = scale as usize;
-    let (people_n, teams_n, pms_n, apps_n, events_n) = (100 * s, 20 * s, 40 * s, 300 * s, 2000 * s);
-    let is_client = |p: usize| p % 10 == 9;
+    let blocks = Blocks(s);
+    let (people_n, teams_n, pms_n, apps_n, events_n) = (
+        BLOCK_PEOPLE * s,
+        BLOCK_TEAMS * s,
+        BLOCK_PAYMENT_METHODS * s,
+        BLOCK_APPS * s,
+        BLOCK_EVENTS * s,
+    );
+    // Decided on a person's index in its block, like every formula below.
+    let is_client = |local: usize| local % 10 == 9;
     let mut clock = Clock::fixed();
     // COPY's own transaction on PostgreSQL; elsewhere a write transaction from the start (see
     // `seed::demo`).
@@ -59,13 +99,14 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
 
     let mut people = Vec::with_capacity(people_n);
     let mut rows = Vec::with_capacity(people_n);
-    for p in 0..people_n {
+    for g in 0..people_n {
+        let (_, p) = blocks.local(g);
         let (id, at) = clock.tick();
         people.push(id);
         rows.push(person::ActiveModel {
             id: Set(id),
-            email: Set(format!("person{p}@bench.example")),
-            name: Set(format!("Person {p}")),
+            email: Set(format!("person{g}@bench.example")),
+            name: Set(format!("Person {g}")),
             account_type: Set(if is_client(p) {
                 AccountType::Client
             } else {
@@ -78,43 +119,50 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     writer.write(rows).await?;
 
     // Teams: six developers each, the first (and every other team's second) UNLIMITED; the
-    // viewer joins every (2 * scale)-th team, alternately UNLIMITED and LIMITED.
+    // block's first person joins every other team of its block, alternately UNLIMITED and
+    // LIMITED: the viewer is in 10 teams at every scale.
     let mut teams = Vec::with_capacity(teams_n);
     let mut members: Vec<Vec<Member>> = Vec::with_capacity(teams_n);
     let mut rows = Vec::new();
     let mut member_rows = Vec::new();
-    for t in 0..teams_n {
+    for g in 0..teams_n {
+        let (b, t) = blocks.local(g);
         let (id, at) = clock.tick();
         teams.push(id);
         rows.push(team::ActiveModel {
             id: Set(id),
-            name: Set(format!("Team {t}")),
+            name: Set(format!("Team {g}")),
             created_at: Set(at),
         });
         let mut chosen: Vec<Member> = Vec::new();
         let mut seen = HashSet::new();
-        if t % (2 * s) == 0 {
-            let role = if (t / (2 * s)).is_multiple_of(2) {
+        if t % 2 == 0 {
+            let role = if (t / 2).is_multiple_of(2) {
                 TeamRole::Unlimited
             } else {
                 TeamRole::Limited
             };
-            chosen.push(Member { person: 0, role });
+            chosen.push(Member {
+                person: blocks.global(b, 0),
+                first_of_block: true,
+                role,
+            });
             seen.insert(0);
         }
         let mut k = 0;
         while chosen.len() < 6 + usize::from(seen.contains(&0)) {
-            let p = (t * 3 + k * 17 + 1) % people_n;
+            let p = (t * 3 + k * 17 + 1) % BLOCK_PEOPLE;
             k += 1;
-            // The viewer is in exactly the teams chosen above (10 at every scale), never
-            // picked as another team's member.
+            // The block's first person is in exactly the teams chosen above, never picked as
+            // another team's member.
             if p == 0 || is_client(p) || !seen.insert(p) {
                 continue;
             }
             let unlimited =
-                chosen.iter().all(|m| m.person == 0) || (chosen.len() == 1 && t % 2 == 0);
+                chosen.iter().all(|m| m.first_of_block) || (chosen.len() == 1 && t % 2 == 0);
             chosen.push(Member {
-                person: p,
+                person: blocks.global(b, p),
+                first_of_block: false,
                 role: if unlimited {
                     TeamRole::Unlimited
                 } else {
@@ -139,40 +187,41 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     // every other one connected to a team.
     let mut pms = Vec::with_capacity(pms_n);
     let (mut rows, mut pm_people, mut pm_teams) = (Vec::new(), Vec::new(), Vec::new());
-    for m in 0..pms_n {
+    for g in 0..pms_n {
+        let (b, m) = blocks.local(g);
         let (id, at) = clock.tick();
         pms.push(id);
         rows.push(payment_method::ActiveModel {
             id: Set(id),
-            label: Set(format!("Payment method {m}")),
+            label: Set(format!("Payment method {g}")),
             payment_type: Set([
                 PaymentType::CreditCard,
                 PaymentType::SepaDebit,
                 PaymentType::Invoice,
             ][m % 3]),
-            invoice_email: Set(format!("invoices{m}@bench.example")),
-            invoice_address: Set(format!("Street {m}\n10115 Berlin")),
-            vat_id: Set((m % 4 == 0).then(|| format!("DE{:09}", m))),
+            invoice_email: Set(format!("invoices{g}@bench.example")),
+            invoice_address: Set(format!("Street {g}\n10115 Berlin")),
+            vat_id: Set((m % 4 == 0).then(|| format!("DE{:09}", g))),
             created_at: Set(at),
         });
-        let client = (m * 10 + 9) % people_n;
+        let client = (m * 10 + 9) % BLOCK_PEOPLE;
         pm_people.push(payment_method_person::ActiveModel {
             payment_method_id: Set(id),
-            person_id: Set(people[client]),
+            person_id: Set(people[blocks.global(b, client)]),
             connected_at: Set(at),
         });
-        let developer = (m * 7 + 2) % people_n;
+        let developer = (m * 7 + 2) % BLOCK_PEOPLE;
         if m % 2 == 1 && !is_client(developer) {
             pm_people.push(payment_method_person::ActiveModel {
                 payment_method_id: Set(id),
-                person_id: Set(people[developer]),
+                person_id: Set(people[blocks.global(b, developer)]),
                 connected_at: Set(at),
             });
         }
         if m % 2 == 0 {
             pm_teams.push(payment_method_team::ActiveModel {
                 payment_method_id: Set(id),
-                team_id: Set(teams[m % teams_n]),
+                team_id: Set(teams[blocks.global(b, m % BLOCK_TEAMS)]),
                 connected_at: Set(at),
             });
         }
@@ -194,13 +243,14 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
         Vec::new(),
     );
     let mut connected: HashSet<(usize, usize)> = HashSet::new();
-    for a in 0..apps_n {
+    for g in 0..apps_n {
+        let (b, a) = blocks.local(g);
         let (id, at) = clock.tick();
         apps.push(id);
-        let pm = (a % 5 != 4).then(|| pms[a % pms_n]);
+        let pm = (a % 5 != 4).then(|| pms[blocks.global(b, a % BLOCK_PAYMENT_METHODS)]);
         rows.push(app::ActiveModel {
             id: Set(id),
-            name: Set(format!("app-{a}")),
+            name: Set(format!("app-{g}")),
             description: Set(None),
             payment_method_id: Set(pm),
             created_at: Set(at),
@@ -218,9 +268,9 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
                 created_at: Set(at),
             });
         }
-        let primary = a % teams_n;
+        let primary = blocks.global(b, a % BLOCK_TEAMS);
         let mut holding = vec![primary];
-        let secondary = (a * 7 + 1) % teams_n;
+        let secondary = blocks.global(b, (a * 7 + 1) % BLOCK_TEAMS);
         if a % 3 == 0 && secondary != primary {
             holding.push(secondary);
         }
@@ -233,7 +283,7 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
         }
         let mut first_developer = None;
         for (k, m) in members[primary].iter().enumerate() {
-            if (a + k) % 2 != 0 || !connected.insert((m.person, a)) {
+            if (a + k) % 2 != 0 || !connected.insert((m.person, g)) {
                 continue;
             }
             let (cid, at) = clock.tick();
@@ -254,17 +304,18 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
             }
             first_developer.get_or_insert(m.person);
         }
-        let direct = (a * 13 + 5) % people_n;
-        if a % 4 == 0 && !is_client(direct) && connected.insert((direct, a)) {
+        let direct = (a * 13 + 5) % BLOCK_PEOPLE;
+        let direct_global = blocks.global(b, direct);
+        if a % 4 == 0 && !is_client(direct) && connected.insert((direct_global, g)) {
             let (cid, at) = clock.tick();
             connections.push(developer_connection::ActiveModel {
                 id: Set(cid),
-                person_id: Set(people[direct]),
+                person_id: Set(people[direct_global]),
                 app_id: Set(id),
                 team_id: Set(None),
                 connected_at: Set(at),
             });
-            first_developer.get_or_insert(direct);
+            first_developer.get_or_insert(direct_global);
         }
         if let Some(p) = first_developer {
             contacts.push(technical_contact::ActiveModel {
@@ -313,7 +364,8 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
     }
     writer.write(rows).await?;
 
-    // Events about apps, their teams and payment methods, in the three categories.
+    // Events about apps, their teams and payment methods, in the three categories. The blocks'
+    // events interleave in the log as their rows do.
     const KINDS: [(&str, EventCategory); 5] = [
         ("APP_UPDATED", EventCategory::Technical),
         ("DEVELOPER_SUBSCRIBED", EventCategory::Collaboration),
@@ -322,25 +374,27 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
         ("ENVIRONMENT_CREATED", EventCategory::Technical),
     ];
     let (mut rows, mut subjects) = (Vec::new(), Vec::new());
-    for j in 0..events_n {
+    for g in 0..events_n {
+        let (b, j) = blocks.local(g);
         let (id, at) = clock.tick();
-        let sequence = j as i64 + 1;
-        let a = j % apps_n;
-        let (kind, category) = KINDS[j % KINDS.len()];
-        let actor = (j * 7) % people_n;
+        let sequence = g as i64 + 1;
+        let a = j % BLOCK_APPS;
+        let app_global = blocks.global(b, a);
+        let (event_type, category) = KINDS[j % KINDS.len()];
+        let actor = blocks.global(b, (j * 7) % BLOCK_PEOPLE);
         rows.push(event::ActiveModel {
             id: Set(id),
             sequence: Set(sequence),
-            event_type: Set(kind.to_owned()),
+            event_type: Set(event_type.to_owned()),
             category: Set(category),
             occurred_at: Set(at),
             actor_id: Set(Some(people[actor])),
             actor_name: Set(Some(format!("Person {actor}"))),
             summary: Set(format!(
-                "Person {actor}: {} on app-{a}",
-                kind.to_lowercase().replace('_', " ")
+                "Person {actor}: {} on app-{app_global}",
+                event_type.to_lowercase().replace('_', " ")
             )),
-            payload: Set(serde_json::json!({ "app": format!("app-{a}") })),
+            payload: Set(serde_json::json!({ "app": format!("app-{app_global}") })),
         });
         let mut subject = |kind: &str, object: Uuid, name: String| {
             subjects.push(event_subject::ActiveModel {
@@ -349,18 +403,17 @@ pub async fn bench(db: &Db, scale: u32) -> ApiResult<SeedReport> {
                 kind: Set(kind.to_owned()),
                 object_id: Set(object),
                 name: Set(name),
+                // Copies of the event's own (`rules::access::events` decides on them).
                 category: Set(category),
-                event_type: Set(kind.to_owned()),
+                event_type: Set(event_type.to_owned()),
             });
         };
-        subject("APP", apps[a], format!("app-{a}"));
-        subject("TEAM", teams[a % teams_n], format!("Team {}", a % teams_n));
+        subject("APP", apps[app_global], format!("app-{app_global}"));
+        let team = blocks.global(b, a % BLOCK_TEAMS);
+        subject("TEAM", teams[team], format!("Team {team}"));
         if a % 5 != 4 {
-            subject(
-                "PAYMENT_METHOD",
-                pms[a % pms_n],
-                format!("Payment method {}", a % pms_n),
-            );
+            let pm = blocks.global(b, a % BLOCK_PAYMENT_METHODS);
+            subject("PAYMENT_METHOD", pms[pm], format!("Payment method {pm}"));
         }
         if rows.len() == EVENT_BATCH {
             writer.write(std::mem::take(&mut rows)).await?;

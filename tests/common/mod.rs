@@ -275,6 +275,32 @@ impl TestApp {
         }
     }
 
+    /// Every event subject carries its event's category, type and sequence: event reads
+    /// decide visibility from those copies alone (docs/architecture.md, "Reads that follow the
+    /// viewer's share"), so every writer (mutations, seeds) must repeat them.
+    pub async fn assert_subjects_repeat_their_events(&self) {
+        let row = self
+            .db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.backend(),
+                "SELECT COUNT(*) AS subjects, \
+                 COALESCE(SUM(CASE WHEN s.category = e.category AND s.event_type = e.event_type \
+                 AND s.sequence = e.sequence THEN 0 ELSE 1 END), 0) AS differing \
+                 FROM event_subject s JOIN event e ON e.id = s.event_id",
+            ))
+            .await
+            .expect("compare subjects with their events")
+            .expect("one row");
+        let subjects: i64 = row.try_get("", "subjects").expect("subjects");
+        let differing: i64 = row.try_get("", "differing").expect("differing");
+        assert!(subjects > 0, "no event subject was written");
+        assert_eq!(
+            differing, 0,
+            "subjects whose copies differ from their event"
+        );
+    }
+
     /// How many statements the server's database has executed so far.
     pub fn statements(&self) -> u64 {
         self.db.statement_count()

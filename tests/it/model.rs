@@ -2914,7 +2914,7 @@ fn run(backend: Backend, cases: u32) {
     let tally = tally.into_inner().unwrap_or_default();
     match result {
         Ok(()) => {
-            runtime.block_on(subjects_repeat_their_events(&app));
+            runtime.block_on(app.assert_subjects_repeat_their_events());
             eprintln!(
                 "{cases} sequences agreed with the model ({backend:?}, MODEL_SEED={seed}): {} steps, calls {:?}",
                 tally.steps, tally.calls
@@ -2929,33 +2929,6 @@ fn run(backend: Backend, cases: u32) {
         }
         Err(error) => panic!("{error} (MODEL_SEED={seed})"),
     }
-}
-
-/// Every event subject the mutations wrote carries its event's category and type: event reads
-/// decide visibility from those copies alone (docs/architecture.md, "Reads that follow the
-/// viewer's share").
-async fn subjects_repeat_their_events(app: &TestApp) {
-    use sea_orm::{ConnectionTrait, Statement};
-    let row = app
-        .db
-        .conn
-        .query_one_raw(Statement::from_string(
-            app.db.backend(),
-            "SELECT COUNT(*) AS subjects, \
-             COALESCE(SUM(CASE WHEN s.category = e.category AND s.event_type = e.event_type \
-             AND s.sequence = e.sequence THEN 0 ELSE 1 END), 0) AS differing \
-             FROM event_subject s JOIN event e ON e.id = s.event_id",
-        ))
-        .await
-        .expect("compare subjects with their events")
-        .expect("one row");
-    let subjects: i64 = row.try_get("", "subjects").expect("subjects");
-    let differing: i64 = row.try_get("", "differing").expect("differing");
-    assert!(subjects > 0, "the sequences wrote no event subject");
-    assert_eq!(
-        differing, 0,
-        "subjects whose copies differ from their event"
-    );
 }
 
 /// A seed from the clock, printed with any failure so the run can be replayed.
