@@ -66,6 +66,20 @@ pub enum Command {
     /// Print the GraphQL schema (SDL), for code generators and schema registries: what is
     /// checked in at schema.graphql. Needs no database.
     Schema,
+    /// Copy the SQLite database to a new file while servers run and write (a consistent
+    /// snapshot; PostgreSQL: use pg_dump). Migrates nothing.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup, after checking it. Refused while a warren
+    /// process (a server or another command) uses the database. PostgreSQL: use pg_restore.
+    Restore {
+        /// The backup to restore.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ use warren::error::ApiError;
 use warren::rules::auth;
 use warren::rules::invitation;
 use warren::rules::person;
+use warren::store::backup;
 use warren::store::db::Db;
 use warren::{http, seed};
 
@@ -57,14 +58,25 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(command) => command,
         None => Command::Serve(Box::new(ServeArgs::from_env()?)),
     };
-    if let Command::Schema = command {
-        print!("{}", warren::api::schema_sdl());
-        return Ok(());
+    match &command {
+        Command::Schema => {
+            print!("{}", warren::api::schema_sdl());
+            return Ok(());
+        }
+        // Before any handle opens the database: a restore needs it to itself.
+        Command::Restore { from } => {
+            let restored = backup::restore(&url, from).await?;
+            println!("restored {}: {restored}", from.display());
+            return Ok(());
+        }
+        _ => {}
     }
     // Every command migrates first, but `migrate --check` and `serve --no-migrate`, which only
-    // look.
+    // look, and `backup`, which copies what the servers' version made.
     let db = match &command {
-        Command::Migrate { check: true } => Db::connect_with(&url, 2).await,
+        Command::Migrate { check: true } | Command::Backup { .. } => {
+            Db::connect_with(&url, 2).await
+        }
         Command::Serve(args) if args.no_migrate => Db::connect_with(&url, connections).await,
         _ => Db::connect_and_migrate_with(&url, connections).await,
     }
@@ -111,7 +123,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Schema => Ok(()),
+        Command::Schema | Command::Restore { .. } => Ok(()),
+        Command::Backup { to } => {
+            let written = backup::backup(&db, &to).await?;
+            println!("backed up to {}: {written}", to.display());
+            Ok(())
+        }
         Command::Migrate { check: true } => {
             let pending = db.pending_migrations().await.map_err(cannot_open)?;
             if pending.is_empty() {

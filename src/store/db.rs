@@ -9,6 +9,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend, DbErr, Statement};
 
+use crate::store::backup::{self, UseLock};
+
 /// A database handle plus a count of every statement it has executed. The count feeds the
 /// statement-count tests (a query's cost must depend on its shape, not on the data) and metrics.
 #[derive(Clone)]
@@ -27,6 +29,9 @@ pub struct Db {
     news: Arc<tokio::sync::Notify>,
     /// Whether the database was found unreachable and not reached again since.
     outage: Arc<Outage>,
+    /// On an SQLite file, the shared lock that tells a restore the file is in use
+    /// (`store::backup`), held while any clone of the handle lives.
+    _in_use: Option<Arc<UseLock>>,
 }
 
 /// What is known of a database outage, shared by every clone of a handle.
@@ -135,6 +140,10 @@ impl Db {
     }
 
     async fn connect_pool(url: &str, connections: u32, shared: Shared) -> Result<Db, DbErr> {
+        let in_use = match backup::sqlite_file(url) {
+            Some(file) => Some(Arc::new(UseLock::shared(&file).map_err(DbErr::Custom)?)),
+            None => None,
+        };
         let mut conn = sea_orm::Database::connect(Db::options(url, connections)).await?;
         let mut writer = match shared.writer {
             Some(writer) => writer,
@@ -166,6 +175,7 @@ impl Db {
             recorder: shared.recorder,
             news: shared.news,
             outage: shared.outage,
+            _in_use: in_use,
         })
     }
 

@@ -315,6 +315,37 @@ impl Drop for TestApp {
     }
 }
 
+/// The `warren` binary run with ARGS and the environment given (and no WARREN_* variable of the test's own).
+pub fn warren(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_warren"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("WARREN_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run warren")
+}
+
+/// A command's exit code and output, for assertion messages.
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The URL of the SQLite database `file`, created on first use.
+pub fn sqlite_url(file: &std::path::Path) -> String {
+    format!("sqlite://{}?mode=rwc", file.display())
+}
+
 /// A `warren serve` process on `database_url`, logging at `log` (`WARREN_LOG`) to `stderr`,
 /// ready to answer; killed when dropped.
 pub async fn serve_process(

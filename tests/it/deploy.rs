@@ -1,45 +1,12 @@
 //! What an operator meets deploying instances: migrations under a lock, `migrate --check`,
 //! `serve --no-migrate`, secrets in files and never printed (README, "Configuration").
 
+use std::process::Stdio;
+
 use crate::common;
-
-use std::process::{Output, Stdio};
-
-use crate::common::PostgresDatabase;
+use crate::common::{PostgresDatabase, output_text as text, sqlite_url, warren};
 use migration::MigratorTrait;
 use sea_orm::{ConnectionTrait, Database, Statement};
-
-/// `warren ARGS` with the environment given (and no WARREN_* variable of the test's own).
-fn warren(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_warren"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("WARREN_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run warren")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn sqlite_url(dir: &tempfile::TempDir) -> String {
-    format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("warren.db").display()
-    )
-}
 
 /// Four instances started at once on an empty PostgreSQL database: one migrates while the
 /// others wait for its lock, then find nothing to do; all four serve, and every migration is
@@ -92,7 +59,7 @@ async fn four_instances_started_at_once_on_an_empty_database_all_serve() {
 #[tokio::test]
 async fn migrations_can_be_checked_and_left_to_a_deploy_step() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = sqlite_url(&dir);
+    let url = sqlite_url(&dir.path().join("warren.db"));
     let env = [("WARREN_DATABASE_URL", url.as_str())];
 
     let check = warren(&["migrate", "--check"], &env);
@@ -142,7 +109,7 @@ async fn migrations_can_be_checked_and_left_to_a_deploy_step() {
 #[tokio::test]
 async fn secrets_come_from_files_and_are_never_printed() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = sqlite_url(&dir);
+    let url = sqlite_url(&dir.path().join("warren.db"));
     let file = dir.path().join("database-url");
     std::fs::write(&file, format!("{url}\n")).expect("write the secret file");
     let file = file.display().to_string();
@@ -187,7 +154,7 @@ async fn secrets_come_from_files_and_are_never_printed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminated_server_drains_before_it_stops() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = sqlite_url(&dir);
+    let url = sqlite_url(&dir.path().join("warren.db"));
     let (mut server, addr) = common::serve_process(
         &url,
         "warn",
@@ -254,7 +221,7 @@ async fn a_terminated_server_drains_before_it_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_can_have_an_address_of_their_own() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let url = sqlite_url(&dir);
+    let url = sqlite_url(&dir.path().join("warren.db"));
     let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")

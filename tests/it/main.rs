@@ -15,6 +15,7 @@ mod access_requests;
 mod actors;
 mod api;
 mod apps;
+mod backup;
 mod billing;
 mod cancellation;
 mod clients;
