@@ -145,6 +145,10 @@ struct Args {
     /// Concurrent workers of the write mix; 0 skips it.
     #[arg(long, default_value_t = 8)]
     write_workers: usize,
+    /// The server sends traces (`--otlp-endpoint`) to a receiver in the bench process that
+    /// discards them: what tracing costs (BENCHMARKS.md, "Traces").
+    #[arg(long)]
+    traces: bool,
     /// The server binary to run instead of the one `cargo bench` built.
     #[arg(long)]
     server: Option<PathBuf>,
@@ -355,7 +359,16 @@ async fn run(args: &Args, binary: &Path, backend: &Backend, scale: u32) -> Run {
     db.conn.close().await.expect("close the in-process pool");
 
     let mut failures = Vec::new();
-    let server = Server::start(binary, &scratch, false).await;
+    let collector = if args.traces {
+        Some(support::discarding_collector().await)
+    } else {
+        None
+    };
+    let traced: Vec<(&str, &str)> = collector
+        .iter()
+        .map(|endpoint| ("WARREN_OTLP_ENDPOINT", endpoint.as_str()))
+        .collect();
+    let server = Server::start_with(binary, &scratch, false, &traced).await;
     let mut dashboard = None;
     let mut events = Vec::new();
     for (query, (in_process, floor)) in queries.iter().zip(measured) {
@@ -1514,6 +1527,11 @@ async fn print_report(args: &Args, runs: &[Run], took: Duration) {
     );
     for run in runs {
         println!("- {} scale {}: {}", run.backend, run.scale, run.world);
+    }
+    if args.traces {
+        println!(
+            "- traces on: the server sends every span over OTLP/HTTP to a receiver in the bench process that discards them"
+        );
     }
 
     let lowest = args.lowest_concurrency();

@@ -33,6 +33,13 @@ pub struct Cli {
     #[arg(long, env = "WARREN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
 
+    /// Send traces (OpenTelemetry, OTLP over HTTP with protobuf) to this collector, e.g.
+    /// `http://127.0.0.1:4318` (spans go to its `/v1/traces`). Off by default; the standard
+    /// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT turn them on too, and
+    /// the other OTEL_* variables apply.
+    #[arg(long, env = "WARREN_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

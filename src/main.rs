@@ -2,7 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use entity::enums::{AccountType, TokenScope};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 use warren::config::{
     Cli, Command, LogFormat, PersonCommand, Scope, SeedCommand, ServeArgs, TokenCommand,
 };
@@ -12,6 +14,7 @@ use warren::rules::invitation;
 use warren::rules::person;
 use warren::store::backup;
 use warren::store::db::Db;
+use warren::telemetry::{self, Traces};
 use warren::{http, seed};
 
 /// jemalloc instead of the system's malloc: with glibc's, a quarter of the server's CPU per
@@ -21,11 +24,32 @@ use warren::{http, seed};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    match run(cli).await {
+    // Before the runtime: the trace exporter's blocking HTTP client must not be built, nor
+    // dropped, inside it.
+    let traces = match init_tracing(cli.log_format, cli.otlp_endpoint.as_deref()) {
+        Ok(traces) => traces,
+        Err(message) => {
+            eprintln!("warren: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => {
+            let outcome = runtime.block_on(run(cli));
+            drop(runtime);
+            outcome
+        }
+        Err(err) => Err(format!("cannot start the runtime: {err}")),
+    };
+    if let Some(traces) = traces {
+        traces.shut_down();
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("warren: {message}");
@@ -34,16 +58,33 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs to standard error (filtered by WARREN_LOG) and, when configured, traces to an OTLP
+/// collector (`telemetry`).
+fn init_tracing(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Option<Traces>, String> {
     let filter = EnvFilter::try_from_env("WARREN_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let logs = match format {
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+    };
+    let (traces, exporter) = if telemetry::configured(otlp_endpoint) {
+        let (traces, layer) = telemetry::exporter(otlp_endpoint)?;
+        (Some(traces), Some(layer))
+    } else {
+        (None, None)
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(exporter)
+        .init();
+    Ok(traces)
 }
 
 fn describe(err: ApiError) -> String {

@@ -116,6 +116,27 @@ pub fn free_addr() -> SocketAddr {
     probe.local_addr().expect("its address")
 }
 
+/// An OTLP/HTTP receiver in the bench process that answers every export with success and
+/// keeps nothing, for measuring what sending traces costs the server; its base URL.
+pub async fn discarding_collector() -> String {
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(|_body: axum::body::Bytes| async {
+            // An empty ExportTraceServiceResponse: a protobuf message with no field is no bytes.
+            (
+                [("content-type", "application/x-protobuf")],
+                Vec::<u8>::new(),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the collector");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
 // ---------------------------------------------------------------------------------------------
 // The server process
 
@@ -132,6 +153,16 @@ impl Server {
     /// `sql_trace` every statement is logged as a JSON line (for counting them); otherwise
     /// only warnings and errors, as JSON, into a log file in the scratch directory.
     pub async fn start(binary: &Path, scratch: &Scratch, sql_trace: bool) -> Server {
+        Server::start_with(binary, scratch, sql_trace, &[]).await
+    }
+
+    /// `start` with more environment variables for the server.
+    pub async fn start_with(
+        binary: &Path,
+        scratch: &Scratch,
+        sql_trace: bool,
+        envs: &[(&str, &str)],
+    ) -> Server {
         let addr = free_addr();
         let log = scratch
             .dir
@@ -168,7 +199,8 @@ impl Server {
         };
         command
             .env("WARREN_LOG", filter)
-            .env("WARREN_LOG_FORMAT", "json");
+            .env("WARREN_LOG_FORMAT", "json")
+            .envs(envs.iter().copied());
         let child = command.spawn().expect("start the server");
         let pid = child.id().expect("the server's pid") as i32;
         let client = reqwest::Client::new();

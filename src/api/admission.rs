@@ -21,6 +21,7 @@ use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use async_graphql::{Data, Executor, Request, Response, ServerError, Value};
 use chrono::Utc;
+use tracing::Instrument;
 
 use crate::api::WarrenSchema;
 use crate::api::context::RequestScope;
@@ -54,6 +55,8 @@ struct Admitted {
     label: Option<String>,
     /// Whether the operation to run is a subscription.
     subscription: bool,
+    /// The operation's type and name, for its span (`telemetry`).
+    operation: Option<(&'static str, Option<String>)>,
     /// What is left of the complexity limit for the lists measured at run time.
     meter: Option<Arc<ListMeter>>,
     /// The points it was charged (or would have been, without a rate limit).
@@ -163,6 +166,7 @@ impl Api {
             return Ok(Admitted {
                 label: None,
                 subscription: false,
+                operation: None,
                 meter: None,
                 cost: 0,
             });
@@ -180,11 +184,14 @@ impl Api {
             limits,
         )?;
         let label = operation_label(document, operation_name.as_deref());
+        let operation = selected(document, operation_name.as_deref())
+            .map(|(name, kind)| (kind_name(kind), name.map(str::to_owned)));
         let cost = crate::rules::rate_limit::cost(measure.requests, measure.complexity);
         self.charge(cost, data)?;
         Ok(Admitted {
             label,
             subscription,
+            operation,
             meter: Some(Arc::new(meter)),
             cost,
         })
@@ -250,15 +257,24 @@ impl Executor for Api {
         let started = Instant::now();
         let data = std::mem::take(&mut request.data);
         let admitted = self.admit(&mut request, &[&data]);
+        let waves = find::<Waves>(&[&data]).cloned();
         request.data = data;
-        let (response, label) = match admitted {
-            Err(error) => (Response::from_errors(vec![error]), None),
+        let (response, label, span) = match admitted {
+            Err(error) => (
+                Response::from_errors(vec![error]),
+                None,
+                operation_span(None),
+            ),
             Ok(mut admitted) => {
+                let span = operation_span(admitted.operation.as_ref());
+                if let Some(waves) = &waves {
+                    waves.open_inside(span.clone());
+                }
                 let request = admitted.equip(request);
-                let response = self.schema.execute(request).await;
+                let response = self.schema.execute(request).instrument(span.clone()).await;
                 let label = admitted.label;
                 let label = label.filter(|_| !refused_whole(&response));
-                (response, label)
+                (response, label, span)
             }
         };
         crate::metrics::observe_request(
@@ -266,6 +282,7 @@ impl Executor for Api {
             !response.errors.is_empty(),
             started.elapsed(),
         );
+        record_outcome(&span, &response);
         response
     }
 
@@ -422,9 +439,16 @@ impl Api {
                 renewal.hourly(events, place)
             }
             Ok(mut admitted) => {
+                let span = operation_span(admitted.operation.as_ref());
+                waves.open_inside(span.clone());
                 let request = admitted.equip(request).data(scope.loader(&waves));
                 let schema = self.schema.clone();
-                stream::once(waves.run(async move { schema.execute(request).await })).boxed()
+                let run = waves.run(async move {
+                    let response = schema.execute(request).await;
+                    record_outcome(&tracing::Span::current(), &response);
+                    response
+                });
+                stream::once(run.instrument(span)).boxed()
             }
         }
     }
@@ -438,11 +462,7 @@ fn operation_label(document: &ExecutableDocument, operation_name: Option<&str>) 
         .iter()
         .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
         .map(|(_, operation)| operation)?;
-    let kind = match operation.node.ty {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
-    };
+    let kind = kind_name(operation.node.ty);
     let first = operation
         .node
         .selection_set
@@ -455,6 +475,74 @@ fn operation_label(document: &ExecutableDocument, operation_name: Option<&str>) 
         })
         .unwrap_or("fragment");
     Some(format!("{kind}.{first}"))
+}
+
+/// The operation a request runs: the one named, or the first; with its name and type.
+fn selected<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'a str>, OperationType)> {
+    document
+        .operations
+        .iter()
+        .find(|(name, _)| operation_name.is_none() || name.map(|n| n.as_str()) == operation_name)
+        .map(|(name, operation)| (name.map(|n| n.as_str()), operation.node.ty))
+}
+
+fn kind_name(kind: OperationType) -> &'static str {
+    match kind {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// The span of one GraphQL query or mutation, for traces (`telemetry`), named after it as
+/// OpenTelemetry's GraphQL conventions do (`query Dashboard`; `query` for an anonymous one;
+/// `graphql` for one refused before it was read). It is made once the operation is admitted,
+/// because a span's name is fixed when the span is first entered; its statement waves open
+/// theirs inside it (`Waves::open_inside`). Subscriptions have none: a span open for the hours a
+/// subscription lives tells a trace backend nothing.
+fn operation_span(operation: Option<&(&'static str, Option<String>)>) -> tracing::Span {
+    let name = match operation {
+        Some((kind, Some(name))) => format!("{kind} {name}"),
+        Some((kind, None)) => (*kind).to_owned(),
+        None => "graphql".to_owned(),
+    };
+    tracing::info_span!(
+        "graphql",
+        otel.name = name,
+        otel.status_code = tracing::field::Empty,
+        graphql.operation.type = operation.map(|(kind, _)| *kind),
+        graphql.operation.name = operation.and_then(|(_, name)| name.as_deref()),
+        graphql.error.code = tracing::field::Empty,
+    )
+}
+
+/// Records how the operation ended on its span: an error status with the first error's code.
+fn record_outcome(span: &tracing::Span, response: &Response) {
+    if span.is_disabled() {
+        return;
+    }
+    match response.errors.first() {
+        None => {
+            span.record("otel.status_code", "ok");
+        }
+        Some(error) => {
+            span.record("otel.status_code", "error");
+            let code = error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .and_then(|code| match code {
+                    Value::String(code) => Some(code.clone()),
+                    Value::Enum(code) => Some(code.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "BAD_USER_INPUT".to_owned());
+            span.record("graphql.error.code", code);
+        }
+    }
 }
 
 /// The error refusing a request its viewer's budget cannot pay for (RATE_LIMITED), saying

@@ -14,15 +14,44 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
+use tracing::Instrument;
+
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 #[derive(Clone, Default)]
 pub struct Waves {
     queued: Arc<Mutex<Vec<BoxFuture<'static, ()>>>>,
+    /// The span the waves' own spans open inside (the operation's), for traces; none: the span
+    /// current when a wave starts.
+    parent: Arc<Mutex<Option<tracing::Span>>>,
 }
 
 impl Waves {
+    /// Opens the spans of the waves to come inside `span`: the operation's span is made once
+    /// the operation is admitted, inside the execution that `run` drives from outside it.
+    pub fn open_inside(&self, span: tracing::Span) {
+        if let Ok(mut parent) = self.parent.lock() {
+            *parent = Some(span);
+        }
+    }
+
+    /// A span for the next wave, of `statements` batches (one statement each).
+    fn wave_span(&self, wave: u32, statements: usize) -> tracing::Span {
+        let parent = self.parent.lock().ok().and_then(|parent| parent.clone());
+        match parent {
+            Some(parent) => tracing::info_span!(
+                parent: &parent,
+                "wave",
+                otel.name = "statement wave",
+                wave,
+                statements,
+            ),
+            None => tracing::info_span!("wave", otel.name = "statement wave", wave, statements),
+        }
+    }
+
     /// The spawner to give the dataloader: it queues instead of spawning.
     pub fn spawner(&self) -> impl Fn(BoxFuture<'static, ()>) + Send + Sync + 'static {
         let queued = self.queued.clone();
@@ -45,6 +74,7 @@ impl Waves {
         let mut execution = pin!(execution);
         let mut running: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
         let woken = Arc::new(AtomicBool::new(false));
+        let mut waves = 0_u32;
         std::future::poll_fn(move |cx| {
             // The execution gets a waker of its own, to tell "it has more to do" (it yielded, or
             // a batch it waits for finished) from "it waits for data".
@@ -72,7 +102,18 @@ impl Waves {
                 if wave.is_empty() {
                     return Poll::Pending;
                 }
-                running.extend(wave);
+                waves += 1;
+                // A span per wave, a child of the operation's, for traces (`telemetry`): it
+                // ends when the last of its batches (one statement each) has.
+                let span = self.wave_span(waves, wave.len());
+                if span.is_disabled() {
+                    running.extend(wave);
+                } else {
+                    running.extend(
+                        wave.into_iter()
+                            .map(|batch| batch.instrument(span.clone()).boxed()),
+                    );
+                }
                 while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
                 if !woken.load(Ordering::SeqCst) && !running.is_empty() {
                     return Poll::Pending;

@@ -33,7 +33,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -254,22 +254,47 @@ fn router_with(
                         .get(REQUEST_ID)
                         .and_then(|id| id.to_str().ok())
                         .unwrap_or_default();
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         id,
                         method = %request.method(),
                         path = request.uri().path(),
                         // The GraphQL operation (`query.viewer`), recorded by `metrics`.
                         operation = tracing::field::Empty,
-                    )
+                        // For traces (`telemetry`): the span's name and kind, and the status.
+                        otel.name = format!("{} {}", request.method(), request.uri().path()),
+                        otel.kind = "server",
+                        http.response.status_code = tracing::field::Empty,
+                    );
+                    crate::telemetry::continue_trace(&span, request.headers());
+                    span
                 })
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(RecordStatus),
         )
         // Every request has an id, the client's own `x-request-id` or a new one, logged with
         // everything it does and sent back with the answer.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state))
+}
+
+/// Logs each response as tower-http does, and records its status on the request's span, for
+/// traces (`telemetry`).
+#[derive(Clone, Copy)]
+struct RecordStatus;
+
+impl<B> OnResponse<B> for RecordStatus {
+    fn on_response(
+        self,
+        response: &axum::http::Response<B>,
+        latency: Duration,
+        span: &tracing::Span,
+    ) {
+        span.record("http.response.status_code", response.status().as_u16());
+        DefaultOnResponse::new()
+            .level(tracing::Level::INFO)
+            .on_response(response, latency, span);
+    }
 }
 
 /// CORS for the configured origins; `None` (no CORS headers, so browsers keep other sites'
@@ -678,7 +703,11 @@ async fn run_as(
 ) -> async_graphql::Response {
     let scope = RequestScope::new(state.db.clone(), viewer, state.public_url.clone());
     let waves = Waves::default();
-    let request = request.data(scope.loader(&waves)).data(scope);
+    // The waves go in too: the operation's span, made as it is admitted, is their parent.
+    let request = request
+        .data(scope.loader(&waves))
+        .data(scope)
+        .data(waves.clone());
     let mut response = waves.run(state.api.execute(request)).await;
     for error in &mut response.errors {
         ensure_code(error);

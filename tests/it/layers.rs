@@ -20,6 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "html",
             "metrics",
             "occupancy",
+            "telemetry",
         ],
     ),
     // The GraphQL surface: schema, types, mutations, the subscription root, Relay plumbing,
@@ -36,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "html",
             "metrics",
             "occupancy",
+            "telemetry",
         ],
     ),
     // The event reader and its broadcast: no GraphQL, no rendering for a viewer.
@@ -57,6 +59,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The Prometheus registry: read by the HTTP layer, incremented by the rules, the feed and
     // admission; it reads the pool's gauges from the store.
     ("metrics.rs", &["store"]),
+    // Traces: the exporter (set up by main) and the W3C trace context of a request.
+    ("telemetry.rs", &[]),
 ];
 
 /// Layers that speak no GraphQL: the feed hands out events, not answers; the rules are plain

@@ -42,5 +42,6 @@ mod sessions;
 mod sign_in;
 mod statement_count;
 mod subscriptions;
+mod traces;
 mod trust;
 mod visibility;
