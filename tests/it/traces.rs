@@ -88,26 +88,19 @@ async fn collector() -> (String, Arc<Mutex<Vec<Received>>>) {
     (format!("http://{address}"), received)
 }
 
-/// The spans of `trace_id`, once the one named `last` has come (or after 30 s): a request's
-/// span ends after its operation's and waves', so it is exported with or after them.
-async fn spans_of(received: &Mutex<Vec<Received>>, trace_id: &str, last: &str) -> Vec<Received> {
-    let of_trace = || -> Vec<Received> {
-        received
-            .lock()
-            .expect("spans")
-            .iter()
-            .filter(|span| span.trace_id == trace_id)
-            .cloned()
-            .collect()
-    };
+/// What `find` finds among the spans received, once it finds something (or `None` after 30 s:
+/// batches leave every 100 ms here).
+async fn when_received<T>(
+    received: &Mutex<Vec<Received>>,
+    find: impl Fn(&[Received]) -> Option<T>,
+) -> Option<T> {
     for _ in 0..300 {
-        let spans = of_trace();
-        if spans.iter().any(|span| span.name == last) {
-            return spans;
+        if let Some(found) = find(&received.lock().expect("spans")) {
+            return Some(found);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    of_trace()
+    None
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -154,7 +147,21 @@ async fn spans_reach_an_otlp_collector_with_their_parents() {
     assert!(body.get("errors").is_none(), "{body}");
 
     // The request, its operation and at least two waves (teams, then their apps).
-    let spans = spans_of(&received, caller_trace, "POST /graphql").await;
+    // A request's span ends after its operation's and waves', so it is exported with or after
+    // them.
+    let spans = when_received(&received, |spans| {
+        let of_trace: Vec<Received> = spans
+            .iter()
+            .filter(|span| span.trace_id == caller_trace)
+            .cloned()
+            .collect();
+        of_trace
+            .iter()
+            .any(|span| span.name == "POST /graphql")
+            .then_some(of_trace)
+    })
+    .await
+    .expect("the request's spans");
     let named =
         |name: &str| -> Vec<&Received> { spans.iter().filter(|s| s.name == name).collect() };
     let request = named("POST /graphql");
@@ -219,20 +226,14 @@ async fn spans_reach_an_otlp_collector_with_their_parents() {
         .expect("POST");
     let status = answer.status();
     assert!(status.is_success() || status.is_client_error(), "{status}");
-    let mut failed = None;
-    for _ in 0..300 {
-        let spans = received.lock().expect("spans").clone();
+    let failed = when_received(&received, |spans| {
         let request = spans
             .iter()
-            .find(|s| s.attributes.get("id").map(String::as_str) == Some("trace-test-2"));
-        if let Some(request) = request
-            && let Some(operation) = spans.iter().find(|s| s.parent_span_id == request.span_id)
-        {
-            failed = Some((request.clone(), operation.clone()));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .find(|s| s.attributes.get("id").map(String::as_str) == Some("trace-test-2"))?;
+        let operation = spans.iter().find(|s| s.parent_span_id == request.span_id)?;
+        Some((request.clone(), operation.clone()))
+    })
+    .await;
     let (request, operation) = failed.expect("the failing request's spans");
     assert_ne!(request.trace_id, caller_trace);
     assert_eq!(request.parent_span_id, "", "a new trace: {request:#?}");
